@@ -1,0 +1,175 @@
+"""Exact arithmetic: which number kind an array holds, and how numbers are written.
+
+Three kinds, promoted in this order: integers (``int64``, or Python ints in an ``object``
+array when a result could overflow 64 bits), rationals (``Fraction`` in an ``object``
+array) and floats (``float64``). Integers in give integers out; ``1/3`` stays ``1/3``.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import IntEnum
+from fractions import Fraction
+from numbers import Rational
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[Any]
+Scalar = int | Fraction | float
+
+
+class Kind(IntEnum):
+    """The number kind of an array; a larger kind absorbs a smaller one."""
+
+    INT = 0
+    RATIONAL = 1
+    FLOAT = 2
+
+
+_INT64_SAFE = 2**62
+
+
+def kind_of(a: Array) -> Kind:
+    """The kind of an array made by this module (int64, object ints/Fractions, float64)."""
+    if a.dtype.kind in "iub":
+        return Kind.INT
+    if a.dtype.kind == "f":
+        return Kind.FLOAT
+    if a.dtype == object:
+        if any(isinstance(x, Fraction) and x.denominator != 1 for x in a.flat):
+            return Kind.RATIONAL
+        if any(isinstance(x, float) for x in a.flat):
+            return Kind.FLOAT
+        return Kind.INT
+    raise TypeError(f"unsupported dtype {a.dtype}")
+
+
+def as_kind(a: Array, kind: Kind) -> Array:
+    """Convert ``a`` to the representation of ``kind`` (never losing exactness upward)."""
+    if kind is Kind.FLOAT:
+        return np.asarray(a, dtype=np.float64) if a.dtype != object else _object_to_float(a)
+    if kind is Kind.RATIONAL:
+        out = np.empty(a.shape, dtype=object)
+        out.flat[:] = [Fraction(x) if not isinstance(x, Fraction) else x for x in a.flat]
+        return out
+    if a.dtype == object:
+        return a
+    return a.astype(np.int64)
+
+
+def _object_to_float(a: Array) -> Array:
+    out = np.empty(a.shape, dtype=np.float64)
+    out.flat[:] = [float(x) for x in a.flat]
+    return out
+
+
+def common_kind(*arrays: Array) -> Kind:
+    return max((kind_of(a) for a in arrays), default=Kind.INT)
+
+
+def max_abs(a: Array) -> int:
+    """Largest magnitude of an integer array, as a Python int (0 for an empty one)."""
+    if a.size == 0:
+        return 0
+    if a.dtype == object:
+        return max(abs(int(x)) for x in a.flat)
+    return int(np.max(np.abs(a.astype(object)))) if a.dtype.kind in "iu" else 0
+
+
+def integer_product_fits(a: Array, b: Array, terms: int) -> bool:
+    """Whether a sum of ``terms`` products of entries of ``a`` and ``b`` fits in int64."""
+    return max_abs(a) * max_abs(b) * max(terms, 1) < _INT64_SAFE
+
+
+def to_exact_object(a: Array) -> Array:
+    """Integers as Python ints in an object array, so sums can grow without overflow."""
+    out = np.empty(a.shape, dtype=object)
+    out.flat[:] = [int(x) for x in a.flat]
+    return out
+
+
+def normalize(x: Any) -> Scalar:
+    """A single number in its simplest exact form: Fraction(4, 1) -> 4, np.int64 -> int."""
+    if isinstance(x, bool | np.bool_):
+        return int(x)
+    if isinstance(x, int | np.integer):
+        return int(x)
+    if isinstance(x, Fraction):
+        return x.numerator if x.denominator == 1 else x
+    if isinstance(x, Rational):
+        return normalize(Fraction(int(x.numerator), int(x.denominator)))
+    return float(x)
+
+
+def fmt(x: Any) -> str:
+    """A number as a person writes it: ``109``, ``-2/5``, ``0.25``; never ``109.0``."""
+    v = normalize(x)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, Fraction):
+        return f"{v.numerator}/{v.denominator}"
+    if math.isnan(v) or math.isinf(v):
+        return str(v)
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return format(v, ".10g")
+
+
+def fmt_with_decimal(x: Any) -> str:
+    """``13/4 (3.25)`` for a non-integer rational, else the same as :func:`fmt`."""
+    v = normalize(x)
+    if isinstance(v, Fraction):
+        return f"{fmt(v)} ({format(float(v), '.6g')})"
+    return fmt(v)
+
+
+def to_json_value(x: Any) -> int | float:
+    """A JSON number: an integer when integral, else a float."""
+    v = normalize(x)
+    if isinstance(v, int):
+        return v
+    return float(v)
+
+
+def to_json_list(a: Array) -> Any:
+    """An array as nested lists of JSON numbers."""
+    if a.ndim == 0:
+        return to_json_value(a.item() if a.dtype != object else a[()])
+    return [to_json_list(a[i]) for i in range(a.shape[0])]
+
+
+def exact_strings(a: Array) -> Any:
+    """Nested lists of ``"p/q"`` strings for rational arrays (None for integral cells)."""
+    if a.ndim == 0:
+        v = normalize(a[()])
+        return fmt(v) if isinstance(v, Fraction) else None
+    return [exact_strings(a[i]) for i in range(a.shape[0])]
+
+
+def equal_numbers(x: Any, y: Any, exact: bool, rel: float = 1e-6) -> bool:
+    """Numeric match for answer checking: exact for exact inputs, else relative ``rel``."""
+    if exact:
+        return Fraction(normalize(x)) == Fraction(normalize(y)) if _finite(x, y) else False
+    fx, fy = float(x), float(y)
+    return math.isclose(fx, fy, rel_tol=rel, abs_tol=rel * 1e-6)
+
+
+def _finite(*xs: Any) -> bool:
+    return all(not isinstance(v, float) or math.isfinite(v) for v in map(normalize, xs))
+
+
+def unify(arrays: list[Array | None], terms: int) -> list[Array | None]:
+    """Bring arrays to one kind for a sum of ``terms`` products each.
+
+    Integers stay int64 while every such sum provably fits in 64 bits; otherwise they
+    become Python ints (exact, never overflowing). Rationals become Fractions.
+    """
+    present = [a for a in arrays if a is not None]
+    kind = common_kind(*present)
+    if kind is Kind.INT:
+        big = max((max_abs(a) for a in present), default=0)
+        if big * big * max(terms, 1) + big >= _INT64_SAFE or any(a.dtype == object for a in present):
+            return [None if a is None else to_exact_object(a) for a in arrays]
+    return [None if a is None else as_kind(a, kind) for a in arrays]
