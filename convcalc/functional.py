@@ -92,3 +92,53 @@ def pad(input: Array, pad: Sequence[int], mode: str = "constant", value: Any = N
 
 
 __all__ = ["conv1d", "conv2d", "pad"]
+
+# --- Transposed convolution, pooling (appended; the core lives in convcalc.core) --------
+
+from convcalc.core.transposed import conv_transpose_nd, transposed_terms  # noqa: E402
+
+
+def _batched(x: Array, nsp: int, name: str) -> tuple[Array, bool]:
+    """(C, *S) or (N, C, *S) → (N, C, *S) and whether a batch axis was added."""
+    x = np.asarray(x)
+    if x.ndim == nsp + 1:
+        return x[None], True
+    if x.ndim != nsp + 2:
+        raise ConvcalcError(f"{name} expects a {nsp + 1}-D (C, *S) or {nsp + 2}-D (N, C, *S) input, "
+                            f"got shape {x.shape}")
+    return x, False
+
+
+def _conv_transposend(
+    nsp: int, input: Array, weight: Array, bias: Array | None, stride: IntOrTuple, padding: IntOrTuple,
+    output_padding: IntOrTuple, groups: int, dilation: IntOrTuple,
+) -> Array:
+    x, unbatched = _batched(input, nsp, f"conv_transpose{nsp}d")
+    w = np.asarray(weight)
+    if w.ndim != nsp + 2:
+        raise ConvcalcError(f"conv_transpose{nsp}d expects a weight (C_in, C_out/g, *{nsp} axes), got shape {w.shape}")
+    x, w, b = unify([x, w, None if bias is None else np.asarray(bias)], transposed_terms(w.shape, groups))
+    assert x is not None and w is not None
+    out = conv_transpose_nd(x, w, b, _tuple(stride, nsp), _tuple(padding, nsp), _tuple(output_padding, nsp),
+                            _tuple(dilation, nsp), groups)
+    return out[0] if unbatched else out
+
+
+def conv_transpose1d(input: Array, weight: Array, bias: Array | None = None, stride: IntOrTuple = 1,
+                     padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1) -> Array:
+    """``torch.nn.functional.conv_transpose1d``: (N, C_in, W) with (C_in, C_out/g, K) → (N, C_out, W_out).
+
+    Note PyTorch's argument order: ``groups`` comes before ``dilation``.
+    """
+    return _conv_transposend(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose2d(input: Array, weight: Array, bias: Array | None = None, stride: IntOrTuple = 1,
+                     padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                     dilation: IntOrTuple = 1) -> Array:
+    """``torch.nn.functional.conv_transpose2d``: (N, C_in, H, W) with (C_in, C_out/g, kH, kW) → (N, C_out, H', W')."""
+    return _conv_transposend(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+__all__ += ["conv_transpose1d", "conv_transpose2d"]
