@@ -1,5 +1,74 @@
-"""The command line (filled in by the CLI modules)."""
+"""The command line: a thin Typer app. Parse, derive, render, exit code.
+
+Every user mistake ends as one line on stderr and exit 2; anything unexpected as one line
+with a hint to report it (``CONVCALC_DEBUG=1`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import typer
+
+from convcalc.errors import ConvcalcError, ExitStatus
+
+app = typer.Typer(
+    name="convcalc",
+    help="Worked solutions for convolutional-network arithmetic, checked against PyTorch.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
 
 
-def main() -> None:  # replaced below once commands exist
-    raise SystemExit("convcalc: no commands yet")
+def _register() -> None:
+    from convcalc.cli import conv  # noqa: F401  (registers its commands on ``app``)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    _register()
+    command = typer.main.get_command(app)
+    try:
+        rc = command.main(args=argv, prog_name="convcalc", standalone_mode=False)
+    except ConvcalcError as e:
+        _fail(f"error: {e}")
+        return ExitStatus.BAD_INPUT
+    except (KeyboardInterrupt, EOFError):
+        _fail("interrupted")
+        return ExitStatus.BAD_INPUT
+    except BrokenPipeError:
+        return ExitStatus.OK
+    except Exception as e:  # noqa: BLE001 — the last line of defence: never a traceback
+        if _is_usage_error(e):  # Click's (or Typer's vendored Click's) UsageError and kin
+            _fail(f"error: {e.format_message()}" + _hint(e))  # type: ignore[attr-defined]
+            return ExitStatus.BAD_INPUT
+        if type(e).__name__ == "Abort":
+            _fail("aborted")
+            return ExitStatus.BAD_INPUT
+        if os.environ.get("CONVCALC_DEBUG"):
+            traceback.print_exc()
+        _fail(f"internal error: {type(e).__name__}: {e} — please report it (CONVCALC_DEBUG=1 shows details)")
+        return 3
+    return int(rc or 0)
+
+
+def _is_usage_error(e: Exception) -> bool:
+    return callable(getattr(e, "format_message", None)) and hasattr(e, "exit_code")
+
+
+def _hint(e: Exception) -> str:
+    ctx = getattr(e, "ctx", None)
+    return f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(message.replace("\n", " ").strip() + "\n")
+    sys.stderr.flush()

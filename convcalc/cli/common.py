@@ -1,0 +1,97 @@
+"""What every command's CLI shares: option types, reading matrices, rendering, exit."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from convcalc.derive.records import Solution
+from convcalc.errors import ConvcalcError
+from convcalc.io import parse_text, read_tensor
+from convcalc.numbers import Array
+from convcalc.render import Format, render
+
+
+class PaddingMode(str, Enum):
+    zeros = "zeros"
+    reflect = "reflect"
+    replicate = "replicate"
+    circular = "circular"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="text, markdown, latex or json.")]
+IndexOpt = Annotated[int, typer.Option("--index", help="1 for 1-based cell names (C[1,1]), 0 for 0-based.")]
+CellOpt = Annotated[list[str] | None, typer.Option("--cell", help="Work only this cell, e.g. 2,3 (repeatable).")]
+StepsOpt = Annotated[str, typer.Option("--steps", help="How many cells to work: a number or 'all'.")]
+DimOpt = Annotated[int, typer.Option("--dim", help="1 for 1-D signals (W), 2 for images (H,W).")]
+AnswerOpt = Annotated[str | None, typer.Option("--answer", help="Your answer to check (file, '-' or inline).")]
+
+
+def matrix_arg(value: str | None, flag: str, name: str, exact: bool = False) -> Array:
+    """A required matrix: from the flag, or typed at the terminal when it is missing."""
+    if value is not None:
+        return read_tensor(value, flag, exact)
+    if sys.stdin is not None and sys.stdin.isatty():
+        return prompt_matrix(name, flag, exact)
+    raise ConvcalcError(f"missing: give {flag} FILE, {flag} - (stdin) or {flag} '1 2; 3 4'", flag)
+
+
+def optional_matrix(value: str | None, flag: str, exact: bool = False) -> Array | None:
+    return None if value is None else read_tensor(value, flag, exact)
+
+
+def prompt_matrix(name: str, flag: str, exact: bool = False) -> Array:
+    """Ask for a matrix row by row at the terminal; an empty line finishes it."""
+    sys.stderr.write(f"{name} ({flag}): type it row by row, entries separated by spaces; an empty line ends it.\n")
+    rows: list[str] = []
+    while True:
+        sys.stderr.write(f"  row {len(rows) + 1}: ")
+        sys.stderr.flush()
+        line = sys.stdin.readline()
+        if not line or not line.strip():
+            break
+        rows.append(line.strip())
+    if not rows:
+        raise ConvcalcError("nothing was typed", flag)
+    return parse_text("\n".join(rows), flag, exact)
+
+
+def cells_arg(values: list[str] | None) -> list[tuple[int, ...]]:
+    out = []
+    for v in values or []:
+        try:
+            out.append(tuple(int(p) for p in v.replace(" ", "").split(",")))
+        except ValueError:
+            raise ConvcalcError(f"expected indices like 2,3, got {v!r}", "--cell") from None
+    return out
+
+
+def steps_arg(value: str, default_cap: int) -> int | None:
+    """``--steps all`` -> no cap; ``--steps N`` -> N cells; default -> the default cap."""
+    if value == "all":
+        return None
+    if value == "":
+        return default_cap
+    try:
+        n = int(value)
+    except ValueError:
+        raise ConvcalcError(f"expected a number or 'all', got {value!r}", "--steps") from None
+    if n < 0:
+        raise ConvcalcError(f"must not be negative, got {n}", "--steps")
+    return n
+
+
+def index_arg(value: int) -> int:
+    if value not in (0, 1):
+        raise ConvcalcError(f"must be 0 or 1, got {value}", "--index")
+    return value
+
+
+def emit(solution: Solution, fmt: Format) -> None:
+    """Render to stdout and leave with the solution's exit status."""
+    render(solution, fmt, sys.stdout)
+    sys.stdout.flush()
+    raise typer.Exit(int(solution.status))

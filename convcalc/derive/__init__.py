@@ -1,0 +1,1 @@
+"""Derivations: settings + data -> a Solution, the worked steps recorded as data."""

@@ -1,0 +1,33 @@
+"""Comparing a claimed answer with the computed one (CONVENTIONS.md, Checking answers)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convcalc.derive.records import AnswerCheck
+from convcalc.numbers import Array, Kind, equal_numbers
+
+
+def check_matrix(symbol: str, claimed: Array, computed: Array, kind: Kind) -> AnswerCheck:
+    """Cell-by-cell verdicts: exact for exact inputs, else relative 1e-6.
+
+    A claim whose shape differs can still match after squeezing unit axes (a 1×3 row typed
+    for a length-3 result); otherwise every cell is wrong and ``shape_ok`` is False.
+    """
+    c = claimed
+    if c.shape != computed.shape and c.size == computed.size and np.squeeze(c).shape == np.squeeze(computed).shape:
+        c = c.reshape(computed.shape)
+    if c.shape != computed.shape:
+        return AnswerCheck(symbol, claimed, computed, np.zeros(computed.shape, dtype=bool), shape_ok=False)
+    exact = kind is not Kind.FLOAT
+    ok = np.empty(computed.shape, dtype=bool)
+    for idx in np.ndindex(computed.shape):
+        ok[idx] = equal_numbers(c[idx], computed[idx], exact)
+    return AnswerCheck(symbol, c, computed, ok)
+
+
+def wrong_cells(check: AnswerCheck) -> list[tuple[int, ...]]:
+    """Indices (in the shown layout) of the cells that differ."""
+    if not check.shape_ok:
+        return []
+    return [tuple(int(i) for i in idx) for idx in np.argwhere(~check.ok)]

@@ -1,0 +1,55 @@
+"""One JSON object on standard output: ``command``, the command's keys, ``settings``.
+
+Numbers are JSON integers when integral, else floats; a non-integer rational gets an exact
+``"p/q"`` string beside it (``<key>_exact``). The steps are not walked: JSON is the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from typing import Any, TextIO
+
+import numpy as np
+
+from convcalc.derive.records import Solution
+from convcalc.numbers import Kind, exact_strings, kind_of, normalize, to_json_list, to_json_value
+
+
+def payload(sol: Solution) -> dict[str, Any]:
+    out: dict[str, Any] = {"command": sol.command}
+    for key, value in sol.data.items():
+        out[key] = jsonable(value)
+        exact = _exact(value)
+        if exact is not None:
+            out[f"{key}_exact"] = exact
+    out["settings"] = jsonable(sol.settings)
+    return out
+
+
+def render_json(sol: Solution, out: TextIO) -> None:
+    json.dump(payload(sol), out, ensure_ascii=False)
+    out.write("\n")
+
+
+def jsonable(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return to_json_list(v)
+    if isinstance(v, dict):
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [jsonable(x) for x in v]
+    if isinstance(v, bool | np.bool_ | str) or v is None:
+        return bool(v) if isinstance(v, np.bool_) else v
+    if isinstance(v, int | float | Fraction | np.integer | np.floating):
+        return to_json_value(v)
+    return str(v)
+
+
+def _exact(v: Any) -> Any:
+    if isinstance(v, np.ndarray) and v.dtype == object and v.size and kind_of(v) is Kind.RATIONAL:
+        return exact_strings(v)
+    if isinstance(v, Fraction):
+        n = normalize(v)
+        return f"{v.numerator}/{v.denominator}" if isinstance(n, Fraction) else None
+    return None

@@ -1,0 +1,93 @@
+"""A LaTeX fragment (needs amsmath): bmatrix, align*, floor brackets."""
+
+from __future__ import annotations
+
+from functools import singledispatch
+from typing import Any, TextIO
+
+from convcalc.derive.records import (
+    AnswerCheck, CellWork, Elided, Heading, MatrixView, Note, SizeFormula, Solution, Table,
+)
+from convcalc.numbers import fmt
+from convcalc.render import mathtex
+
+_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+            "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+            "✓": r"$\checkmark$", "✗": r"$\times$", "−": "-", "·": r"$\cdot$", "…": r"\dots{}",
+            "⌊": r"$\lfloor$", "⌋": r"$\rfloor$", "×": r"$\times$", "→": r"$\to$"}
+
+
+def escape(text: str) -> str:
+    return "".join(_SPECIAL.get(ch, ch) for ch in text)
+
+
+def render_latex(sol: Solution, out: TextIO) -> None:
+    out.write("% convcalc worked solution; needs \\usepackage{amsmath,amssymb}\n")
+    out.write(f"\\subsection*{{{escape(sol.title)}}}\n")
+    out.write("Settings: " + ", ".join(f"\\texttt{{{escape(k)}={escape(_setting(v))}}}"
+                                        for k, v in sol.settings.items()) + ".\n")
+    for block in sol.blocks:
+        out.write("\n" + tex(block, sol.index_base) + "\n")
+
+
+def _setting(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
+
+
+@singledispatch
+def tex(block: Any, base: int) -> str:
+    raise TypeError(f"no LaTeX renderer for {type(block).__name__}")
+
+
+@tex.register
+def _(block: Heading, base: int) -> str:
+    return f"\\paragraph{{{escape(block.text)}}}"
+
+
+@tex.register
+def _(block: Note, base: int) -> str:
+    text = escape(block.text)
+    return f"\\textbf{{{text}}}" if block.tone in ("warn", "error") else text
+
+
+@tex.register
+def _(block: MatrixView, base: int) -> str:
+    shape = r" \times ".join(map(str, block.values.shape))
+    return (f"{escape(block.caption.capitalize())} (${shape}$):\n"
+            f"\\[ {mathtex.symbol_tex(block.symbol)} = {mathtex.matrix(block.values)} \\]")
+
+
+@tex.register
+def _(block: SizeFormula, base: int) -> str:
+    return f"\\[ {mathtex.formula_lines(block)} \\]"
+
+
+@tex.register
+def _(block: CellWork, base: int) -> str:
+    body = " \\\\\n".join(mathtex.cell_lines(block, base))
+    return f"\\begin{{align*}}\n{body}\n\\end{{align*}}"
+
+
+@tex.register
+def _(block: Elided, base: int) -> str:
+    return f"\\emph{{{block.shown} of {block.total} cells worked; {escape(block.hint)}.}}"
+
+
+@tex.register
+def _(block: AnswerCheck, base: int) -> str:
+    if not block.shape_ok:
+        return ""
+    a = block.computed.reshape(-1, block.computed.shape[-1]) if block.computed.ndim > 1 else block.computed[None]
+    c, ok = block.claimed.reshape(a.shape), block.ok.reshape(a.shape)
+    rows = [" & ".join(rf"\checkmark\ {mathtex.num(cv)}" if g else rf"\times\ {mathtex.num(cv)} \to \mathbf{{{mathtex.num(rv)}}}"
+                       for cv, g, rv in zip(cr, okr, ar, strict=True)) for cr, okr, ar in zip(c, ok, a, strict=True)]
+    return "\\[ \\begin{array}{" + "c" * a.shape[1] + "} " + r" \\ ".join(rows) + r" \end{array} \]"
+
+
+@tex.register
+def _(block: Table, base: int) -> str:
+    spec = "".join("l" if c in block.left else "r" for c in block.columns)
+    head = " & ".join(f"\\textbf{{{escape(c)}}}" for c in block.columns) + r" \\ \hline"
+    rows = [" & ".join(escape(v) if isinstance(v, str) else fmt(v) for v in row) + r" \\" for row in block.rows]
+    title = f"\\textbf{{{escape(block.title)}}}\n\n" if block.title else ""
+    return title + f"\\begin{{tabular}}{{{spec}}}\n{head}\n" + "\n".join(rows) + "\n\\end{tabular}"

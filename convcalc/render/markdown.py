@@ -1,0 +1,87 @@
+"""Markdown with LaTeX math (``$$ … $$``), ready to paste into a write-up."""
+
+from __future__ import annotations
+
+from functools import singledispatch
+from typing import Any, TextIO
+
+from convcalc.derive.records import (
+    AnswerCheck, CellWork, Elided, Heading, MatrixView, Note, SizeFormula, Solution, Table,
+)
+from convcalc.numbers import fmt
+from convcalc.render import mathtex
+
+
+def render_markdown(sol: Solution, out: TextIO) -> None:
+    out.write(f"# {sol.title}\n\n")
+    out.write("Settings: " + ", ".join(f"`{k}={_setting(v)}`" for k, v in sol.settings.items()) + "\n")
+    for block in sol.blocks:
+        out.write("\n" + md(block, sol.index_base) + "\n")
+
+
+def _setting(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
+
+
+@singledispatch
+def md(block: Any, base: int) -> str:
+    raise TypeError(f"no markdown renderer for {type(block).__name__}")
+
+
+@md.register
+def _(block: Heading, base: int) -> str:
+    return f"## {block.text}"
+
+
+@md.register
+def _(block: Note, base: int) -> str:
+    mark = {"warn": "**Note:** ", "error": "**✗** ", "ok": "**✓** "}.get(block.tone, "")
+    return mark + block.text
+
+
+@md.register
+def _(block: MatrixView, base: int) -> str:
+    shape = r" \times ".join(map(str, block.values.shape))
+    return (f"{block.caption.capitalize()} (${shape}$):\n\n"
+            f"$$\n{mathtex.symbol_tex(block.symbol)} = {mathtex.matrix(block.values)}\n$$")
+
+
+@md.register
+def _(block: SizeFormula, base: int) -> str:
+    return f"$$\n{mathtex.formula_lines(block)}\n$$"
+
+
+@md.register
+def _(block: CellWork, base: int) -> str:
+    lines = mathtex.cell_lines(block, base)
+    body = " \\\\\n".join(lines)
+    return f"$$\n\\begin{{aligned}}\n{body}\n\\end{{aligned}}\n$$"
+
+
+@md.register
+def _(block: Elided, base: int) -> str:
+    return f"*{block.shown} of {block.total} cells worked; {block.hint}.*"
+
+
+@md.register
+def _(block: AnswerCheck, base: int) -> str:
+    if not block.shape_ok:
+        return ""
+    a = block.computed.reshape(-1, block.computed.shape[-1]) if block.computed.ndim > 1 else block.computed[None]
+    c = block.claimed.reshape(a.shape)
+    ok = block.ok.reshape(a.shape)
+    head = "| " + " | ".join(str(j + base) for j in range(a.shape[1])) + " |"
+    rule = "|" + "---|" * a.shape[1]
+    rows = ["| " + " | ".join(f"✓ {fmt(cv)}" if good else f"✗ {fmt(cv)} → **{fmt(rv)}**"
+                              for cv, good, rv in zip(cr, okr, ar, strict=True)) + " |"
+            for cr, okr, ar in zip(c, ok, a, strict=True)]
+    return "\n".join([head, rule, *rows])
+
+
+@md.register
+def _(block: Table, base: int) -> str:
+    head = "| " + " | ".join(block.columns) + " |"
+    rule = "|" + "|".join(":---" if c in block.left else "---:" for c in block.columns) + "|"
+    rows = ["| " + " | ".join(v if isinstance(v, str) else fmt(v) for v in row) + " |" for row in block.rows]
+    title = f"**{block.title}**\n\n" if block.title else ""
+    return title + "\n".join([head, rule, *rows])

@@ -1,0 +1,189 @@
+"""Text for a terminal, with Rich: colour only on a terminal, plain and stable when piped."""
+
+from __future__ import annotations
+
+import os
+from functools import singledispatch
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from convcalc.derive.records import (
+    AnswerCheck, CellWork, Elided, Heading, MatrixView, Note, SizeFormula, Solution, Table, TermGroup,
+)
+from convcalc.numbers import fmt, normalize
+
+MAX_TERMS = 64
+_TONE = {"info": "", "warn": "yellow", "ok": "green", "error": "red"}
+
+
+def make_console(out: TextIO, color: bool | None = None, width: int | None = None) -> Console:
+    """A Console on ``out``; colour only for a terminal and never with NO_COLOR set."""
+    no_color = "NO_COLOR" in os.environ or color is False
+    return Console(file=out, no_color=no_color, force_terminal=color if color else None,
+                   width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False,
+                   emoji=False)
+
+
+def render_text(sol: Solution, console: Console) -> None:
+    console.print(Text(sol.title, style="bold"))
+    console.print(Text("settings: " + ", ".join(f"{k}={_setting(v)}" for k, v in sol.settings.items()), style="dim"))
+    for block in sol.blocks:
+        draw(block, console, sol.index_base)
+
+
+def _setting(v: Any) -> str:
+    return ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
+
+
+@singledispatch
+def draw(block: Any, console: Console, base: int) -> None:
+    raise TypeError(f"no text renderer for {type(block).__name__}")
+
+
+@draw.register
+def _(block: Heading, console: Console, base: int) -> None:
+    console.print()
+    console.print(Text(block.text, style="bold underline"))
+
+
+@draw.register
+def _(block: Note, console: Console, base: int) -> None:
+    console.print(Text(block.text, style=_TONE[block.tone]))
+
+
+@draw.register
+def _(block: MatrixView, console: Console, base: int) -> None:
+    shape = "×".join(map(str, block.values.shape))
+    console.print(Text.assemble((block.symbol, "bold"), f" ({block.caption}, {shape})"))
+    console.print(matrix_text(block))
+
+
+def matrix_text(block: MatrixView, indent: str = "  ") -> Text:
+    """A matrix as bracketed, right-aligned rows; padding dimmed, highlights bold."""
+    a = block.values
+    rows = [a] if a.ndim == 1 else list(a)
+    cells = [[fmt(v) for v in row] for row in rows]
+    width = max((len(c) for row in cells for c in row), default=1)
+    frame = block.frame
+    out = Text()
+    for r, row in enumerate(cells):
+        left, right = _brackets(r, len(cells))
+        out.append(indent + left + " ")
+        for c, value in enumerate(row):
+            idx = (c,) if a.ndim == 1 else (r, c)
+            style = "bold cyan" if idx in block.highlight else ("dim" if _in_frame(idx, a.shape, frame) else "")
+            out.append(value.rjust(width), style=style)
+            out.append(" ")
+        out.append(right + ("\n" if r < len(cells) - 1 else ""))
+    return out
+
+
+def _brackets(r: int, n: int) -> tuple[str, str]:
+    if n == 1:
+        return "[", "]"
+    if r == 0:
+        return "┌", "┐"
+    if r == n - 1:
+        return "└", "┘"
+    return "│", "│"
+
+
+def _in_frame(idx: tuple[int, ...], shape: tuple[int, ...], frame: tuple[tuple[int, int], ...]) -> bool:
+    if not frame:
+        return False
+    axes = list(zip(idx[-len(frame):], shape[-len(frame):], frame, strict=True))
+    return any(i < lo or i >= n - hi for i, n, (lo, hi) in axes)
+
+
+@draw.register
+def _(block: SizeFormula, console: Console, base: int) -> None:
+    from convcalc.render.formula import view
+
+    v = view(block)
+    res = block.result
+    exact = "" if res.integral else f"  (exact {fmt(res.exact)} = {float(res.exact):g})"
+    console.print(f"{block.axis}_out = {v.symbolic}")
+    console.print(f"{' ' * len(block.axis)}     = {v.numeric} = {res.value}{exact}")
+
+
+def product(a: Any, b: Any) -> str:
+    return f"{_factor(a)}·{_factor(b)}"
+
+
+def _factor(x: Any) -> str:
+    v = normalize(x)
+    s = fmt(v)
+    return f"({s})" if v < 0 or "/" in s else s
+
+
+def terms_text(group: TermGroup) -> str:
+    items = [product(a, b) for a, b in group.terms[:MAX_TERMS]]
+    if len(group.terms) > MAX_TERMS:
+        items.append(f"… ({len(group.terms)} products)")
+    return " + ".join(items) or "0"
+
+
+def cell_label(symbol: str, index: tuple[int, ...], base: int) -> str:
+    return f"{symbol}[{','.join(str(i + base) for i in index)}]"
+
+
+def window_label(source: str, g: TermGroup, base: int, lead: tuple[int, ...] = ()) -> str:
+    ranges = [f"{a + base}..{b + base}" for a, b in g.window_at]
+    return f"{source}[{','.join([*map(str, lead), *ranges])}]"
+
+
+@draw.register
+def _(block: CellWork, console: Console, base: int) -> None:
+    name = cell_label(block.symbol, block.index, base)
+    bias = [] if block.bias is None else [f"{_factor(block.bias)} (bias)"]
+    if len(block.groups) == 1:
+        g = block.groups[0]
+        console.print(Text.assemble((name, "bold"), "  window " + window_label(block.source, g, base)))
+        console.print(f"  = {' + '.join([terms_text(g), *bias])} = {fmt(block.total)}")
+        return
+    console.print(Text.assemble((name, "bold"), " = sum over input channels" + (" + bias" if bias else "")))
+    for g in block.groups:
+        console.print(f"  {g.label}: {terms_text(g)} = {fmt(g.subtotal)}")
+    parts = [_factor(g.subtotal) for g in block.groups] + [_factor(block.bias)] * (block.bias is not None)
+    console.print(f"  = {' + '.join(parts)} = {fmt(block.total)}")
+
+
+@draw.register
+def _(block: Elided, console: Console, base: int) -> None:
+    console.print(Text(f"… {block.shown} of {block.total} cells worked; {block.hint}.", style="dim"))
+
+
+@draw.register
+def _(block: AnswerCheck, console: Console, base: int) -> None:
+    if not block.shape_ok:
+        return
+    console.print(Text.assemble((block.symbol, "bold"), " (your answer: ✓ right, ✗ wrong with the right value)"))
+    a = block.computed
+    rows = [(block.claimed, block.ok, a)] if a.ndim == 1 else list(zip(block.claimed.reshape(-1, a.shape[-1]),
+                                                                        block.ok.reshape(-1, a.shape[-1]),
+                                                                        a.reshape(-1, a.shape[-1]), strict=True))
+    width = max(len(fmt(v)) for v in block.claimed.flat)
+    for claimed, ok, right in rows:
+        line = Text("  ")
+        for c, good, r in zip(claimed, ok, right, strict=True):
+            if good:
+                line.append(f"✓ {fmt(c).rjust(width)}", style="green")
+                line.append(" " * (len(fmt(r)) + 3) + "  ")
+            else:
+                line.append(f"✗ {fmt(c).rjust(width)}", style="red")
+                line.append(f" ({fmt(r)})  ")
+        console.print(line)
+
+
+@draw.register
+def _(block: Table, console: Console, base: int) -> None:
+    from rich.table import Table as RichTable
+
+    t = RichTable(title=block.title or None, show_edge=False, header_style="bold")
+    for col in block.columns:
+        t.add_column(col, justify="right" if col not in block.left else "left")
+    for row in block.rows:
+        t.add_row(*(fmt(v) if not isinstance(v, str) else v for v in row))
+    console.print(t)
