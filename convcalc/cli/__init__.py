@@ -25,7 +25,8 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from convcalc.cli import conv  # noqa: F401  (registers its commands on ``app``)
+    # Importing a command module registers its commands on ``app``.
+    from convcalc.cli import conv, solve  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
+    """Run one command line; returns the exit status instead of exiting."""
     _register()
     command = typer.main.get_command(app)
     try:

@@ -164,16 +164,13 @@ def _(block: AnswerCheck, console: Console, base: int) -> None:
     rows = [(block.claimed, block.ok, a)] if a.ndim == 1 else list(zip(block.claimed.reshape(-1, a.shape[-1]),
                                                                         block.ok.reshape(-1, a.shape[-1]),
                                                                         a.reshape(-1, a.shape[-1]), strict=True))
-    width = max(len(fmt(v)) for v in block.claimed.flat)
-    for claimed, ok, right in rows:
+    cells = [[(bool(g), f"✓ {fmt(c)}" if g else f"✗ {fmt(c)} ({fmt(r)})")
+              for c, g, r in zip(claimed, ok, right, strict=True)] for claimed, ok, right in rows]
+    width = max(len(t) for row in cells for _, t in row)
+    for row in cells:
         line = Text("  ")
-        for c, good, r in zip(claimed, ok, right, strict=True):
-            if good:
-                line.append(f"✓ {fmt(c).rjust(width)}", style="green")
-                line.append(" " * (len(fmt(r)) + 3) + "  ")
-            else:
-                line.append(f"✗ {fmt(c).rjust(width)}", style="red")
-                line.append(f" ({fmt(r)})  ")
+        for good, t in row:
+            line.append(t.ljust(width + 2), style="green" if good else "red")
         console.print(line)
 
 

@@ -1,0 +1,80 @@
+"""``convcalc solve``: the worked solution of every problem in problem-bank files."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from convcalc.cli import app, run
+from convcalc.cli.common import FormatOpt
+from convcalc.errors import ConvcalcError, ExitStatus
+from convcalc.problems import Problem, load, problem_files
+from convcalc.render import Format
+
+FilesArg = Annotated[list[str], typer.Argument(help="Problem files (TOML) or folders of them.")]
+IdOpt = Annotated[list[str] | None, typer.Option("--id", help="Only the problem with this id (repeatable).")]
+
+
+def selected(files: list[str], ids: list[str] | None) -> tuple[list[Problem], int]:
+    """Problems to run, and the exit status so far (2 when a file could not be read)."""
+    problems: list[Problem] = []
+    status = ExitStatus.OK
+    for path in problem_files(files):
+        try:
+            problems += load(path)
+        except ConvcalcError as e:
+            sys.stderr.write(f"error: {e}\n")
+            status = ExitStatus.BAD_INPUT
+    if ids:
+        missing = set(ids) - {p.id for p in problems}
+        if missing:
+            raise ConvcalcError(f"no problem with id {', '.join(sorted(missing))}", "--id")
+        problems = [p for p in problems if p.id in ids]
+    return problems, status
+
+
+def run_captured(argv: list[str]) -> tuple[int, str, str]:
+    """Run one command in-process, capturing what it writes."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = run(argv)
+    return rc, out.getvalue(), err.getvalue()
+
+
+_HEADER = {
+    Format.text: "\n━━ {id} — {source} ━━\n{asks}\n",
+    Format.markdown: "\n---\n\n**Problem {id}** ({source}): {asks}\n\n",
+    Format.latex: "\n\\section*{{Problem {id}}}\n\\emph{{{source}}}: {asks}\n",
+}
+
+
+@app.command()
+def solve(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> None:
+    """Work every problem of the given problem files, one worked solution after another."""
+    problems, status = selected(files, id)
+    results = []
+    for p in problems:
+        if fmt is Format.json:
+            rc, out, err = run_captured(p.argv("json"))
+            results.append({"id": p.id, "source": p.source, "result": json.loads(out) if rc in (0, 1) else None,
+                            "error": err.strip() or None})
+        else:
+            text = _HEADER[fmt].format(id=p.id, source=p.source, asks=p.asks)
+            if fmt is Format.latex:
+                from convcalc.render.latex import escape
+
+                text = _HEADER[fmt].format(id=escape(p.id), source=escape(p.source), asks=escape(p.asks))
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            rc = run(p.argv(fmt.value))
+        if rc == ExitStatus.BAD_INPUT:
+            status = ExitStatus.BAD_INPUT
+    if fmt is Format.json:
+        json.dump({"command": "solve", "problems": results}, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    raise typer.Exit(int(status))
