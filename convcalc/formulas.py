@@ -102,3 +102,80 @@ def transposed_weight_count(
 ) -> int:
     """Weights of a transposed convolution, laid out (C_in, C_out/g, k...): divided by g once."""
     return c_in * (c_out // groups) * math.prod(kernel)
+
+
+# ---------------------------------------------------------------------------------------
+# Whole-network sizing (convcalc.net): multiply-accumulates, BatchNorm parameters and the
+# receptive-field recurrence. Appended as one section; each formula still written once.
+# ---------------------------------------------------------------------------------------
+
+
+def conv_macs(n: int, c_in: int, c_out: int, out_spatial: tuple[int, ...], kernel: tuple[int, ...],
+              groups: int = 1) -> int:
+    """Multiply-accumulates of a (grouped) convolution: N·C_out·∏O·(C_in/g)·∏k.
+
+    The dense count: every output value takes one product per kernel tap and input channel
+    of its group, taps that land on padding included.
+    """
+    return n * c_out * math.prod(out_spatial) * (c_in // groups) * math.prod(kernel)
+
+
+def transposed_macs(n: int, c_in: int, c_out: int, in_spatial: tuple[int, ...], kernel: tuple[int, ...],
+                    groups: int = 1) -> int:
+    """Multiply-accumulates of a transposed convolution, counted on the input grid.
+
+    N·C_in·(C_out/g)·∏k·∏H_in: every input value meets every kernel tap once (products that
+    land in the cropped ``padding`` border included).
+    """
+    return n * c_in * (c_out // groups) * math.prod(kernel) * math.prod(in_spatial)
+
+
+def linear_macs(rows: int, in_features: int, out_features: int) -> int:
+    """Multiply-accumulates of a Linear layer applied to ``rows`` vectors: rows·in·out."""
+    return rows * in_features * out_features
+
+
+def batchnorm_param_count(channels: int, weight: bool = True, bias: bool = True) -> int:
+    """Learnable BatchNorm parameters: γ and β per channel (2C); running stats are buffers."""
+    return channels * (int(weight) + int(bias))
+
+
+def receptive_field_step(r: Any, j: Any, k: Any, d: Any = 1) -> Any:
+    """r_l = r_{l−1} + (k_l − 1)·d_l·j_{l−1}: a window of k taps d apart, each j input pixels apart."""
+    return r + (k - 1) * d * j
+
+
+def jump_step(j: Any, s: Any) -> Any:
+    """j_l = j_{l−1}·s_l: input pixels between neighbouring units (divide by s for transposed)."""
+    return j * s
+
+
+def start_step(start: Any, j: Any, k: Any, d: Any, p: Any) -> Any:
+    """start_l = start_{l−1} + ((k_l − 1)·d_l/2 − p_l)·j_{l−1}: centre of the first unit."""
+    return start + (Fraction((k - 1) * d, 2) - p) * j
+
+
+def transposed_start_step(start: Any, j: Any, k: Any, d: Any, p: Any, s: Any) -> Any:
+    """Centre of a transposed conv's first output unit: start + (p − (k−1)·d/2)/s · j.
+
+    Input unit i scatters to outputs i·s − p + t·d (t = 0..k−1), centred on i·s − p + (k−1)d/2;
+    output 0 therefore sits at input unit (p − (k−1)d/2)/s.
+    """
+    return start + (p - Fraction((k - 1) * d, 2)) / s * j
+
+
+def transposed_taps(k: int, s: int, d: int = 1) -> tuple[int, int, Fraction]:
+    """How many input units feed one output unit of a transposed conv, over the s phases.
+
+    Output o takes input i where i·s + t·d = o + p for a tap t in 0..k−1, so only taps with
+    t·d ≡ o + p (mod s) contribute. Returns (most, fewest, spacing): the largest and
+    smallest count over phases (fewest may be 0: that output sees only the bias) and the
+    distance, in input units, between the units one output sees (d / gcd(d, s)).
+    """
+    counts = [sum(1 for t in range(k) if (t * d) % s == phase) for phase in range(s)]
+    return max(counts), min(counts), Fraction(d, math.gcd(d, s))
+
+
+def adaptive_window(u: int, n: int, o: int) -> tuple[int, int]:
+    """Window [begin, end) of adaptive pooling's unit u: ⌊u·n/o⌋ to ⌈(u+1)·n/o⌉ (PyTorch's rule)."""
+    return (u * n) // o, -((-(u + 1) * n) // o)

@@ -48,7 +48,7 @@ def run(argv: list[str] | None = None) -> int:
         return ExitStatus.BAD_INPUT
     except BrokenPipeError:
         return ExitStatus.OK
-    except Exception as e:  # noqa: BLE001 — the last line of defence: never a traceback
+    except Exception as e:
         if _is_usage_error(e):  # Click's (or Typer's vendored Click's) UsageError and kin
             _fail(f"error: {e.format_message()}" + _hint(e))  # type: ignore[attr-defined]
             return ExitStatus.BAD_INPUT

@@ -8,8 +8,19 @@ import typer
 
 from convcalc.cli import app
 from convcalc.cli.common import (
-    AnswerOpt, CellOpt, DimOpt, FormatOpt, IndexOpt, PaddingMode, StepsOpt, cells_arg, emit, index_arg,
-    matrix_arg, optional_matrix, steps_arg,
+    AnswerOpt,
+    CellOpt,
+    DimOpt,
+    FormatOpt,
+    IndexOpt,
+    PaddingMode,
+    StepsOpt,
+    cells_arg,
+    emit,
+    index_arg,
+    matrix_arg,
+    optional_matrix,
+    steps_arg,
 )
 from convcalc.derive import conv as derive
 from convcalc.derive.layout import as_signal, canonical_bias, canonical_kernel, data_layout
@@ -17,8 +28,10 @@ from convcalc.errors import ConvcalcError
 from convcalc.render import Format
 from convcalc.specs import make_conv_spec
 
-InputOpt = Annotated[str | None, typer.Option("--input", "-i", help="Input: file (.csv .txt .npy .json), '-' or inline '1 2; 3 4'.")]
-KernelOpt = Annotated[str | None, typer.Option("--kernel", "-k", help="Kernel (K), (C_in/g, K...) or (C_out, C_in/g, K...).")]
+InputOpt = Annotated[
+    str | None, typer.Option("--input", "-i", help="Input: file (.csv .txt .npy .json), '-' or inline '1 2; 3 4'.")]
+KernelOpt = Annotated[
+    str | None, typer.Option("--kernel", "-k", help="Kernel (K), (C_in/g, K...) or (C_out, C_in/g, K...).")]
 BiasOpt = Annotated[str | None, typer.Option("--bias", "-b", help="Bias: one number, or one per output channel.")]
 StrideOpt = Annotated[str, typer.Option("--stride", "-s", help="Stride: n or h,w.")]
 PaddingOpt = Annotated[str, typer.Option("--padding", "-p", help="Padding: n, h,w, 'same' or 'valid'.")]

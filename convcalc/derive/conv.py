@@ -13,7 +13,16 @@ from convcalc.core.padding import pad_spatial
 from convcalc.derive.answer import check_matrix, wrong_cells
 from convcalc.derive.layout import Layout, select_cells, shown_index, slices_2d
 from convcalc.derive.records import (
-    AnswerCheck, Block, CellWork, Elided, Heading, MatrixView, Note, SizeFormula, Solution, TermGroup,
+    AnswerCheck,
+    Block,
+    CellWork,
+    Elided,
+    Heading,
+    MatrixView,
+    Note,
+    SizeFormula,
+    Solution,
+    TermGroup,
 )
 from convcalc.errors import ExitStatus
 from convcalc.formulas import conv_output_size, effective_kernel
@@ -78,6 +87,8 @@ def solve(
 ) -> Solution:
     """The whole worked solution; cells are generated lazily when rendered."""
     wk = compute(p)
+    if cells:  # reject a cell outside the output now, before any rendering reaches stdout
+        select_cells(wk.out.shape, cells, None, base)
     shown = p.layout.shown(wk.out)
     check = check_matrix(p.names.output, answer, shown, wk.kind) if answer is not None else None
     status = ExitStatus.WRONG_ANSWER if check is not None and not bool(check.ok.all()) else ExitStatus.OK

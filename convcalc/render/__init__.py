@@ -33,6 +33,6 @@ def render(solution: Solution, fmt: Format, out: TextIO, color: bool | None = No
 
         render_latex(solution, out)
     else:
-        from convcalc.render.text import render_text, make_console
+        from convcalc.render.text import make_console, render_text
 
         render_text(solution, make_console(out, color, width))

@@ -6,7 +6,15 @@ from functools import singledispatch
 from typing import Any, TextIO
 
 from convcalc.derive.records import (
-    AnswerCheck, CellWork, Elided, Heading, MatrixView, Note, SizeFormula, Solution, Table,
+    AnswerCheck,
+    CellWork,
+    Elided,
+    Heading,
+    MatrixView,
+    Note,
+    SizeFormula,
+    Solution,
+    Table,
 )
 from convcalc.numbers import fmt
 from convcalc.render import mathtex

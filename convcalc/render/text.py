@@ -10,7 +10,16 @@ from rich.console import Console
 from rich.text import Text
 
 from convcalc.derive.records import (
-    AnswerCheck, CellWork, Elided, Heading, MatrixView, Note, SizeFormula, Solution, Table, TermGroup,
+    AnswerCheck,
+    CellWork,
+    Elided,
+    Heading,
+    MatrixView,
+    Note,
+    SizeFormula,
+    Solution,
+    Table,
+    TermGroup,
 )
 from convcalc.numbers import fmt, normalize
 
