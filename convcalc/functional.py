@@ -95,6 +95,7 @@ __all__ = ["conv1d", "conv2d", "pad"]
 
 # --- Transposed convolution, pooling (appended; the core lives in convcalc.core) --------
 
+from convcalc.core import pool as _pool  # noqa: E402
 from convcalc.core.transposed import conv_transpose_nd, transposed_terms  # noqa: E402
 
 
@@ -142,3 +143,136 @@ def conv_transpose2d(input: Array, weight: Array, bias: Array | None = None, str
 
 
 __all__ += ["conv_transpose1d", "conv_transpose2d"]
+
+
+def _pool_args(nsp: int, kernel_size: IntOrTuple, stride: IntOrTuple | None,
+               *rest: IntOrTuple) -> tuple[tuple[int, ...], ...]:
+    """Kernel, stride (None or empty means the kernel, as in torch) and further per-axis settings."""
+    k = _tuple(kernel_size, nsp)
+    s = k if stride is None or (not isinstance(stride, int | np.integer) and len(stride) == 0) else _tuple(stride, nsp)
+    return (k, s, *(_tuple(v, nsp) for v in rest))
+
+
+def _max_poolnd(nsp: int, input: Array, kernel_size: IntOrTuple, stride: IntOrTuple | None, padding: IntOrTuple,
+                dilation: IntOrTuple, ceil_mode: bool, return_indices: bool) -> Array | tuple[Array, Array]:
+    x, unbatched = _batched(input, nsp, f"max_pool{nsp}d")
+    k, s, p, d = _pool_args(nsp, kernel_size, stride, padding, dilation)
+    values, indices = _pool.max_pool_nd(x, k, s, p, d, ceil_mode)
+    if unbatched:
+        values, indices = values[0], indices[0]
+    return (values, indices) if return_indices else values
+
+
+def max_pool1d(input: Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+               dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Array | tuple[Array, Array]:
+    """``torch.nn.functional.max_pool1d``: (N, C, W) → (N, C, W_out), and indices into W if asked.
+
+    Ties go to the first position in the window; ints stay ints.
+    """
+    return _max_poolnd(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input: Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+               dilation: IntOrTuple = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> Array | tuple[Array, Array]:
+    """``torch.nn.functional.max_pool2d``: (N, C, H, W) → (N, C, H', W'); indices are flattened h·W + w."""
+    return _max_poolnd(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _avg_poolnd(nsp: int, input: Array, kernel_size: IntOrTuple, stride: IntOrTuple | None, padding: IntOrTuple,
+                ceil_mode: bool, count_include_pad: bool, divisor_override: int | None) -> Array:
+    x, unbatched = _batched(input, nsp, f"avg_pool{nsp}d")
+    k, s, p = _pool_args(nsp, kernel_size, stride, padding)
+    out = _pool.avg_pool_nd(x, k, s, p, ceil_mode, count_include_pad, divisor_override)
+    return out[0] if unbatched else out
+
+
+def avg_pool1d(input: Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Array:
+    """``torch.nn.functional.avg_pool1d``: (N, C, W) → (N, C, W_out).
+
+    Unlike torch (which truncates integer averages), ints give exact ints/Fractions.
+    """
+    return _avg_poolnd(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input: Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Array:
+    """``torch.nn.functional.avg_pool2d``: (N, C, H, W) → (N, C, H', W'); exact on ints and Fractions."""
+    return _avg_poolnd(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def _lp_poolnd(nsp: int, input: Array, norm_type: float, kernel_size: IntOrTuple, stride: IntOrTuple | None,
+               ceil_mode: bool) -> Array:
+    x, unbatched = _batched(input, nsp, f"lp_pool{nsp}d")
+    k, s = _pool_args(nsp, kernel_size, stride)
+    out = _pool.lp_pool_nd(x, norm_type, k, s, ceil_mode)
+    return out[0] if unbatched else out
+
+
+def lp_pool1d(input: Array, norm_type: float, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+              ceil_mode: bool = False) -> Array:
+    """``torch.nn.functional.lp_pool1d``: (Σ x^p)^(1/p) per window, (N, C, W) → (N, C, W_out).
+
+    As torch: in ceil_mode a clipped last window's sum is scaled by kernel/cells first.
+    """
+    return _lp_poolnd(1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(input: Array, norm_type: float, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+              ceil_mode: bool = False) -> Array:
+    """``torch.nn.functional.lp_pool2d``: (N, C, H, W) → (N, C, H', W'); see :func:`lp_pool1d`."""
+    return _lp_poolnd(2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def _adaptive_size(nsp: int, x: Array, output_size: int | Sequence[int | None] | None) -> tuple[int, ...]:
+    """torch's output_size: an int, or a tuple where None keeps that axis's input size."""
+    sizes = (output_size,) * nsp if output_size is None or isinstance(output_size, int | np.integer) \
+        else tuple(output_size)
+    if len(sizes) != nsp:
+        raise ConvcalcError(f"output_size needs 1 or {nsp} values, got {len(sizes)}", "--output-size")
+    return tuple(x.shape[2 + a] if o is None else int(o) for a, o in enumerate(sizes))
+
+
+def _adaptive_poolnd(nsp: int, kind: str, input: Array, output_size: int | Sequence[int | None],
+                     return_indices: bool = False) -> Array | tuple[Array, Array]:
+    x, unbatched = _batched(input, nsp, f"adaptive_{kind}_pool{nsp}d")
+    size = _adaptive_size(nsp, x, output_size)
+    if kind == "avg":
+        out = _pool.adaptive_avg_pool_nd(x, size)
+        return out[0] if unbatched else out
+    values, indices = _pool.adaptive_max_pool_nd(x, size)
+    if unbatched:
+        values, indices = values[0], indices[0]
+    return (values, indices) if return_indices else values
+
+
+def adaptive_avg_pool1d(input: Array, output_size: int | Sequence[int]) -> Array:
+    """``torch.nn.functional.adaptive_avg_pool1d``: (N, C, W) → (N, C, output_size); exact on ints."""
+    out = _adaptive_poolnd(1, "avg", input, output_size)
+    assert not isinstance(out, tuple)
+    return out
+
+
+def adaptive_avg_pool2d(input: Array, output_size: int | Sequence[int | None]) -> Array:
+    """``torch.nn.functional.adaptive_avg_pool2d``: (N, C, H, W) → (N, C, *output_size); None keeps an axis."""
+    out = _adaptive_poolnd(2, "avg", input, output_size)
+    assert not isinstance(out, tuple)
+    return out
+
+
+def adaptive_max_pool1d(input: Array, output_size: int | Sequence[int],
+                        return_indices: bool = False) -> Array | tuple[Array, Array]:
+    """``torch.nn.functional.adaptive_max_pool1d``: (N, C, W) → (N, C, output_size), indices into W."""
+    return _adaptive_poolnd(1, "max", input, output_size, return_indices)
+
+
+def adaptive_max_pool2d(input: Array, output_size: int | Sequence[int | None],
+                        return_indices: bool = False) -> Array | tuple[Array, Array]:
+    """``torch.nn.functional.adaptive_max_pool2d``: (N, C, H, W) → (N, C, *output_size), indices h·W + w."""
+    return _adaptive_poolnd(2, "max", input, output_size, return_indices)
+
+
+__all__ += ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+            "avg_pool1d", "avg_pool2d", "lp_pool1d", "lp_pool2d", "max_pool1d", "max_pool2d"]
