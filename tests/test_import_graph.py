@@ -1,0 +1,46 @@
+"""What each path imports: heavy modules only where they are needed (issue: fast answers).
+
+Checked with ``python -X importtime`` in a fresh process, not with a timer.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("sympy", "torch", "scipy", "pandas", "matplotlib", "pydantic")
+A = "4 5 2 2 1; 3 3 2 2 4; 4 3 4 1 1; 5 1 4 1 2; 5 1 3 1 4"
+B = "4 3 3; 5 5 5; 2 4 3"
+
+
+def imported(*argv: str) -> set[str]:
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "convcalc", *argv],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    names = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip())
+    assert names, "python -X importtime printed nothing"
+    return names
+
+
+def top_level(names: set[str]) -> set[str]:
+    return {n.split(".")[0] for n in names}
+
+
+@pytest.mark.parametrize("argv", [
+    ("conv", "--input", A, "--kernel", B, "--format", "json"),
+    ("dilated", "--input", A, "--kernel", "1 2; 3 4", "--format", "json"),
+    ("--help",),
+    ("conv", "--help"),
+])
+def test_fast_paths_do_not_import_heavy_modules(argv: tuple[str, ...]) -> None:
+    assert not (top_level(imported(*argv)) & set(HEAVY))
+
+
+def test_formula_rendering_does_import_sympy() -> None:
+    """The check above is not vacuous: the text format renders formulas with SymPy."""
+    assert "sympy" in top_level(imported("conv", "--input", A, "--kernel", B))
