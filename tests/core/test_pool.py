@@ -115,9 +115,13 @@ def test_max_pool_matches_torch_and_naive(pr, seed, integer):
     assert indices.tolist() == ti.numpy().tolist()
     nv, ni = naive_max_pool(x.astype(object) if integer else x, *args)
     assert indices.tolist() == ni.tolist()
-    if integer:
+    if integer and torch.isfinite(tv).all():
         assert values.dtype == np.int64
         assert values.tolist() == np.rint(tv.numpy()).astype(int).tolist() == nv.tolist()
+    elif integer:  # a window of only padding (dilation) gives -inf; the ints stay Python ints
+        assert values.dtype == object
+        assert values.tolist() == nv.tolist()
+        assert [float(v) for v in values.flat] == tv.flatten().tolist()
     else:
         np.testing.assert_allclose(values, tv.numpy(), rtol=1e-12)
 
