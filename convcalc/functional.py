@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from convcalc.core.backward import conv_nd_backward, conv_transpose_nd_backward
 from convcalc.core.conv import conv_nd
 from convcalc.core.padding import pad_spatial
 from convcalc.errors import ConvcalcError
@@ -92,6 +93,103 @@ def pad(input: Array, pad: Sequence[int], mode: str = "constant", value: Any = N
 
 
 __all__ = ["conv1d", "conv2d", "pad"]
+
+
+# Backward passes: torch.autograd's gradients of conv and conv_transpose, exactly.
+
+def _backward_operands(nsp: int, name: str, grad_output: Array, input: Array,
+                       weight: Array) -> tuple[Array, Array, Array, bool]:
+    """Batch an unbatched (C, *S) call the way PyTorch does; check every rank."""
+    g, x, w = np.asarray(grad_output), np.asarray(input), np.asarray(weight)
+    unbatched = x.ndim == nsp + 1
+    if unbatched:
+        g, x = g[None], x[None]
+    if x.ndim != nsp + 2 or w.ndim != nsp + 2 or g.ndim != nsp + 2:
+        raise ConvcalcError(f"{name} expects grad_output and input (N, C, *{nsp} axes), or both unbatched, "
+                            f"and a weight with {nsp} kernel axes; got {g.shape}, {x.shape}, {w.shape}")
+    return g, x, w, unbatched
+
+
+def _n_tuple(v: IntOrTuple, n: int, name: str) -> tuple[int, ...]:
+    t = _tuple(v, n)
+    if len(t) != n:
+        raise ConvcalcError(f"{name} needs 1 or {n} values, got {len(t)}", f"--{name.replace('_', '-')}")
+    return t
+
+
+def _convnd_backward(nsp: int, grad_output: Array, input: Array, weight: Array, stride: IntOrTuple,
+                     padding: str | IntOrTuple, dilation: IntOrTuple, groups: int,
+                     padding_mode: str) -> tuple[Array, Array, Array]:
+    g, x, w, unbatched = _backward_operands(nsp, f"conv{nsp}d_backward", grad_output, input, weight)
+    s, d = _n_tuple(stride, nsp, "stride"), _n_tuple(dilation, nsp, "dilation")
+    pads = _resolve_padding(padding, w.shape[2:], d, s)
+    if len(pads) != nsp:
+        raise ConvcalcError(f"padding needs 1 or {nsp} values, got {len(pads)}", "--padding")
+    gi, gw, gb = conv_nd_backward(g, x, w, s, pads, d, groups, padding_mode)
+    assert gi is not None and gw is not None and gb is not None
+    return (gi[0] if unbatched else gi), gw, gb
+
+
+def conv1d_backward(grad_output: Array, input: Array, weight: Array, stride: IntOrTuple = 1,
+                    padding: str | IntOrTuple = 0, dilation: IntOrTuple = 1, groups: int = 1,
+                    *, padding_mode: str = "zeros") -> tuple[Array, Array, Array]:
+    """Gradients of :func:`conv1d` as torch.autograd gives them: (grad_input, grad_weight, grad_bias).
+
+    grad_output (N, C_out, W_out), input (N, C_in, W), weight (C_out, C_in/g, K) →
+    (N, C_in, W), (C_out, C_in/g, K), (C_out,). Integers give integers; Fractions stay exact.
+    """
+    return _convnd_backward(1, grad_output, input, weight, stride, padding, dilation, groups, padding_mode)
+
+
+def conv2d_backward(grad_output: Array, input: Array, weight: Array, stride: IntOrTuple = 1,
+                    padding: str | IntOrTuple = 0, dilation: IntOrTuple = 1, groups: int = 1,
+                    *, padding_mode: str = "zeros") -> tuple[Array, Array, Array]:
+    """Gradients of :func:`conv2d` as torch.autograd gives them: (grad_input, grad_weight, grad_bias).
+
+    grad_output (N, C_out, H', W'), input (N, C_in, H, W), weight (C_out, C_in/g, kH, kW) →
+    (N, C_in, H, W), (C_out, C_in/g, kH, kW), (C_out,).
+    """
+    return _convnd_backward(2, grad_output, input, weight, stride, padding, dilation, groups, padding_mode)
+
+
+def _conv_transposend_backward(nsp: int, grad_output: Array, input: Array, weight: Array, stride: IntOrTuple,
+                               padding: IntOrTuple, output_padding: IntOrTuple, groups: int,
+                               dilation: IntOrTuple) -> tuple[Array, Array, Array]:
+    name = f"conv_transpose{nsp}d_backward"
+    g, x, w, unbatched = _backward_operands(nsp, name, grad_output, input, weight)
+    s, p = _n_tuple(stride, nsp, "stride"), _n_tuple(padding, nsp, "padding")
+    op, d = _n_tuple(output_padding, nsp, "output_padding"), _n_tuple(dilation, nsp, "dilation")
+    gi, gw, gb = conv_transpose_nd_backward(g, x, w, s, p, op, d, groups)
+    assert gi is not None and gw is not None and gb is not None
+    return (gi[0] if unbatched else gi), gw, gb
+
+
+def conv_transpose1d_backward(grad_output: Array, input: Array, weight: Array, stride: IntOrTuple = 1,
+                              padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                              dilation: IntOrTuple = 1) -> tuple[Array, Array, Array]:
+    """Gradients of ``torch.nn.functional.conv_transpose1d``: (grad_input, grad_weight, grad_bias).
+
+    grad_output (N, C_out, W_out), input (N, C_in, W), weight (C_in, C_out/g, K) →
+    (N, C_in, W), (C_in, C_out/g, K), (C_out,).
+    """
+    return _conv_transposend_backward(1, grad_output, input, weight, stride, padding, output_padding,
+                                      groups, dilation)
+
+
+def conv_transpose2d_backward(grad_output: Array, input: Array, weight: Array, stride: IntOrTuple = 1,
+                              padding: IntOrTuple = 0, output_padding: IntOrTuple = 0, groups: int = 1,
+                              dilation: IntOrTuple = 1) -> tuple[Array, Array, Array]:
+    """Gradients of ``torch.nn.functional.conv_transpose2d``: (grad_input, grad_weight, grad_bias).
+
+    grad_output (N, C_out, H', W'), input (N, C_in, H, W), weight (C_in, C_out/g, kH, kW) →
+    (N, C_in, H, W), (C_in, C_out/g, kH, kW), (C_out,).
+    """
+    return _conv_transposend_backward(2, grad_output, input, weight, stride, padding, output_padding,
+                                      groups, dilation)
+
+
+__all__ += ["conv1d_backward", "conv2d_backward", "conv_transpose1d_backward", "conv_transpose2d_backward"]
+
 
 # --- Transposed convolution, pooling (appended; the core lives in convcalc.core) --------
 
