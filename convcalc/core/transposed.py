@@ -2,7 +2,7 @@
 
 ``conv_transpose_nd`` scatters: every input value stamps a scaled copy of the kernel onto
 the output at ``i·s + t·d``, and the overlap is summed. ``conv_transpose_nd_gather``
-gathers: it zero-stuffs the input, pads it and runs an ordinary convolution with the
+gathers: it zero-stuffs (upsamples) the input, pads it and runs an ordinary convolution with the
 flipped, channel-swapped kernel. They share nothing but the size formula, so tests can set
 one against the other.
 """
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from convcalc.core.conv import conv_nd
+from convcalc.core.resample import upsample
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import effective_kernel, transposed_size
 from convcalc.numbers import Array
@@ -99,17 +100,6 @@ def conv_transpose_nd(
     return np.ascontiguousarray(out)
 
 
-def zero_stuff(x: Array, stride: Sequence[int]) -> Array:
-    """Insert s−1 zeros between neighbouring samples of the trailing axes: (..., *S) → (..., *((S−1)s+1))."""
-    nsp = len(stride)
-    shape = x.shape[:-nsp] + tuple((i - 1) * s + 1 for i, s in zip(x.shape[-nsp:], stride, strict=True))
-    out = np.zeros(shape, dtype=x.dtype)
-    if out.dtype == object:
-        out.fill(0)
-    out[(Ellipsis, *(slice(None, None, s) for s in stride))] = x
-    return out
-
-
 def pad_or_crop(x: Array, pads: Sequence[tuple[int, int]]) -> Array:
     """Zero-pad the trailing axes by (before, after); a negative amount crops instead."""
     nsp = len(pads)
@@ -148,7 +138,7 @@ def conv_transpose_nd_gather(
     check_transposed(x.shape, w.shape, stride, padding, output_padding, dilation, groups)
     pads = [(d * (k - 1) - p, d * (k - 1) - p + op)
             for k, p, d, op in zip(w.shape[2:], padding, dilation, output_padding, strict=True)]
-    xs = pad_or_crop(zero_stuff(x, stride), pads)
+    xs = pad_or_crop(upsample(x, stride), pads)
     nsp = w.ndim - 2
     return conv_nd(xs, gather_kernel(w, groups), bias, (1,) * nsp, ((0, 0),) * nsp, dilation, groups)
 
