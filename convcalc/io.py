@@ -60,10 +60,10 @@ def _looks_like_path(text: str) -> bool:
 
 
 def _read_file(path: Path, where: str, exact: bool) -> Array:
-    if path.stat().st_size > MAX_TEXT_BYTES:
-        raise ConvcalcError(f"file larger than {MAX_TEXT_BYTES // 2**20} MiB", where)
     if path.suffix.lower() == ".npy":
         return _read_npy(path, where)
+    if path.stat().st_size > MAX_TEXT_BYTES:
+        raise ConvcalcError(f"text file larger than {MAX_TEXT_BYTES // 2**20} MiB (use .npy)", where)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -77,7 +77,10 @@ def _read_file(path: Path, where: str, exact: bool) -> Array:
 
 def _read_npy(path: Path, where: str) -> Array:
     try:
-        a = np.load(path, allow_pickle=False)
+        a = np.load(path, allow_pickle=False, mmap_mode="r")
+        if a.size > MAX_ENTRIES:
+            raise ConvcalcError(f"has {a.size} entries; at most {MAX_ENTRIES}", where)
+        a = np.asarray(a)
     except (ValueError, OSError, EOFError) as e:
         raise ConvcalcError(f"not a readable .npy file ({e})", where) from None
     if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf":
@@ -88,6 +91,8 @@ def _read_npy(path: Path, where: str) -> Array:
         if not np.all(np.isfinite(a)):
             raise ConvcalcError("contains NaN or infinity", where)
         return a.astype(np.float64)
+    if a.dtype.kind == "u" and int(a.max()) > np.iinfo(np.int64).max:
+        return a.astype(object)  # Python ints: a uint64 beyond int64 must not wrap to a negative number
     return a.astype(np.int64)
 
 

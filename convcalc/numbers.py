@@ -135,6 +135,8 @@ def to_json_value(x: Any) -> int | float:
 
 def to_json_list(a: Array) -> Any:
     """An array as nested lists of JSON numbers."""
+    if not isinstance(a, np.ndarray):
+        return to_json_value(a)
     if a.ndim == 0:
         return to_json_value(a.item() if a.dtype != object else a[()])
     return [to_json_list(a[i]) for i in range(a.shape[0])]
@@ -142,8 +144,8 @@ def to_json_list(a: Array) -> Any:
 
 def exact_strings(a: Array) -> Any:
     """Nested lists of ``"p/q"`` strings for rational arrays (None for integral cells)."""
-    if a.ndim == 0:
-        v = normalize(a[()])
+    if not isinstance(a, np.ndarray) or a.ndim == 0:
+        v = normalize(a if not isinstance(a, np.ndarray) else a[()])
         return fmt(v) if isinstance(v, Fraction) else None
     return [exact_strings(a[i]) for i in range(a.shape[0])]
 

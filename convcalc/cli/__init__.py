@@ -26,7 +26,11 @@ app = typer.Typer(
 
 def _register() -> None:
     # Importing a command module registers its commands on ``app``.
-    from convcalc.cli import conv, solve  # noqa: F401
+    from convcalc.cli import (  # noqa: F401
+        backprop,
+        conv,
+        solve,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,9 +40,9 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Run one command line; returns the exit status instead of exiting."""
-    _register()
-    command = typer.main.get_command(app)
     try:
+        _register()
+        command = typer.main.get_command(app)
         rc = command.main(args=argv, prog_name="convcalc", standalone_mode=False)
     except ConvcalcError as e:
         _fail(f"error: {e}")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from convcalc.derive.records import Solution
+from convcalc.derive.records import CellWork, Solution
 from convcalc.errors import ConvcalcError
 from convcalc.io import parse_text, read_tensor
 from convcalc.numbers import Array
@@ -90,8 +93,33 @@ def index_arg(value: int) -> int:
     return value
 
 
-def emit(solution: Solution, fmt: Format) -> None:
-    """Render to stdout and leave with the solution's exit status."""
-    render(solution, fmt, sys.stdout)
+OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Also write the result to FILE.npy|.csv|.json.")]
+
+
+def emit(solution: Solution, fmt: Format, output: str | None = None, key: str = "output") -> None:
+    """Save the result if asked, render to stdout, and leave with the solution's exit status."""
+    if output is not None:
+        from convcalc.output import save
+
+        save(solution.data[key], output)
+    shown = replace(solution, blocks=with_progress(solution.blocks))
+    render(shown, fmt, sys.stdout)
     sys.stdout.flush()
     raise typer.Exit(int(solution.status))
+
+
+def with_progress(blocks: Iterable[Any], after: float = 1.0) -> Iterator[Any]:
+    """Pass blocks through; once rendering has taken ``after`` seconds, count worked cells on
+    stderr (only on a terminal, so logs and pipes stay clean)."""
+    start = time.monotonic()
+    cells = 0
+    live = sys.stderr is not None and sys.stderr.isatty()
+    for block in blocks:
+        if isinstance(block, CellWork):
+            cells += 1
+            if live and cells % 50 == 0 and time.monotonic() - start > after:
+                sys.stderr.write(f"\r  worked {cells} cells …")
+                sys.stderr.flush()
+        yield block
+    if live and time.monotonic() - start > after:
+        sys.stderr.write(f"\r  worked {cells} cells.   \n")

@@ -13,6 +13,7 @@ from convcalc.cli.common import (
     DimOpt,
     FormatOpt,
     IndexOpt,
+    OutputOpt,
     PaddingMode,
     StepsOpt,
     cells_arg,
@@ -50,7 +51,7 @@ def _names(value: str) -> derive.Names:
 
 def _run(command: str, input: str | None, kernel: str | None, bias: str | None, stride: str, padding: str,
          dilation: str, groups: int, padding_mode: PaddingMode, flip: bool, dim: int, answer: str | None,
-         fmt: Format, index: int, cell: list[str] | None, steps: str, names: str) -> None:
+         fmt: Format, index: int, cell: list[str] | None, steps: str, names: str, output: str | None) -> None:
     if dim not in (1, 2):
         raise ConvcalcError(f"must be 1 or 2, got {dim}", "--dim")
     base = index_arg(index)
@@ -62,7 +63,7 @@ def _run(command: str, input: str | None, kernel: str | None, bias: str | None, 
     claimed = optional_matrix(answer, "--answer", exact=True)
     problem = derive.ConvProblem(layout.canonical(x), w, b, spec, layout, _names(names))
     cap = steps_arg(steps, derive.DEFAULT_CELL_CAP)
-    emit(derive.solve(problem, command, claimed, cells_arg(cell), cap, base), fmt)
+    emit(derive.solve(problem, command, claimed, cells_arg(cell), cap, base), fmt, output)
 
 
 @app.command()
@@ -72,11 +73,11 @@ def conv(
     dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation: n or h,w (1 = none).")] = "1",
     groups: GroupsOpt = 1, padding_mode: ModeOpt = PaddingMode.zeros, flip: FlipOpt = False, dim: DimOpt = 2,
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, cell: CellOpt = None,
-    steps: StepsOpt = "", names: NamesOpt = "A,B,C",
+    steps: StepsOpt = "", names: NamesOpt = "A,B,C", output: OutputOpt = None,
 ) -> None:
     """Convolve (cross-correlate, as PyTorch does) and show every cell's window, products and sum."""
     _run("conv", input, kernel, bias, stride, padding, dilation, groups, padding_mode, flip, dim, answer, fmt,
-         index, cell, steps, names)
+         index, cell, steps, names, output)
 
 
 @app.command()
@@ -86,8 +87,8 @@ def dilated(
     dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation: n or h,w.")] = "2",
     groups: GroupsOpt = 1, padding_mode: ModeOpt = PaddingMode.zeros, flip: FlipOpt = False, dim: DimOpt = 2,
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, cell: CellOpt = None,
-    steps: StepsOpt = "", names: NamesOpt = "X,W,Y",
+    steps: StepsOpt = "", names: NamesOpt = "X,W,Y", output: OutputOpt = None,
 ) -> None:
     """A dilated (atrous) convolution: which input each tap samples, and the effective kernel d(K−1)+1."""
     _run("dilated", input, kernel, bias, stride, padding, dilation, groups, padding_mode, flip, dim, answer, fmt,
-         index, cell, steps, names)
+         index, cell, steps, names, output)

@@ -26,6 +26,7 @@ from convcalc.derive.records import (
 )
 from convcalc.errors import ExitStatus
 from convcalc.formulas import conv_output_size, effective_kernel
+from convcalc.limits import check_memory, check_work
 from convcalc.numbers import Array, Kind, common_kind, fmt, normalize, unify
 from convcalc.specs import AXIS_NAMES, ConvSpec
 
@@ -66,15 +67,25 @@ class Worked:
 
 
 def compute(p: ConvProblem) -> Worked:
-    """Run the core once on unified number kinds."""
+    """Run the core once on unified number kinds (after refusing work too big to do)."""
     kind = common_kind(*(a for a in (p.x, p.w, p.bias) if a is not None))
     w = np.flip(p.w, axis=tuple(range(2, p.w.ndim))) if p.spec.flip else p.w
     terms = w.shape[1] * math.prod(w.shape[2:]) + 1
+    _check_size(p, terms, kind)
     x, w2, b = unify([p.x, w, p.bias], terms)
     assert x is not None and w2 is not None
     out = conv_nd(x, w2, b, p.spec.stride, p.spec.padding, p.spec.dilation, p.spec.groups, p.spec.padding_mode)
     xp = pad_spatial(x, p.spec.padding, p.spec.padding_mode)
     return Worked(x, w2, b, xp, out, kind)
+
+
+def _check_size(p: ConvProblem, terms: int, kind: Kind) -> None:
+    sizes = [conv_output_size(i, k, s, lo + hi, d).value for i, k, s, (lo, hi), d
+             in zip(p.x.shape[2:], p.spec.kernel_size, p.spec.stride, p.spec.padding, p.spec.dilation, strict=True)]
+    cells = p.x.shape[0] * p.w.shape[0] * math.prod(max(v, 0) for v in sizes)
+    check_work(cells * (terms - 1), kind, "this convolution", exact_big_ints=p.x.dtype == object)
+    # the core gathers each group's windows into one matrix: N·∏O rows of C_in/g·∏K entries
+    check_memory(p.x.shape[0] * math.prod(max(v, 0) for v in sizes) * (terms - 1) * 8, "this convolution")
 
 
 def solve(

@@ -9,6 +9,7 @@ from convcalc.derive.records import (
     AnswerCheck,
     CellWork,
     Elided,
+    Equation,
     Heading,
     MatrixView,
     Note,
@@ -18,6 +19,7 @@ from convcalc.derive.records import (
 )
 from convcalc.numbers import fmt
 from convcalc.render import mathtex
+from convcalc.render.preview import is_truncated
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -85,6 +87,9 @@ def _(block: Elided, base: int) -> str:
 def _(block: AnswerCheck, base: int) -> str:
     if not block.shape_ok:
         return ""
+    if is_truncated(block.computed):
+        wrong = int((~block.ok).sum())
+        return f"{block.ok.size - wrong} of {block.ok.size} cells right, {wrong} wrong."
     a = block.computed.reshape(-1, block.computed.shape[-1]) if block.computed.ndim > 1 else block.computed[None]
     c, ok = block.claimed.reshape(a.shape), block.ok.reshape(a.shape)
     rows = [" & ".join(rf"\checkmark\ {mathtex.num(cv)}" if g else rf"\times\ {mathtex.num(cv)} \to \mathbf{{{mathtex.num(rv)}}}"
@@ -99,3 +104,9 @@ def _(block: Table, base: int) -> str:
     rows = [" & ".join(escape(v) if isinstance(v, str) else fmt(v) for v in row) + r" \\" for row in block.rows]
     title = f"\\textbf{{{escape(block.title)}}}\n\n" if block.title else ""
     return title + f"\\begin{{tabular}}{{{spec}}}\n{head}\n" + "\n".join(rows) + "\n\\end{tabular}"
+
+
+@tex.register
+def _(block: Equation, base: int) -> str:
+    rhs = "" if block.values is None else f" = {mathtex.matrix(block.values)}"
+    return f"\\[ {block.tex}{rhs} \\]"

@@ -9,6 +9,7 @@ from convcalc.derive.records import (
     AnswerCheck,
     CellWork,
     Elided,
+    Equation,
     Heading,
     MatrixView,
     Note,
@@ -18,6 +19,7 @@ from convcalc.derive.records import (
 )
 from convcalc.numbers import fmt
 from convcalc.render import mathtex
+from convcalc.render.preview import is_truncated
 
 
 def render_markdown(sol: Solution, out: TextIO) -> None:
@@ -75,6 +77,9 @@ def _(block: Elided, base: int) -> str:
 def _(block: AnswerCheck, base: int) -> str:
     if not block.shape_ok:
         return ""
+    if is_truncated(block.computed):
+        wrong = int((~block.ok).sum())
+        return f"{block.ok.size - wrong} of {block.ok.size} cells right, {wrong} wrong."
     a = block.computed.reshape(-1, block.computed.shape[-1]) if block.computed.ndim > 1 else block.computed[None]
     c = block.claimed.reshape(a.shape)
     ok = block.ok.reshape(a.shape)
@@ -93,3 +98,9 @@ def _(block: Table, base: int) -> str:
     rows = ["| " + " | ".join(v if isinstance(v, str) else fmt(v) for v in row) + " |" for row in block.rows]
     title = f"**{block.title}**\n\n" if block.title else ""
     return title + "\n".join([head, rule, *rows])
+
+
+@md.register
+def _(block: Equation, base: int) -> str:
+    rhs = "" if block.values is None else f" = {mathtex.matrix(block.values)}"
+    return f"$$\n{block.tex}{rhs}\n$$"

@@ -7,6 +7,7 @@ from typing import Any
 
 from convcalc.derive.records import CellWork, SizeFormula, TermGroup
 from convcalc.numbers import Array, fmt, normalize
+from convcalc.render.preview import preview
 
 MAX_TERMS = 64
 
@@ -21,8 +22,10 @@ def num(x: Any, wrap_negative: bool = False) -> str:
 
 
 def matrix(a: Array) -> str:
-    rows = [a] if a.ndim == 1 else list(a)
-    body = r" \\ ".join(" & ".join(num(v) for v in row) for row in rows)
+    """A bmatrix; matrices over 12 rows or columns show their corners with dots."""
+    dots = {"…": r"\cdots", "⋮": r"\vdots", "⋱": r"\ddots"}
+    rows = preview(a)
+    body = r" \\ ".join(" & ".join(num(v) if i is not None else dots[v] for i, v in row) for row in rows)
     return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
 
 

@@ -13,6 +13,7 @@ from convcalc.derive.records import (
     AnswerCheck,
     CellWork,
     Elided,
+    Equation,
     Heading,
     MatrixView,
     Note,
@@ -22,6 +23,7 @@ from convcalc.derive.records import (
     TermGroup,
 )
 from convcalc.numbers import fmt, normalize
+from convcalc.render.preview import is_truncated, preview
 
 MAX_TERMS = 64
 _TONE = {"info": "", "warn": "yellow", "ok": "green", "error": "red"}
@@ -70,22 +72,24 @@ def _(block: MatrixView, console: Console, base: int) -> None:
 
 
 def matrix_text(block: MatrixView, indent: str = "  ") -> Text:
-    """A matrix as bracketed, right-aligned rows; padding dimmed, highlights bold."""
+    """A matrix as bracketed, right-aligned rows; padding dimmed, highlights bold; big ones previewed."""
     a = block.values
-    rows = [a] if a.ndim == 1 else list(a)
-    cells = [[fmt(v) for v in row] for row in rows]
-    width = max((len(c) for row in cells for c in row), default=1)
-    frame = block.frame
+    rows = preview(a)
+    cells = [[(idx, fmt(v) if idx is not None else v) for idx, v in row] for row in rows]
+    width = max((len(c) for row in cells for _, c in row), default=1)
     out = Text()
     for r, row in enumerate(cells):
         left, right = _brackets(r, len(cells))
         out.append(indent + left + " ")
-        for c, value in enumerate(row):
-            idx = (c,) if a.ndim == 1 else (r, c)
-            style = "bold cyan" if idx in block.highlight else ("dim" if _in_frame(idx, a.shape, frame) else "")
+        for idx, value in row:
+            style = "" if idx is None else (
+                "bold cyan" if idx in block.highlight else ("dim" if _in_frame(idx, a.shape, block.frame) else ""))
             out.append(value.rjust(width), style=style)
             out.append(" ")
         out.append(right + ("\n" if r < len(cells) - 1 else ""))
+    if is_truncated(a):
+        out.append(f"\n{indent}({'×'.join(map(str, a.shape))}, previewed; --format json or --output FILE gives it whole)",
+                   style="dim")
     return out
 
 
@@ -168,6 +172,10 @@ def _(block: Elided, console: Console, base: int) -> None:
 def _(block: AnswerCheck, console: Console, base: int) -> None:
     if not block.shape_ok:
         return
+    if is_truncated(block.computed):
+        wrong = int((~block.ok).sum())
+        console.print(f"{block.symbol}: {block.ok.size - wrong} of {block.ok.size} cells right, {wrong} wrong.")
+        return
     console.print(Text.assemble((block.symbol, "bold"), " (your answer: ✓ right, ✗ wrong with the right value)"))
     a = block.computed
     rows = [(block.claimed, block.ok, a)] if a.ndim == 1 else list(zip(block.claimed.reshape(-1, a.shape[-1]),
@@ -193,3 +201,12 @@ def _(block: Table, console: Console, base: int) -> None:
     for row in block.rows:
         t.add_row(*(fmt(v) if not isinstance(v, str) else v for v in row))
     console.print(t)
+
+
+@draw.register
+def _(block: Equation, console: Console, base: int) -> None:
+    if block.values is None:
+        console.print(Text(block.text))  # Text, not a markup string: "[a > 0]" is math here
+        return
+    console.print(Text(block.text + " ="))
+    console.print(matrix_text(MatrixView("", "", block.values)))

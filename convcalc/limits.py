@@ -1,0 +1,48 @@
+"""Work a laptop cannot do is refused up front, with the estimate and the limit.
+
+The limits are settings: environment variables with sane defaults, so a user with a bigger
+machine (or more patience) can raise them.
+"""
+
+from __future__ import annotations
+
+import os
+
+from convcalc.errors import ConvcalcError
+from convcalc.numbers import Kind
+
+# Multiply-adds: float64/int64 run through BLAS-like kernels at ~1e9/s here; exact Python
+# ints and Fractions go through object arithmetic, about a thousand times slower.
+DEFAULT_MAX_MACS = {Kind.FLOAT: 20_000_000_000, Kind.INT: 5_000_000_000, Kind.RATIONAL: 20_000_000}
+DEFAULT_MAX_BYTES = 4 * 2**30
+
+
+def _setting(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        return max(1, int(float(raw)))
+    except ValueError:
+        raise ConvcalcError(f"must be a number, got {raw!r}", name) from None
+
+
+def max_macs(kind: Kind) -> int:
+    return _setting("CONVCALC_MAX_MACS", DEFAULT_MAX_MACS[kind])
+
+
+def check_work(macs: int, kind: Kind, what: str, exact_big_ints: bool = False) -> None:
+    """Refuse ``macs`` multiply-adds over the limit for this number kind."""
+    limit = max_macs(Kind.RATIONAL if exact_big_ints else kind)
+    if macs > limit:
+        raise ConvcalcError(
+            f"{what} needs about {macs:.2g} multiply-adds; the limit is {limit:.2g} "
+            f"(set CONVCALC_MAX_MACS to raise it)")
+
+
+def check_memory(nbytes: int, what: str) -> None:
+    limit = _setting("CONVCALC_MAX_BYTES", DEFAULT_MAX_BYTES)
+    if nbytes > limit:
+        raise ConvcalcError(
+            f"{what} needs about {nbytes / 2**30:.3g} GiB of memory; the limit is {limit / 2**30:.3g} GiB "
+            f"(set CONVCALC_MAX_BYTES to raise it)")

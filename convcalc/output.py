@@ -1,0 +1,50 @@
+"""Writing a result to a file (``--output``), atomically: a crash never leaves half a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from convcalc.errors import ConvcalcError
+from convcalc.numbers import Array, Kind, fmt, kind_of, to_json_list
+
+SUFFIXES = (".npy", ".csv", ".json")
+
+
+def save(a: Array, target: str) -> None:
+    """Write ``a`` to ``target`` (.npy, .csv or .json) via a temporary file and a rename."""
+    path = Path(target)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ConvcalcError(f"must end in {', '.join(SUFFIXES)}, got {target!r}", "--output")
+    if not path.parent.exists():
+        raise ConvcalcError(f"no such folder: {path.parent}", "--output")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(_encode(a, suffix))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _encode(a: Array, suffix: str) -> bytes:
+    if suffix == ".json":
+        return (json.dumps(to_json_list(a)) + "\n").encode()
+    if suffix == ".csv":
+        rows = a.reshape(-1, a.shape[-1]) if a.ndim > 1 else a[None]
+        return "".join(",".join(fmt(v) for v in row) + "\n" for row in rows).encode()
+    import io
+
+    buf = io.BytesIO()
+    kind = kind_of(a)
+    data = a.astype(np.float64) if kind is Kind.RATIONAL or (a.dtype == object and kind is Kind.FLOAT) else a
+    if data.dtype == object:  # Python ints beyond int64 cannot go into .npy exactly
+        raise ConvcalcError("integers this large cannot be stored in .npy; use .json or .csv", "--output")
+    np.save(buf, data, allow_pickle=False)
+    return buf.getvalue()
