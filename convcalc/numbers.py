@@ -52,7 +52,9 @@ def as_kind(a: Array, kind: Kind) -> Array:
         return np.asarray(a, dtype=np.float64) if a.dtype != object else _object_to_float(a)
     if kind is Kind.RATIONAL:
         out = np.empty(a.shape, dtype=object)
-        out.flat[:] = [Fraction(x) if not isinstance(x, Fraction) else x for x in a.flat]
+        # Fraction(np.int64(3)) would keep a NumPy numerator; build from Python numbers
+        out.flat[:] = [x if isinstance(x, Fraction) else Fraction(int(x) if isinstance(x, int | np.integer) else x)
+                       for x in a.flat]
         return out
     if a.dtype == object:
         return a
@@ -97,7 +99,7 @@ def normalize(x: Any) -> Scalar:
     if isinstance(x, int | np.integer):
         return int(x)
     if isinstance(x, Fraction):
-        return x.numerator if x.denominator == 1 else x
+        return int(x.numerator) if x.denominator == 1 else x
     if isinstance(x, Rational):
         return normalize(Fraction(int(x.numerator), int(x.denominator)))
     return float(x)
