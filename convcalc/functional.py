@@ -216,9 +216,9 @@ def _conv_transposend(
     w = np.asarray(weight)
     if w.ndim != nsp + 2:
         raise ConvcalcError(f"conv_transpose{nsp}d expects a weight (C_in, C_out/g, *{nsp} axes), got shape {w.shape}")
-    x, w, b = unify([x, w, None if bias is None else np.asarray(bias)], transposed_terms(w.shape, groups))
-    assert x is not None and w is not None
-    out = conv_transpose_nd(x, w, b, _tuple(stride, nsp), _tuple(padding, nsp), _tuple(output_padding, nsp),
+    xu, wu, b = unify([x, w, None if bias is None else np.asarray(bias)], transposed_terms(w.shape, groups))
+    assert xu is not None and wu is not None
+    out = conv_transpose_nd(xu, wu, b, _tuple(stride, nsp), _tuple(padding, nsp), _tuple(output_padding, nsp),
                             _tuple(dilation, nsp), groups)
     return out[0] if unbatched else out
 

@@ -5,6 +5,7 @@ every-k-th-sample downsampling, and their backward passes (each is the other's a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ def _zeros(shape: tuple[int, ...], like: Array) -> Array:
     return out
 
 
-def _every(ks: Sequence[int]) -> tuple[object, ...]:
+def _every(ks: Sequence[int]) -> tuple[Any, ...]:
     return (Ellipsis, *(slice(None, None, k) for k in ks))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,8 @@ def conv_transpose_nd(
         xg = x[:, g * cg:(g + 1) * cg]
         for tap in itertools.product(*(range(k) for k in w.shape[2:])):
             # (N, *S, og): every input pixel's contribution to this tap's output cells.
-            stamp = np.tensordot(xg, w[(slice(g * cg, (g + 1) * cg), slice(None), *tap)], axes=([1], [0]))
+            w_tap: tuple[Any, ...] = (slice(g * cg, (g + 1) * cg), slice(None), *tap)
+            stamp = np.tensordot(xg, w[w_tap], axes=([1], [0]))
             target = tuple(slice(t * d, t * d + (i - 1) * s + 1, s)
                            for t, d, i, s in zip(tap, dilation, x.shape[2:], stride, strict=True))
             canvas[(slice(None), slice(g * og, (g + 1) * og), *target)] += np.moveaxis(stamp, -1, 1)
@@ -103,8 +105,9 @@ def conv_transpose_nd(
 def pad_or_crop(x: Array, pads: Sequence[tuple[int, int]]) -> Array:
     """Zero-pad the trailing axes by (before, after); a negative amount crops instead."""
     nsp = len(pads)
-    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(x.shape[-nsp:], pads, strict=True))
-    x = x[(Ellipsis, *crop)]
+    crop: tuple[Any, ...] = (Ellipsis, *(slice(max(-lo, 0), n - max(-hi, 0))
+                                         for n, (lo, hi) in zip(x.shape[-nsp:], pads, strict=True)))
+    x = x[crop]
     grow = [(0, 0)] * (x.ndim - nsp) + [(max(lo, 0), max(hi, 0)) for lo, hi in pads]
     if x.dtype == object:
         out = np.zeros(tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, grow, strict=True)), dtype=object)
@@ -122,7 +125,8 @@ def gather_kernel(w: Array, groups: int) -> Array:
     c_in, og = w.shape[:2]
     cg = c_in // groups
     wg = w.reshape(groups, cg, og, *w.shape[2:]).swapaxes(1, 2)
-    flipped = wg[(Ellipsis, *(slice(None, None, -1) for _ in w.shape[2:]))]
+    flip: tuple[Any, ...] = (Ellipsis, *(slice(None, None, -1) for _ in w.shape[2:]))
+    flipped = wg[flip]
     return flipped.reshape(groups * og, cg, *w.shape[2:])
 
 
