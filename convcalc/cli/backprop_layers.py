@@ -1,0 +1,82 @@
+"""``convcalc backprop conv``, ``backprop transposed-conv`` and ``backprop pool``: layer gradients worked."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from convcalc.cli.backprop import backprop
+from convcalc.cli.common import (
+    AnswerOpt,
+    CellOpt,
+    DimOpt,
+    FormatOpt,
+    IndexOpt,
+    OutputOpt,
+    PaddingMode,
+    StepsOpt,
+    cells_arg,
+    emit,
+    index_arg,
+    matrix_arg,
+    optional_matrix,
+    steps_arg,
+)
+from convcalc.cli.conv import BiasOpt, GroupsOpt, InputOpt, KernelOpt, ModeOpt, NamesOpt, PaddingOpt, StrideOpt, _names
+from convcalc.derive.layout import as_signal, canonical_bias, canonical_kernel, data_layout
+from convcalc.errors import ConvcalcError
+from convcalc.numbers import Array
+from convcalc.render import Format
+from convcalc.specs import make_conv_spec
+
+GradOpt = Annotated[str | None, typer.Option(
+    "--grad-output", "-G", help="Upstream gradient ∂L/∂output (file, '-' or inline); default all ones.")]
+DilationOpt = Annotated[str, typer.Option("--dilation", "-d", help="Dilation: n or h,w (1 = none).")]
+
+
+class Wrt(str, Enum):
+    input = "input"
+    kernel = "kernel"
+    bias = "bias"
+
+
+WrtOpt = Annotated[Wrt, typer.Option("--wrt", help="Which gradient --cell picks cells of: input or kernel.")]
+
+
+def _dim(dim: int) -> int:
+    if dim not in (1, 2):
+        raise ConvcalcError(f"must be 1 or 2, got {dim}", "--dim")
+    return dim
+
+
+def _grad(value: str | None, dim: int) -> Array | None:
+    g = optional_matrix(value, "--grad-output")
+    return None if g is None else as_signal(g, dim)
+
+
+@backprop.command("conv")
+def conv(
+    input: InputOpt = None, kernel: KernelOpt = None, grad_output: GradOpt = None, bias: BiasOpt = None,
+    stride: StrideOpt = "1", padding: PaddingOpt = "0", dilation: DilationOpt = "1", groups: GroupsOpt = 1,
+    padding_mode: ModeOpt = PaddingMode.zeros, dim: DimOpt = 2, cell: CellOpt = None, wrt: WrtOpt = Wrt.input,
+    answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, steps: StepsOpt = "",
+    names: NamesOpt = "A,B,C", output: OutputOpt = None,
+) -> None:
+    """Gradients of a convolution w.r.t. input, kernel and bias, in the zero-stuff / pad / flip recipe."""
+    from convcalc.derive import backprop as derive
+    from convcalc.derive import conv as fwd
+
+    dim = _dim(dim)
+    base = index_arg(index)
+    x = as_signal(matrix_arg(input, "--input", "input"), dim)
+    w = canonical_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
+    layout = data_layout(x, dim, "--input")
+    spec = make_conv_spec(dim, w.shape[2:], stride, padding, dilation, groups, padding_mode.value)
+    b = canonical_bias(optional_matrix(bias, "--bias"), w.shape[0])
+    problem = fwd.ConvProblem(layout.canonical(x), w, b, spec, layout, _names(names))
+    claimed = optional_matrix(answer, "--answer", exact=True)
+    cap = steps_arg(steps, fwd.DEFAULT_CELL_CAP)
+    emit(derive.solve(problem, _grad(grad_output, dim), claimed, cells_arg(cell), wrt.value, cap, base), fmt,
+         output, "grad_input")
