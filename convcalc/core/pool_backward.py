@@ -1,0 +1,141 @@
+"""Backward passes of max, average and power-average pooling, matching torch.autograd.
+
+Each routes the upstream gradient (N, C, *O) back onto the input (N, C, *S): max to the one
+position that won (PyTorch's index, so ties go to the first in row-major order), average
+evenly over the window's counted cells, LP by the chain rule of (Σ x^p)^(1/p). Windows may
+overlap, so contributions add up. Exact inputs stay exact (ints and Fractions).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from convcalc.core.pool import (
+    REAL,
+    PoolGeometry,
+    _frame,
+    _region_windows,
+    _tap_coordinates,
+    _windows,
+    avg_divisors,
+    exact_divide,
+    lp_pool_nd,
+    max_pool_nd,
+    pool_geometry,
+)
+from convcalc.errors import ConvcalcError
+from convcalc.numbers import Array, Kind, as_kind, kind_of
+
+
+def _check_grad(g: Array, expected: tuple[int, ...]) -> None:
+    if g.shape != expected:
+        raise ConvcalcError(f"has shape {g.shape}, but the pooled output is {expected}", "--grad-output")
+
+
+def _zeros_like_input(x_shape: Sequence[int], g: Array) -> Array:
+    # object zeros are Python int 0, which stays exact when Fractions are added to it
+    return np.zeros(tuple(x_shape), dtype=object if g.dtype == object else g.dtype)
+
+
+def max_pool_nd_backward(
+    grad_output: Array, x: Array, kernel: Sequence[int], stride: Sequence[int] | None = None,
+    padding: Sequence[int] | None = None, dilation: Sequence[int] | None = None, ceil_mode: bool = False,
+) -> Array:
+    """∂L/∂x of :func:`max_pool_nd`: ``grad_output`` (N, C, *O) scattered to each window's winner."""
+    values, indices = max_pool_nd(x, kernel, stride, padding, dilation, ceil_mode)
+    _check_grad(grad_output, values.shape)
+    n, c = x.shape[:2]
+    size = math.prod(x.shape[2:])
+    out = _zeros_like_input((n * c, size), grad_output)
+    flat_idx = indices.reshape(n * c, -1)
+    flat_g = grad_output.reshape(n * c, -1)
+    rows = np.repeat(np.arange(n * c), flat_idx.shape[1])
+    # a window of padding only has no winner inside the input; it sends nothing back
+    keep = (flat_idx.reshape(-1) >= 0) & (flat_idx.reshape(-1) < size)
+    np.add.at(out, (rows[keep], flat_idx.reshape(-1)[keep]), flat_g.reshape(-1)[keep])
+    return out.reshape(x.shape)
+
+
+def avg_shares(
+    grad_output: Array, input_size: Sequence[int], kernel: Sequence[int], stride: Sequence[int] | None,
+    padding: Sequence[int] | None, ceil_mode: bool, count_include_pad: bool, divisor_override: int | None,
+) -> tuple[Array, Array]:
+    """What each input cell of a window receives, g/divisor per output cell (N, C, *O), and the divisors (*O)."""
+    geom = pool_geometry(input_size, kernel, stride, padding, None, ceil_mode)
+    if divisor_override is not None and divisor_override == 0:
+        raise ConvcalcError("divisor must be not zero", "--divisor-override")
+    _check_grad(grad_output, grad_output.shape[:2] + geom.output_size)
+    div = (np.full(geom.output_size, divisor_override, dtype=np.int64) if divisor_override is not None
+           else avg_divisors(geom, count_include_pad))
+    if kind_of(grad_output) is Kind.FLOAT:
+        return as_kind(grad_output, Kind.FLOAT) / div, div
+    return exact_divide(grad_output, np.broadcast_to(div, grad_output.shape)), div
+
+
+def avg_pool_nd_backward(
+    grad_output: Array, input_shape: Sequence[int], kernel: Sequence[int], stride: Sequence[int] | None = None,
+    padding: Sequence[int] | None = None, ceil_mode: bool = False, count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Array:
+    """∂L/∂x of :func:`avg_pool_nd`: each window's g/divisor added to every real input cell in it.
+
+    ``input_shape`` is (N, C, *S). Padding cells take their share too but it goes nowhere.
+    """
+    shares, _ = avg_shares(grad_output, input_shape[2:], kernel, stride, padding, ceil_mode, count_include_pad,
+                           divisor_override)
+    return _spread(shares, input_shape, kernel, stride, padding, None, ceil_mode)
+
+
+def _spread(per_window: Array, input_shape: Sequence[int], kernel: Sequence[int], stride: Sequence[int] | None,
+            padding: Sequence[int] | None, dilation: Sequence[int] | None, ceil_mode: bool,
+            per_tap: Array | None = None) -> Array:
+    """Add ``per_window`` (N, C, *O) — times ``per_tap`` (N, C, *O, prod K) if given — onto each real tap."""
+    geom = pool_geometry(input_shape[2:], kernel, stride, padding, dilation, ceil_mode)
+    real = (_region_windows(geom) == REAL).reshape(-1)
+    coords = [c.reshape(-1)[real] for c in _tap_coordinates(geom)]
+    flat = np.ravel_multi_index(tuple(coords), tuple(input_shape[2:]))
+    taps = math.prod(geom.kernel)
+    n, c = input_shape[:2]
+    values = np.repeat(per_window.reshape(n * c, -1), taps, axis=1)
+    if per_tap is not None:
+        values = values * per_tap.reshape(n * c, -1)
+    values = values[:, real]
+    out = _zeros_like_input((n * c, math.prod(input_shape[2:])), values)
+    for row in range(n * c):
+        np.add.at(out[row], flat, values[row])
+    return out.reshape(tuple(input_shape))
+
+
+def lp_pool_nd_backward(
+    grad_output: Array, x: Array, norm_type: float, kernel: Sequence[int], stride: Sequence[int] | None = None,
+    ceil_mode: bool = False,
+) -> Array:
+    """∂L/∂x of :func:`lp_pool_nd`, out = (K/n · Σ x^p)^(1/p) with n the window's input cells.
+
+    ∂out/∂x_j = (K/n) · x_j^(p−1) · out^(1−p); for p = 1 that is K/n, exact. Other p give float64.
+    """
+    if math.isinf(norm_type) or norm_type == 0:
+        raise ConvcalcError("the backward pass is worked for finite, non-zero norm types only", "--norm-type")
+    out = lp_pool_nd(x, norm_type, kernel, stride, ceil_mode)
+    _check_grad(grad_output, out.shape)
+    geom = pool_geometry(x.shape[2:], kernel, stride, None, None, ceil_mode)
+    scale = math.prod(kernel)
+    div = avg_divisors(geom, True)
+    exact = norm_type == 1 and kind_of(x) is not Kind.FLOAT and kind_of(grad_output) is not Kind.FLOAT
+    if exact:
+        per_window = exact_divide(grad_output * scale, np.broadcast_to(div, grad_output.shape))
+        return _spread(per_window, x.shape, kernel, stride, None, None, ceil_mode)
+    p = float(norm_type)
+    with np.errstate(all="ignore"):  # zero windows give inf/nan, as torch does
+        per_window = as_kind(grad_output, Kind.FLOAT) * scale / div * np.power(as_kind(out, Kind.FLOAT), 1 - p)
+        xf = as_kind(x, Kind.FLOAT)
+        taps = _window_values(xf, geom)
+        return _spread(per_window, x.shape, kernel, stride, None, None, ceil_mode, np.power(taps, p - 1))
+
+
+def _window_values(x: Array, geom: PoolGeometry) -> Array:
+    """(N, C, *O, prod K) tap values of every window (0 outside the input)."""
+    return _windows(_frame(x, geom, 0.0), geom)
