@@ -374,3 +374,62 @@ def adaptive_max_pool2d(input: Array, output_size: int | Sequence[int | None],
 
 __all__ += ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
             "avg_pool1d", "avg_pool2d", "lp_pool1d", "lp_pool2d", "max_pool1d", "max_pool2d"]
+
+
+# Pooling backward passes: torch.autograd's grad_input of max/avg pooling, exactly.
+from convcalc.core import pool_backward as _pool_bw  # noqa: E402
+
+
+def _pool_backward_operands(nsp: int, name: str, grad_output: Array, input: Array) -> tuple[Array, Array, bool]:
+    """Batch an unbatched (C, *S) call (with its (C, *O) gradient) as PyTorch does."""
+    x, unbatched = _batched(input, nsp, name)
+    g = np.asarray(grad_output)
+    return (g[None] if unbatched else g), x, unbatched
+
+
+def _max_poolnd_backward(nsp: int, grad_output: Array, input: Array, kernel_size: IntOrTuple,
+                         stride: IntOrTuple | None, padding: IntOrTuple, dilation: IntOrTuple,
+                         ceil_mode: bool) -> Array:
+    g, x, unbatched = _pool_backward_operands(nsp, f"max_pool{nsp}d_backward", grad_output, input)
+    k, s, p, d = _pool_args(nsp, kernel_size, stride, padding, dilation)
+    gi = _pool_bw.max_pool_nd_backward(g, x, k, s, p, d, ceil_mode)
+    return gi[0] if unbatched else gi
+
+
+def max_pool1d_backward(grad_output: Array, input: Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                        padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False) -> Array:
+    """grad_input of :func:`max_pool1d`: each upstream value goes to its window's winner (first on ties)."""
+    return _max_poolnd_backward(1, grad_output, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d_backward(grad_output: Array, input: Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                        padding: IntOrTuple = 0, dilation: IntOrTuple = 1, ceil_mode: bool = False) -> Array:
+    """grad_input of :func:`max_pool2d`: (N, C, H', W') upstream → (N, C, H, W); overlapping windows add."""
+    return _max_poolnd_backward(2, grad_output, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def _avg_poolnd_backward(nsp: int, grad_output: Array, input: Array, kernel_size: IntOrTuple,
+                         stride: IntOrTuple | None, padding: IntOrTuple, ceil_mode: bool, count_include_pad: bool,
+                         divisor_override: int | None) -> Array:
+    g, x, unbatched = _pool_backward_operands(nsp, f"avg_pool{nsp}d_backward", grad_output, input)
+    k, s, p = _pool_args(nsp, kernel_size, stride, padding)
+    gi = _pool_bw.avg_pool_nd_backward(g, x.shape, k, s, p, ceil_mode, count_include_pad, divisor_override)
+    return gi[0] if unbatched else gi
+
+
+def avg_pool1d_backward(grad_output: Array, input: Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                        padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True) -> Array:
+    """grad_input of :func:`avg_pool1d`: g/divisor to every input cell of the window; exact on ints."""
+    return _avg_poolnd_backward(1, grad_output, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                None)
+
+
+def avg_pool2d_backward(grad_output: Array, input: Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None,
+                        padding: IntOrTuple = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+                        divisor_override: int | None = None) -> Array:
+    """grad_input of :func:`avg_pool2d`, with torch's divisor rules; exact on ints and Fractions."""
+    return _avg_poolnd_backward(2, grad_output, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                divisor_override)
+
+
+__all__ += ["avg_pool1d_backward", "avg_pool2d_backward", "max_pool1d_backward", "max_pool2d_backward"]
