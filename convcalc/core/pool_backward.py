@@ -27,7 +27,7 @@ from convcalc.core.pool import (
     pool_geometry,
 )
 from convcalc.errors import ConvcalcError
-from convcalc.numbers import Array, Kind, as_kind, kind_of
+from convcalc.numbers import Array, Kind, as_kind, kind_of, normalize
 
 
 def _check_grad(g: Array, expected: tuple[int, ...]) -> None:
@@ -106,6 +106,8 @@ def _spread(per_window: Array, input_shape: Sequence[int], kernel: Sequence[int]
     out = _zeros_like_input((n * c, math.prod(input_shape[2:])), values)
     for row in range(n * c):
         np.add.at(out[row], flat, values[row])
+    if out.dtype == object:  # sums of Fractions that came out whole print as integers
+        out.flat[:] = [normalize(v) for v in out.flat]
     return out.reshape(tuple(input_shape))
 
 
