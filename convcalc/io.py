@@ -40,19 +40,30 @@ def read_tensor(source: str, flag: str, exact: bool = False) -> Array:
     if text == "-":
         if sys.stdin is None:
             raise ConvcalcError("no standard input to read", flag)
-        return parse_text(sys.stdin.read(MAX_TEXT_BYTES), f"{flag} (stdin)", exact)
+        try:
+            text_in = sys.stdin.read(MAX_TEXT_BYTES)
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConvcalcError(f"cannot read standard input ({e})", flag) from None
+        return parse_text(text_in, f"{flag} (stdin)", exact)
     path = Path(text)
     if _looks_like_path(text):
-        if not path.is_file():
+        if not _is_file(text):
             raise ConvcalcError(f"no such file: {text}", flag)
         return _read_file(path, f"{flag} ({text})", exact)
     return parse_text(text, flag, exact)
 
 
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):  # a name too long for the OS, or with a NUL byte
+        return False
+
+
 def _looks_like_path(text: str) -> bool:
     if "\n" in text or ";" in text or text.startswith("["):
         return False
-    if Path(text).is_file():
+    if _is_file(text):
         return True
     if re.fullmatch(r"[-+0-9./eE\s,\u2212]+", text):
         return False  # numbers such as "1/3 2" are inline text, not a path
@@ -104,6 +115,8 @@ def parse_text(text: str, where: str, exact: bool = False) -> Array:
     if stripped.startswith("["):
         return _parse_json(stripped, where, exact)
     slices = _split_slices(stripped)
+    if not slices:
+        raise ConvcalcError("is empty (no rows with numbers)", where)
     parsed = [_parse_rows(rows, where, first) for rows, first in slices]
     widths = {len(s[0]) for s in parsed}
     heights = {len(s) for s in parsed}

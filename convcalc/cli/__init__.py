@@ -28,7 +28,9 @@ def _register() -> None:
     # Importing a command module registers its commands on ``app``.
     from convcalc.cli import (  # noqa: F401
         backprop,
+        backprop_layers,
         conv,
+        layers,
         solve,
     )
 
@@ -76,5 +78,7 @@ def _hint(e: Exception) -> str:
 
 
 def _fail(message: str) -> None:
-    sys.stderr.write(message.replace("\n", " ").strip() + "\n")
+    # one line, whatever the user typed: control characters are shown escaped
+    line = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message.replace("\n", " ").strip())
+    sys.stderr.write(line + "\n")
     sys.stderr.flush()

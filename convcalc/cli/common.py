@@ -84,7 +84,7 @@ def steps_arg(value: str, default_cap: int) -> int | None:
         raise ConvcalcError(f"expected a number or 'all', got {value!r}", "--steps") from None
     if n < 0:
         raise ConvcalcError(f"must not be negative, got {n}", "--steps")
-    return n
+    return min(n, sys.maxsize)  # more than there are cells is simply all of them
 
 
 def index_arg(value: int) -> int:

@@ -1,0 +1,131 @@
+"""Nothing a user types can crash convcalc: every command, every option, hostile values.
+
+Each run must end with exit 0, 1 or 2 (the CLI returns 3 for an internal error), a message
+on stderr when 2, and never a traceback. Commands are discovered from the app, so a new
+command is covered as soon as it has base arguments below (the test fails until it does).
+"""
+
+from __future__ import annotations
+
+import string
+import time
+
+import pytest
+import typer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from convcalc.cli import _register, app, run
+
+M = "4 5 2; 3 3 2; 1 2 3"
+BASE: dict[str, list[str]] = {
+    "conv": ["--input", M, "--kernel", "1 0; 0 1"],
+    "dilated": ["--input", "1 2 3 4 5; 5 4 3 2 1; 1 2 3 4 5; 5 4 3 2 1; 1 2 3 4 5", "--kernel", "1 0; 0 1"],
+    "transposed-conv": ["--input", M, "--kernel", "1 0; 0 1"],
+    "pool": ["--input", M, "--kernel-size", "2"],
+    "resample": ["--input", M, "--up", "2"],
+    "output-size": ["--input-size", "32", "--kernel-size", "5"],
+    "params": ["--in-channels", "3", "--out-channels", "8", "--kernel-size", "3"],
+    "receptive-field": ["--layer", "Conv2d(3, 8, 3)"],
+    "solve": ["problems/nyu-dl-2020-hw2.toml"],
+    "check": ["problems/nyu-dl-2020-hw2.toml"],
+    "backprop conv": ["--input", M, "--kernel", "1 0; 0 1"],
+    "backprop transposed-conv": ["--input", M, "--kernel", "1 0; 0 1"],
+    "backprop pool": ["--input", M, "--kernel-size", "2"],
+    "backprop expr": ["sum(W @ x)", "--var", "W=1 2; 3 4", "--var", "x=1; 2"],
+}
+HOSTILE = ["0", "-1", "-999999999999", "99999999999999999999", "abc", "", " ", "1/0", "nan", "inf", "-inf",
+           "1e308", "1e-400", "\x00", "é∑≈", "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]", "1,2,3,4,5",
+           "9" * 5000, "__import__('os').system('echo pwned')", "; ; ;", "[[1,2],[3]]", "1 2; 3",
+           "/nonexistent/file.csv", "-"]
+
+
+def commands() -> list[tuple[str, object]]:
+    _register()
+    root = typer.main.get_command(app)
+    found = []
+    for name, cmd in root.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            found += [(f"{name} {sub}", c) for sub, c in subs.items()]
+        else:
+            found.append((name, cmd))
+    return found
+
+
+def test_every_command_has_base_arguments() -> None:
+    missing = [name for name, _ in commands() if name not in BASE]
+    assert not missing, f"add base arguments for {missing} to BASE"
+
+
+def _check(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    t0 = time.monotonic()
+    code = run(argv)
+    out, err = capsys.readouterr()
+    took = time.monotonic() - t0
+    shown = [a if len(a) < 80 else a[:60] + f"…({len(a)} chars)" for a in argv]
+    assert code in (0, 1, 2), f"{shown!r} -> exit {code}: {err[-300:]}"
+    assert "Traceback" not in err and "Traceback" not in out, shown
+    if code == 2:
+        assert err.strip(), f"{shown!r} exit 2 without a message"
+        assert len(err.strip().splitlines()) == 1, f"{shown!r}: more than one line: {err[:300]!r}"
+    assert took < 10, f"{shown!r} took {took:.1f}s"
+
+
+def _options(cmd: object) -> list[str]:
+    flags = []
+    for p in cmd.params:  # type: ignore[attr-defined]
+        opts = [o for o in p.opts if o.startswith("--")]
+        if opts and not getattr(p, "is_flag", False) and opts[0] != "--help":
+            flags.append(opts[0])
+    return flags
+
+
+@pytest.mark.parametrize("name", sorted(BASE))
+def test_base_arguments_work(name: str, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    registered = dict(commands())
+    if name not in registered:
+        pytest.skip(f"{name} is not a command yet")
+    code = run([*name.split(), *BASE[name], "--format", "json"] if name != "solve" and name != "check"
+               else [*name.split(), *BASE[name]])
+    _, err = capsys.readouterr()
+    assert code in (0, 1), err
+
+
+@pytest.mark.parametrize("name", sorted(BASE))
+def test_hostile_values_for_every_option(name: str, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    registered = dict(commands())
+    if name not in registered:
+        pytest.skip(f"{name} is not a command yet")
+    for flag in _options(registered[name]):
+        for value in HOSTILE:
+            base = list(BASE[name])
+            if flag in base:
+                i = base.index(flag)
+                base[i + 1] = value
+            else:
+                base += [flag, value]
+            _check([*name.split(), *base], capsys)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=string.printable + "−½é∞\u200b", max_size=60),
+       st.sampled_from(["--input", "--kernel", "--stride", "--padding", "--dilation", "--bias", "--answer"]))
+def test_random_text_for_conv_options(capsys, text: str, flag: str) -> None:
+    base = {"--input": M, "--kernel": "1 0; 0 1"}
+    base[flag] = text
+    argv = ["conv"] + [x for kv in base.items() for x in kv] + ["--format", "json"]
+    _check(argv, capsys)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=200))
+def test_binary_files(tmp_path_factory, capsys, data: bytes) -> None:
+    path = tmp_path_factory.mktemp("bin") / "garbage.csv"
+    path.write_bytes(data)
+    _check(["conv", "--input", str(path), "--kernel", "1"], capsys)
+    npy = path.with_suffix(".npy")
+    npy.write_bytes(data)
+    _check(["conv", "--input", str(npy), "--kernel", "1"], capsys)
