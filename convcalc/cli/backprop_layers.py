@@ -80,3 +80,47 @@ def conv(
     cap = steps_arg(steps, fwd.DEFAULT_CELL_CAP)
     emit(derive.solve(problem, _grad(grad_output, dim), claimed, cells_arg(cell), wrt.value, cap, base), fmt,
          output, "grad_input")
+
+
+class PoolMode(str, Enum):
+    max = "max"
+    avg = "avg"
+    lp = "lp"
+
+
+@backprop.command("pool")
+def pool(
+    input: InputOpt = None, grad_output: GradOpt = None,
+    kernel_size: Annotated[str, typer.Option("--kernel-size", "-K", help="Window size: n or h,w.")] = "2",
+    stride: Annotated[str, typer.Option("--stride", "-s", help="Stride: n or h,w (default: the kernel size).")] = "",
+    padding: Annotated[str, typer.Option("--padding", "-p", help="Padding: n or h,w (max/avg).")] = "0",
+    dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation (max only).")] = "1",
+    mode: Annotated[PoolMode, typer.Option("--mode", "-m", help="max, avg or lp.")] = PoolMode.max,
+    ceil_mode: Annotated[bool, typer.Option("--ceil-mode", help="Ceil the output size (PyTorch's ceil_mode).")] = False,
+    count_include_pad: Annotated[bool, typer.Option(
+        "--count-include-pad/--no-count-include-pad", help="avg: count padding in the divisor.")] = True,
+    divisor_override: Annotated[int | None, typer.Option("--divisor-override", help="avg: fixed divisor.")] = None,
+    norm_type: Annotated[float, typer.Option("--norm-type", help="lp: the power p.")] = 2.0,
+    dim: DimOpt = 2, answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
+    steps: StepsOpt = "", output: OutputOpt = None,
+) -> None:
+    """Route the upstream gradient back through max, average or LP pooling."""
+    from convcalc.derive import backprop_pool as derive
+    from convcalc.derive.conv import DEFAULT_CELL_CAP
+    from convcalc.specs import non_negative, parse_ints, positive
+
+    dim = _dim(dim)
+    base = index_arg(index)
+    x = as_signal(matrix_arg(input, "--input", "input"), dim)
+    layout = data_layout(x, dim, "--input")
+    k = positive(parse_ints(kernel_size, dim, "--kernel-size"), "--kernel-size")
+    s = k if stride.strip() == "" else positive(parse_ints(stride, dim, "--stride"), "--stride")
+    p = non_negative(parse_ints(padding, dim, "--padding"), "--padding")
+    d = positive(parse_ints(dilation, dim, "--dilation"), "--dilation")
+    if mode is not PoolMode.max and any(v != 1 for v in d):
+        raise ConvcalcError("only max pooling has a dilation in PyTorch", "--dilation")
+    problem = derive.PoolProblem(layout.canonical(x), mode.value, k, s, p, d, ceil_mode, count_include_pad,
+                                 divisor_override, norm_type, layout)
+    claimed = optional_matrix(answer, "--answer", exact=True)
+    emit(derive.solve(problem, _grad(grad_output, dim), claimed, steps_arg(steps, DEFAULT_CELL_CAP), base), fmt,
+         output, "grad_input")
