@@ -1,0 +1,106 @@
+"""``convcalc transposed-conv``, ``convcalc pool`` and ``convcalc resample``."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from convcalc.cli import app
+from convcalc.cli.common import (
+    AnswerOpt,
+    CellOpt,
+    DimOpt,
+    FormatOpt,
+    IndexOpt,
+    OutputOpt,
+    StepsOpt,
+    cells_arg,
+    emit,
+    index_arg,
+    matrix_arg,
+    optional_matrix,
+    steps_arg,
+)
+from convcalc.derive import conv as cv
+from convcalc.derive.layout import as_signal, canonical_bias, data_layout
+from convcalc.errors import ConvcalcError
+from convcalc.numbers import Array
+from convcalc.render import Format
+from convcalc.specs import non_negative, parse_ints, positive
+
+InputOpt = Annotated[
+    str | None, typer.Option("--input", "-i", help="Input: file (.csv .txt .npy .json), '-' or inline '1 2; 3 4'.")]
+
+
+class View(str, Enum):
+    scatter = "scatter"
+    gather = "gather"
+
+
+def _dim(dim: int) -> int:
+    if dim not in (1, 2):
+        raise ConvcalcError(f"must be 1 or 2, got {dim}", "--dim")
+    return dim
+
+
+def _transposed_kernel(w: Array, dim: int) -> Array:
+    """(*K) → (1, 1, *K); (C_in, *K) → (C_in, 1, *K); (C_in, C_out/groups, *K) as is."""
+    if w.ndim == dim:
+        return w[None, None]
+    if w.ndim == dim + 1:
+        return w[:, None]
+    if w.ndim == dim + 2:
+        return w
+    raise ConvcalcError(f"has {w.ndim} axes; a {dim}-D transposed kernel has {dim}, {dim + 1} (C_in, ...) or "
+                        f"{dim + 2} (C_in, C_out/groups, ...)", "--kernel")
+
+
+def _names(value: str) -> cv.Names:
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) != 3 or not all(p.isidentifier() for p in parts):
+        raise ConvcalcError(f"expected three names like Y,W,X, got {value!r}", "--names")
+    return cv.Names(*parts)
+
+
+@app.command("transposed-conv")
+def transposed_conv(
+    input: InputOpt = None,
+    kernel: Annotated[str | None, typer.Option("--kernel", "-k", help="Kernel (K) or (C_in, C_out/groups, K...).")]
+    = None,
+    bias: Annotated[str | None, typer.Option("--bias", "-b", help="Bias: one number or one per output channel.")]
+    = None,
+    stride: Annotated[str, typer.Option("--stride", "-s", help="Stride: n or h,w.")] = "1",
+    padding: Annotated[str, typer.Option("--padding", "-p", help="Padding cropped from each side: n or h,w.")] = "0",
+    output_padding: Annotated[str, typer.Option("--output-padding", help="Extra rows/cols at the end: n or h,w.")]
+    = "0",
+    dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation: n or h,w.")] = "1",
+    groups: Annotated[int, typer.Option("--groups", "-g", help="Groups.")] = 1,
+    view: Annotated[View, typer.Option("--view", help="scatter (stamp the kernel) or gather (zero-stuff, "
+                                                       "pad, convolve with the flipped kernel).")] = View.scatter,
+    dim: DimOpt = 2, answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
+    cell: CellOpt = None, steps: StepsOpt = "",
+    names: Annotated[str, typer.Option("--names", help="Symbols for input, kernel, output.")] = "Y,W,X",
+    output: OutputOpt = None,
+) -> None:
+    """Transposed convolution (PyTorch's ConvTranspose): the kernel stamped per input value, or gathered."""
+    from convcalc.derive import transposed as tr
+
+    dim = _dim(dim)
+    base = index_arg(index)
+    x = as_signal(matrix_arg(input, "--input", "input"), dim)
+    w = _transposed_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
+    layout = data_layout(x, dim, "--input")
+    s = positive(parse_ints(stride, dim, "--stride"), "--stride")
+    d = positive(parse_ints(dilation, dim, "--dilation"), "--dilation")
+    pad = non_negative(parse_ints(padding, dim, "--padding"), "--padding")
+    op = non_negative(parse_ints(output_padding, dim, "--output-padding"), "--output-padding")
+    if groups < 1:
+        raise ConvcalcError(f"must be positive, got {groups}", "--groups")
+    b = canonical_bias(optional_matrix(bias, "--bias"), w.shape[1] * groups)
+    claimed = optional_matrix(answer, "--answer", exact=True)
+    problem = tr.TransposedProblem(layout.canonical(x), w, b, s, pad, op, d, groups, layout, _names(names),
+                                   view.value)
+    cap = steps_arg(steps, cv.DEFAULT_CELL_CAP)
+    emit(tr.solve(problem, claimed, cells_arg(cell), cap, base), fmt, output)
