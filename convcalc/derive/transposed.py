@@ -30,6 +30,7 @@ from convcalc.numbers import Array, Kind, common_kind, fmt, unify
 from convcalc.specs import AXIS_NAMES, make_conv_spec
 
 MAX_PLACEMENTS = 16
+TRANSPOSED_NAMES = cv.Names("Y", "W", "X")
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class TransposedProblem:
     dilation: tuple[int, ...]
     groups: int
     layout: Layout
-    names: cv.Names = cv.Names("Y", "W", "X")
+    names: cv.Names = TRANSPOSED_NAMES
     view: str = "scatter"
 
     def settings(self) -> dict[str, object]:
@@ -79,7 +80,7 @@ def compute(p: TransposedProblem) -> Worked:
     assert x is not None and w is not None
     out = conv_transpose_nd(x, w, b, p.stride, p.padding, p.output_padding, p.dilation, p.groups)
     other = conv_transpose_nd_gather(x, w, b, p.stride, p.padding, p.output_padding, p.dilation, p.groups)
-    assert out.shape == other.shape and all(a == b2 or kind is Kind.FLOAT for a, b2 in zip(out.flat, other.flat))
+    assert out.shape == other.shape and all(a == b2 or kind is Kind.FLOAT for a, b2 in zip(out.flat, other.flat, strict=True))
     return Worked(x, w, b, out, size, kind)
 
 
