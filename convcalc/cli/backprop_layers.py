@@ -124,3 +124,39 @@ def pool(
     claimed = optional_matrix(answer, "--answer", exact=True)
     emit(derive.solve(problem, _grad(grad_output, dim), claimed, steps_arg(steps, DEFAULT_CELL_CAP), base), fmt,
          output, "grad_input")
+
+
+@backprop.command("transposed-conv")
+def transposed_conv(
+    input: InputOpt = None,
+    kernel: Annotated[str | None, typer.Option("--kernel", "-k", help="Kernel (K), or (C_in, C_out/g, K...).")] = None,
+    grad_output: GradOpt = None, bias: BiasOpt = None, stride: StrideOpt = "1",
+    padding: Annotated[str, typer.Option("--padding", "-p", help="Padding: n or h,w.")] = "0",
+    output_padding: Annotated[str, typer.Option("--output-padding", help="Extra size on one side: n or h,w.")] = "0",
+    dilation: DilationOpt = "1", groups: GroupsOpt = 1, dim: DimOpt = 2, fmt: FormatOpt = Format.text,
+    index: IndexOpt = 1, steps: StepsOpt = "", output: OutputOpt = None,
+) -> None:
+    """Gradients of a transposed convolution (PyTorch's ConvTranspose) w.r.t. input, kernel and bias."""
+    from convcalc.derive import backprop_transposed as derive
+    from convcalc.derive.conv import DEFAULT_CELL_CAP
+    from convcalc.specs import non_negative, parse_ints, positive
+
+    dim = _dim(dim)
+    base = index_arg(index)
+    if groups <= 0:
+        raise ConvcalcError(f"must be positive, got {groups}", "--groups")
+    x = as_signal(matrix_arg(input, "--input", "input"), dim)
+    w = canonical_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
+    layout = data_layout(x, dim, "--input")
+    xc = layout.canonical(x)
+    if w.shape[0] != xc.shape[1]:
+        raise ConvcalcError(f"has {w.shape[0]} input channel(s) (C_in, C_out/groups, ...) but the input has "
+                            f"{xc.shape[1]}", "--kernel")
+    b = canonical_bias(optional_matrix(bias, "--bias"), w.shape[1] * groups)
+    problem = derive.TransposedProblem(
+        xc, w, b, positive(parse_ints(stride, dim, "--stride"), "--stride"),
+        non_negative(parse_ints(padding, dim, "--padding"), "--padding"),
+        non_negative(parse_ints(output_padding, dim, "--output-padding"), "--output-padding"),
+        positive(parse_ints(dilation, dim, "--dilation"), "--dilation"), groups, layout)
+    emit(derive.solve(problem, _grad(grad_output, dim), steps_arg(steps, DEFAULT_CELL_CAP), base), fmt, output,
+         "grad_input")
