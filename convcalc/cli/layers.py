@@ -104,3 +104,61 @@ def transposed_conv(
                                    view.value)
     cap = steps_arg(steps, cv.DEFAULT_CELL_CAP)
     emit(tr.solve(problem, claimed, cells_arg(cell), cap, base), fmt, output)
+
+
+class PoolMode(str, Enum):
+    max = "max"
+    avg = "avg"
+    lp = "lp"
+    adaptive_max = "adaptive-max"
+    adaptive_avg = "adaptive-avg"
+
+
+@app.command()
+def pool(
+    input: InputOpt = None,
+    kernel_size: Annotated[str, typer.Option("--kernel-size", "-k", help="Window: n or h,w.")] = "2",
+    stride: Annotated[str | None, typer.Option("--stride", "-s", help="Stride (default: the kernel size).")] = None,
+    padding: Annotated[str, typer.Option("--padding", "-p", help="Padding: n or h,w.")] = "0",
+    dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation (max pooling only).")] = "1",
+    mode: Annotated[PoolMode, typer.Option("--mode", help="max, avg, lp, adaptive-max or adaptive-avg.")]
+    = PoolMode.max,
+    p: Annotated[float, typer.Option("--p", help="The power of lp pooling (norm_type).")] = 2.0,
+    ceil_mode: Annotated[bool, typer.Option("--ceil-mode", help="Round the output size up (PyTorch's rule).")]
+    = False,
+    count_include_pad: Annotated[bool, typer.Option("--count-include-pad/--no-count-include-pad",
+                                                    help="avg: count padding cells in the divisor.")] = True,
+    divisor_override: Annotated[int | None, typer.Option("--divisor-override", help="avg: divide by this.")] = None,
+    output_size: Annotated[str | None, typer.Option("--output-size", help="adaptive: output size n or h,w.")]
+    = None,
+    as_conv: Annotated[bool, typer.Option("--as-conv", help="avg: show the equivalent convolution.")] = False,
+    dim: DimOpt = 2, answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
+    cell: CellOpt = None, steps: StepsOpt = "",
+    names: Annotated[str, typer.Option("--names", help="Symbols for input and output, e.g. C,P.")] = "A,P",
+    output: OutputOpt = None,
+) -> None:
+    """Pool each channel (max, average, power-average, adaptive) and show every window."""
+    from convcalc.derive import pool as pl
+
+    dim = _dim(dim)
+    base = index_arg(index)
+    x = as_signal(matrix_arg(input, "--input", "input"), dim)
+    layout = data_layout(x, dim, "--input")
+    k = positive(parse_ints(kernel_size, dim, "--kernel-size"), "--kernel-size")
+    s = k if stride is None else positive(parse_ints(stride, dim, "--stride"), "--stride")
+    pad = non_negative(parse_ints(padding, dim, "--padding"), "--padding")
+    d = positive(parse_ints(dilation, dim, "--dilation"), "--dilation")
+    osize = () if output_size is None else non_negative(parse_ints(output_size, dim, "--output-size"),
+                                                        "--output-size")
+    parts = [v.strip() for v in names.split(",")]
+    if len(parts) != 2 or not all(v.isidentifier() for v in parts):
+        raise ConvcalcError(f"expected two names like A,P, got {names!r}", "--names")
+    if mode.value.startswith("adaptive") and output_size is None:
+        raise ConvcalcError("adaptive pooling needs --output-size", "--output-size")
+    if p != p or p == 0:
+        raise ConvcalcError(f"must be a non-zero number, got {p}", "--p")
+    claimed = optional_matrix(answer, "--answer", exact=True)
+    problem = pl.PoolProblem(layout.canonical(x), mode.value, k, s, pad, d, layout, ceil_mode, count_include_pad,
+                             divisor_override, p, osize, as_conv, (parts[0], parts[1]))
+    cap = steps_arg(steps, pl.DEFAULT_CELL_CAP)
+    emit(pl.solve(problem, claimed, cells_arg(cell), cap, base), fmt, output)
