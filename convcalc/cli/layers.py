@@ -162,3 +162,26 @@ def pool(
                              divisor_override, p, osize, as_conv, (parts[0], parts[1]))
     cap = steps_arg(steps, pl.DEFAULT_CELL_CAP)
     emit(pl.solve(problem, claimed, cells_arg(cell), cap, base), fmt, output)
+
+
+@app.command()
+def resample(
+    input: InputOpt = None,
+    up: Annotated[str | None, typer.Option("--up", help="Insert k−1 zeros between samples: k or h,w.")] = None,
+    down: Annotated[str | None, typer.Option("--down", help="Keep every k-th sample: k or h,w.")] = None,
+    dim: DimOpt = 1, fmt: FormatOpt = Format.text, index: IndexOpt = 1, output: OutputOpt = None,
+) -> None:
+    """Resample the trailing axes by an integer factor: zero-insertion up, or every k-th sample down."""
+    from convcalc.derive import resample as rs
+
+    dim = _dim(dim)
+    base = index_arg(index)
+    if (up is None) == (down is None):
+        raise ConvcalcError("give exactly one of --up K or --down K", "--up")
+    flag = "--up" if up is not None else "--down"
+    factor = positive(parse_ints(up if up is not None else str(down), dim, flag), flag)
+    x = as_signal(matrix_arg(input, "--input", "input"), dim)
+    if x.ndim < dim or any(n < 1 for n in x.shape):
+        raise ConvcalcError(f"has shape {x.shape}; resampling {dim} axis(es) needs at least {dim} non-empty axes",
+                            "--input")
+    emit(rs.solve(x, factor, up is not None, dim, base), fmt, output)
