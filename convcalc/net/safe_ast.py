@@ -1,0 +1,219 @@
+"""Read a network spec into plain layer calls with Python's ``ast`` and an allow-list.
+
+Nothing is ever evaluated: the text is parsed, every node is checked against a short list
+of harmless node types, and literal values are read off the tree. What is not on the list
+(``__import__``, attribute chains, lambdas, arithmetic, subscripts, unpacking, ...) is
+refused with the line number and what was found there. Limits are checked *before*
+``ast.parse`` so a hostile text cannot make the parser itself slow or deep.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+
+from convcalc.errors import ConvcalcError
+from convcalc.net.layers import Value
+from convcalc.net.signatures import PREFIXES, SIGNATURES, WRAPPERS
+
+MAX_LINE = 2000  # characters per line
+MAX_TEXT = 200_000  # characters in the whole spec
+MAX_DEPTH = 20  # nested brackets
+MAX_INT = 10**9  # larger integers are never real layer settings
+MAX_STR = 100  # characters in a string argument
+MAX_LAYERS = 1000
+
+# Everything else (Lambda, BinOp, Subscript, Starred, comprehensions, Import, ...) is refused.
+_ALLOWED_NODES = (
+    ast.Module, ast.Expr, ast.Call, ast.Name, ast.Attribute, ast.Load, ast.Constant,
+    ast.Tuple, ast.List, ast.UnaryOp, ast.USub, ast.UAdd, ast.keyword,
+)  # fmt: skip
+
+_DESCRIBE = {
+    ast.BinOp: "arithmetic (write the number itself)",
+    ast.Lambda: "a lambda",
+    ast.Subscript: "indexing with [...]",
+    ast.Starred: "argument unpacking with *",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a comprehension",
+    ast.Dict: "a dict",
+    ast.Set: "a set",
+    ast.JoinedStr: "an f-string",
+    ast.Assign: "an assignment (write the layers or nn.Sequential(...) only)",
+    ast.Import: "an import",
+    ast.ImportFrom: "an import",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "a boolean expression",
+    ast.IfExp: "a conditional expression",
+    ast.NamedExpr: "an assignment expression",
+    ast.Await: "await",
+    ast.Attribute: "an attribute access",
+    ast.Name: "a bare name",
+    ast.Constant: "a constant",
+    ast.List: "a list",
+    ast.UnaryOp: "a signed number",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One layer call, read off the tree: ``Conv2d(3, 8, kernel_size=3)``."""
+
+    name: str
+    args: tuple[Value, ...]
+    kwargs: tuple[tuple[str, Value], ...]
+    line: int
+    text: str
+
+
+def _err(message: str, line: int | None) -> ConvcalcError:
+    return ConvcalcError(message, f"line {line}" if line else "network spec")
+
+
+def _check_limits(text: str) -> None:
+    """Length and bracket depth, before the parser sees the text."""
+    if len(text) > MAX_TEXT:
+        raise _err(f"the spec has {len(text)} characters; the limit is {MAX_TEXT}", None)
+    depth, quote = 0, ""
+    for number, line in enumerate(text.splitlines(), 1):
+        if len(line) > MAX_LINE:
+            raise _err(f"line is {len(line)} characters long; the limit is {MAX_LINE}", number)
+        for ch in line:
+            if quote:
+                quote = "" if ch == quote else quote
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "#":
+                break
+            elif ch in "([{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _err(f"brackets nested more than {MAX_DEPTH} deep", number)
+            elif ch in ")]}":
+                depth -= 1
+        quote = ""  # a string never spans lines in a spec; an unclosed one is a syntax error below
+
+
+def _describe(node: ast.AST) -> str:
+    for kind, words in _DESCRIBE.items():
+        if isinstance(node, kind):
+            return words
+    return f"{type(node).__name__} syntax"
+
+
+def _check_nodes(tree: ast.AST) -> None:
+    """Refuse any node type not on the allow-list, naming the first one found."""
+    for node in ast.walk(tree):
+        if not isinstance(node, _ALLOWED_NODES):
+            raise _err(f"{_describe(node)} is not allowed in a network spec", getattr(node, "lineno", None))
+
+
+def _dotted(node: ast.expr) -> tuple[str, ...] | None:
+    """``torch.nn.Conv2d`` as ('torch', 'nn', 'Conv2d'); None when it is not plain names."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return tuple(reversed(parts))
+
+
+def _layer_name(call: ast.Call, source: str) -> str:
+    """The layer's class name, if the call is ``[nn.|torch.nn.]<allowed name>(...)``."""
+    dotted = _dotted(call.func)
+    shown = ast.get_source_segment(source, call.func) or "?"
+    if dotted is None or (len(dotted) > 1 and dotted[:-1] not in PREFIXES):
+        raise _err(f"'{shown[:60]}' is not allowed: only layer names, optionally after nn. or torch.nn.", call.lineno)
+    name = dotted[-1]
+    if name not in SIGNATURES and name not in WRAPPERS:
+        raise _err(f"'{name[:60]}' is not a layer convcalc knows", call.lineno)
+    return name
+
+
+def _literal(node: ast.expr, line: int) -> Value:
+    """A constant, a negative number, or a tuple/list of those."""
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return tuple(_literal(e, line) for e in node.elts)
+    sign = 1
+    if isinstance(node, ast.UnaryOp):
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        node = node.operand
+        if not (isinstance(node, ast.Constant) and type(node.value) in (int, float)):
+            raise _err("a sign is allowed only before a number", line)
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int):
+            if abs(value) > MAX_INT:
+                raise _err(f"the integer {str(value)[:20]}... is too large (limit {MAX_INT})", line)
+            return sign * value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise _err("numbers must be finite", line)
+            return sign * value
+        if isinstance(value, str):
+            if len(value) > MAX_STR:
+                raise _err(f"a string of {len(value)} characters is too long (limit {MAX_STR})", line)
+            return value
+        raise _err(f"a {type(value).__name__} constant is not allowed", line)
+    if isinstance(node, ast.Call):
+        raise _err("a call is not allowed as an argument", line)
+    if isinstance(node, ast.Name):
+        raise _err(f"the name '{node.id[:40]}' is not allowed as an argument (write a number, string, True/False/None)",
+                   line)
+    raise _err(f"{_describe(node)} is not allowed as an argument", line)
+
+
+def _read_call(call: ast.Call, source: str, out: list[Call]) -> None:
+    name = _layer_name(call, source)
+    if name in WRAPPERS:
+        if call.keywords:
+            raise _err(f"{name}(...) takes layers only, no keywords", call.lineno)
+        for arg in call.args:
+            if not isinstance(arg, ast.Call):
+                raise _err(f"{name}(...) takes layers, got {_describe(arg)}", getattr(arg, "lineno", call.lineno))
+            _read_call(arg, source, out)
+        return
+    kwargs: list[tuple[str, Value]] = []
+    for kw in call.keywords:
+        if kw.arg is None:
+            raise _err("argument unpacking with ** is not allowed", call.lineno)
+        kwargs.append((kw.arg, _literal(kw.value, call.lineno)))
+    args = tuple(_literal(a, call.lineno) for a in call.args)
+    text = ast.get_source_segment(source, call) or name
+    out.append(Call(name, args, tuple(kwargs), call.lineno, " ".join(text.split())))
+    if len(out) > MAX_LAYERS:
+        raise _err(f"more than {MAX_LAYERS} layers", call.lineno)
+
+
+def read_calls(source: str) -> list[Call]:
+    """All layer calls in the spec, in order, with ``Sequential`` wrappers opened.
+
+    Raises ConvcalcError naming the line for anything that is not a plain layer call.
+    """
+    _check_limits(source)
+    try:
+        tree = ast.parse(source, mode="exec")
+    except SyntaxError as exc:
+        raise _err(f"not a layer list: {exc.msg}", exc.lineno) from None
+    except (ValueError, MemoryError, RecursionError) as exc:
+        raise _err(f"cannot be read: {type(exc).__name__}", None) from None
+    _check_nodes(tree)
+    out: list[Call] = []
+    for stmt in tree.body:
+        value = stmt.value if isinstance(stmt, ast.Expr) else stmt
+        items = value.elts if isinstance(value, ast.Tuple) else [value]  # a trailing comma makes a tuple
+        for item in items:
+            if not isinstance(item, ast.Call):
+                raise _err(f"expected a layer like Conv2d(...), found {_describe(item)}",
+                           getattr(item, "lineno", stmt.lineno))
+            _read_call(item, source, out)
+    if not out:
+        raise _err("no layers found", None)
+    return out
