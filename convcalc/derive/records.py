@@ -112,7 +112,18 @@ class Table:
     left: tuple[str, ...] = ()  # columns aligned left (text), the rest right (numbers)
 
 
-Block = Table | Heading | Note | MatrixView | SizeFormula | CellWork | AnswerCheck | Elided | Any
+@dataclass(frozen=True)
+class Equation:
+    """A line of math in plain text and in LaTeX (e.g. ``∂f/∂q = 2q``), so LaTeX output
+    never carries Unicode math; ``values`` (1-D or 2-D), when given, is its right-hand side.
+    """
+
+    text: str
+    tex: str
+    values: Array | None = None
+
+
+Block = Table | Heading | Note | MatrixView | SizeFormula | CellWork | AnswerCheck | Elided | Equation | Any
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,69 @@
+"""``convcalc backprop``: gradients worked step by step.
+
+A command group: ``backprop expr`` differentiates an expression over scalars, vectors and
+matrices; the conv, pool and transposed-conv gradients join this group as commands of their own.
+"""
+
+from __future__ import annotations
+
+import keyword
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from convcalc.cli import app
+from convcalc.cli.common import FormatOpt, emit
+from convcalc.errors import ConvcalcError
+from convcalc.io import parse_entry, read_tensor
+from convcalc.numbers import Array
+from convcalc.render import Format
+
+backprop = typer.Typer(
+    help="Backpropagation worked step by step: forward values, local derivatives, gradients.",
+    no_args_is_help=True,
+)
+app.add_typer(backprop, name="backprop")
+
+ExprArg = Annotated[str, typer.Argument(help="e.g. 'sum((W @ x)**2)': + - * / @ **, .T, sum mean relu sigmoid "
+                                             "tanh exp log square norm.", show_default=False)]
+VarOpt = Annotated[list[str] | None, typer.Option("--var", help="NAME=MATRIX: a file, '-' or inline '1 2; 3 4' "
+                                                               "(repeatable); a single number is a scalar.")]
+
+
+@backprop.command("expr")
+def expr(expression: ExprArg, var: VarOpt = None, fmt: FormatOpt = Format.text) -> None:
+    """Differentiate an expression: its graph, the forward pass, the backward pass node by node, every gradient."""
+    from convcalc.derive import expr as derive
+    from convcalc.expr.parse import FUNCTIONS
+
+    variables: dict[str, Array] = {}
+    for item in var or []:
+        name, value = _binding(item, FUNCTIONS)
+        if name in variables:
+            raise ConvcalcError(f"{name} is bound twice", "--var")
+        variables[name] = _value(name, value)
+    emit(derive.solve(expression, variables, closed_forms=fmt is Format.latex), fmt)
+
+
+def _binding(item: str, functions: frozenset[str]) -> tuple[str, str]:
+    name, sep, value = item.partition("=")
+    name = name.strip()
+    if not sep:
+        raise ConvcalcError(f"expected NAME=MATRIX, got {item!r}", "--var")
+    if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("__"):
+        raise ConvcalcError(f"{name!r} is not a usable name (letters, digits and _; not a Python keyword)", "--var")
+    if name in functions:
+        raise ConvcalcError(f"{name!r} is a function name; pick another name", "--var")
+    return name, value
+
+
+def _value(name: str, value: str) -> Array:
+    flag = f"--var {name}"
+    text = value.strip()
+    if text and not any(ch in text for ch in " \t;,[\n") and text != "-":
+        try:  # one number typed inline is a scalar, not a 1×1 matrix
+            return np.asarray(float(parse_entry(text, flag)), dtype=np.float64)
+        except ConvcalcError:
+            pass  # not a number: a file name, read below
+    return read_tensor(value, flag)

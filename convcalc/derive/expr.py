@@ -1,0 +1,131 @@
+"""The worked solution of ``backprop expr``: the graph, the forward pass, the backward pass
+node by node (local derivative, chain rule, gradient) and every variable's gradient.
+
+With ``closed_forms`` (the LaTeX output asks for it) SymPy's closed forms are added where
+it finds them; SymPy is imported only then.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from convcalc.derive.records import Block, Equation, Heading, Note, Solution, Table
+from convcalc.expr.autodiff import Backward, backward
+from convcalc.expr.graph import Graph, Node, build
+from convcalc.expr.parse import parse
+from convcalc.expr.rules import chain, definition, grad_tex, grad_text, tex_name
+from convcalc.numbers import Array, fmt
+
+COMMAND = "backprop expr"
+MAX_SHOWN = 100  # entries of a matrix written out in the steps; all of them are in the JSON
+MAX_INLINE = 12  # entries of a value written inline in the node table
+
+
+def solve(expression: str, variables: Mapping[str, Array], closed_forms: bool = False) -> Solution:
+    """Parse, evaluate and differentiate ``expression`` with the given variable values."""
+    graph = build(parse(expression, variables.keys()), variables)
+    back = backward(graph)
+    blocks: list[Block] = [Note(f"--var {name} is not used in the expression", "warn")
+                           for name in variables if name not in graph.variables]
+    blocks += _graph_table(graph)
+    blocks += _forward(graph)
+    blocks += _backward(graph, back)
+    blocks += _gradients(graph, back)
+    if closed_forms:
+        from convcalc.expr.symbolic import closed_form_blocks
+
+        blocks += closed_form_blocks(graph, back)
+    out = graph.output
+    data: dict[str, Any] = {
+        "value": out.value.reshape(()),
+        "gradients": {name: back.grads[graph.node_of(name).index] for name in graph.variables},
+        "nodes": [_node_json(graph, back, n) for n in graph.nodes],
+    }
+    settings = {"expression": expression.strip(), "variables": list(graph.variables)}
+    return Solution(COMMAND, f"Backpropagation through {out.name} = {expression.strip()}", settings, data, blocks)
+
+
+def _node_json(graph: Graph, back: Backward, node: Node) -> dict[str, Any]:
+    return {"name": node.name, "op": node.op, "expression": node.text,
+            "inputs": [graph.nodes[i].name for i in node.inputs], "shape": list(node.shape),
+            "value": node.value, "grad": back.grads[node.index]}
+
+
+def _graph_table(graph: Graph) -> list[Block]:
+    rows = tuple((n.name, n.op if n.exponent is None else f"pow {fmt(n.exponent)}", n.text,
+                  ", ".join(graph.nodes[i].name for i in n.inputs), _shape(n.value), _inline(n.value))
+                 for n in graph.nodes)
+    columns = ("node", "op", "expression", "inputs", "shape", "value")
+    return [Heading("Computation graph"), Table(columns, rows, left=columns[:4])]
+
+
+def _forward(graph: Graph) -> list[Block]:
+    blocks: list[Block] = [Heading("Forward pass")]
+    for node in graph.nodes:
+        if node.op == "var":
+            blocks.append(_equation(node.name, tex_name(node.name), node.value))
+        elif node.op != "const":  # constants are in the table; they need no working
+            text, tex = definition(graph, node)
+            blocks.append(_equation(text, tex, node.value))
+    return blocks
+
+
+def _backward(graph: Graph, back: Backward) -> list[Block]:
+    out = graph.output.name
+    blocks: list[Block] = [Heading("Backward pass"),
+                           Note(f"Last node first, each node passes the gradient of {out} with respect to itself on to its "
+                                "inputs through its local derivative; an input used more than once adds up what it "
+                                "receives."),
+                           Equation(f"{grad_text(out, out)} = 1", f"{grad_tex(out, out)} = 1")]
+    uses = Counter(s.target for s in back.steps)
+    seen: Counter[int] = Counter()
+    for step in back.steps:
+        target = graph.nodes[step.target]
+        if target.op == "const":
+            continue
+        seen[step.target] += 1
+        shared = uses[step.target] > 1
+        text, tex = chain(graph, graph.nodes[step.node], step.slot, via=shared)
+        if step.reduced:
+            text += f"  (summed over the broadcast axes to {_shape(target.value)})"
+            tex += rf"\quad\text{{(summed to {_shape(target.value)})}}"
+        blocks.append(_equation(text, tex, step.contribution))
+        if shared and seen[step.target] == uses[step.target]:
+            lhs = grad_text(target.name, out)
+            blocks.append(_equation(f"{lhs} = the sum of its {uses[step.target]} contributions",
+                                    rf"{grad_tex(target.name, out)} = \textstyle\sum \text{{ of its "
+                                    rf"{uses[step.target]} contributions}}", back.grads[step.target]))
+    return blocks
+
+
+def _gradients(graph: Graph, back: Backward) -> list[Block]:
+    out = graph.output.name
+    blocks: list[Block] = [Heading("Gradients")]
+    for name in graph.variables:
+        blocks.append(_equation(grad_text(name, out), grad_tex(name, out), back.grads[graph.node_of(name).index]))
+    return blocks
+
+
+def _equation(text: str, tex: str, value: Array) -> Equation:
+    """``text = value``: a number inline, a small matrix written out, a big one by shape only."""
+    if value.ndim == 0:
+        return Equation(f"{text} = {fmt(value[()])}", f"{tex} = {fmt(value[()])}")
+    if value.ndim <= 2 and value.size <= MAX_SHOWN:
+        return Equation(text, tex, value)
+    note = f"shape {_shape(value)}; every entry is in --format json"
+    return Equation(f"{text}  ({note})", rf"{tex} \quad \text{{({note})}}")
+
+
+def _inline(value: Array) -> str:
+    if value.ndim == 0:
+        return fmt(value[()])
+    if value.size > MAX_INLINE or value.ndim > 2:
+        return "…"
+    rows = [value] if value.ndim == 1 else list(value)
+    return "[" + "; ".join(" ".join(fmt(v) for v in row) for row in rows) + "]"
+
+
+def _shape(value: Array) -> str:
+    return "×".join(map(str, value.shape)) if value.ndim else "scalar"
