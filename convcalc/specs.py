@@ -15,6 +15,7 @@ from convcalc.formulas import same_padding
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular")
 AXIS_NAMES = {1: ("W",), 2: ("H", "W"), 3: ("D", "H", "W")}
+MAX_SETTING = 1_000_000  # no stride, padding, dilation or size of a real problem comes near this
 
 
 def parse_ints(text: str | int | tuple[int, ...], dim: int, flag: str) -> tuple[int, ...]:
@@ -29,6 +30,8 @@ def parse_ints(text: str | int | tuple[int, ...], dim: int, flag: str) -> tuple[
         values = tuple(int(p) for p in parts)
     except ValueError:
         raise ConvcalcError(f"expected an integer or {dim} integers 'a,b', got {text!r}", flag) from None
+    if any(abs(v) > MAX_SETTING for v in values):
+        raise ConvcalcError(f"{text!r} is out of range (at most {MAX_SETTING:,} in size)", flag)
     if len(values) == 1:
         return values * dim
     if len(values) != dim:

@@ -20,6 +20,7 @@ from convcalc.core.conv import conv_nd
 from convcalc.core.resample import upsample
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import effective_kernel, transposed_size
+from convcalc.limits import check_memory
 from convcalc.numbers import Array
 
 
@@ -83,6 +84,7 @@ def conv_transpose_nd(
     # can reach past the last stamp (those cells stay zero, as in PyTorch).
     full = [(i - 1) * s + effective_kernel(k, d) + op
             for i, k, s, d, op in zip(x.shape[2:], w.shape[2:], stride, dilation, output_padding, strict=True)]
+    check_memory(n * og * groups * math.prod(full) * 8, "this transposed convolution")
     canvas = np.zeros((n, og * groups, *full), dtype=np.result_type(x, w))
     if canvas.dtype == object:
         canvas.fill(0)
