@@ -31,6 +31,7 @@ def _register() -> None:
         backprop_layers,
         conv,
         layers,
+        sizes,
         solve,
     )
 

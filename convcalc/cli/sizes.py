@@ -1,0 +1,181 @@
+"""``convcalc output-size``, ``convcalc params`` and ``convcalc receptive-field``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from convcalc.cli import app
+from convcalc.cli.common import DimOpt, FormatOpt, emit
+from convcalc.derive import sizes as derive
+from convcalc.errors import ConvcalcError
+from convcalc.render import Format
+
+MAX_SETTING = 10**6
+
+
+def _sizes(value: str | None, flag: str, dim: int, low: int, default: int | None = None) -> tuple[int, ...]:
+    """One number or h,w, checked against [low, 10^6]; one number serves every axis."""
+    if value is None:
+        if default is None:
+            raise ConvcalcError(f"missing: give {flag} N" + (" or h,w" if dim == 2 else ""), flag)
+        return (default,) * dim
+    try:
+        parts = tuple(int(t) for t in value.replace(" ", "").split(","))
+    except ValueError:
+        raise ConvcalcError(f"expected a whole number or h,w, got {value!r}", flag) from None
+    if len(parts) == 1:
+        parts = parts * dim
+    if len(parts) != dim:
+        raise ConvcalcError(f"expected {dim} number(s) for --dim {dim}, got {value!r}", flag)
+    for v in parts:
+        if not low <= v <= MAX_SETTING:
+            raise ConvcalcError(f"must be between {low} and {MAX_SETTING}, got {v}", flag)
+    return parts
+
+
+def _dim(dim: int) -> int:
+    if dim not in (1, 2):
+        raise ConvcalcError(f"must be 1 or 2, got {dim}", "--dim")
+    return dim
+
+
+
+
+@app.command("output-size")
+def output_size(
+    input_size: Annotated[str | None, typer.Option("--input-size", help="Input size: n or h,w.")] = None,
+    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="Kernel (filter) size F.")] = None,
+    stride: Annotated[str | None, typer.Option("--stride", help="Stride (pooling: defaults to the kernel).")] = None,
+    padding: Annotated[str, typer.Option("--padding", help="Zero padding per side.")] = "0",
+    dilation: Annotated[str, typer.Option("--dilation", help="Dilation (1 = none).")] = "1",
+    channels: Annotated[int | None, typer.Option("--channels", help="Output channels (filters).")] = None,
+    transposed: Annotated[bool, typer.Option("--transposed", help="A transposed convolution.")] = False,
+    output_padding: Annotated[str, typer.Option("--output-padding", help="Transposed only.")] = "0",
+    pool: Annotated[bool, typer.Option("--pool", help="A pooling layer.")] = False,
+    ceil_mode: Annotated[bool, typer.Option("--ceil-mode", help="Pooling with ceil_mode=True.")] = False,
+    dim: DimOpt = 2,
+    solve: Annotated[str | None, typer.Option("--solve", help="padding, stride, output-padding or kernel-size.")]
+    = None,
+    target: Annotated[int | None, typer.Option("--target", help="The output size wanted by --solve.")] = None,
+    answer: Annotated[str | None, typer.Option("--answer", help="Your size (n, h,w or 'invalid') to check.")] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Output size of a conv, pool or transposed conv: the formula, the numbers, the value."""
+    n = _dim(dim)
+    if transposed and pool:
+        raise ConvcalcError("choose one of --transposed and --pool", "--pool")
+    if ceil_mode and not pool:
+        raise ConvcalcError("--ceil-mode is a pooling setting: add --pool", "--ceil-mode")
+    i = _sizes(input_size, "--input-size", n, 1)
+    k = _sizes(kernel_size, "--kernel-size", n, 1)
+    s = _sizes(stride, "--stride", n, 1, None) if stride is not None else (k if pool else (1,) * n)
+    p = _sizes(padding, "--padding", n, 0)
+    d = _sizes(dilation, "--dilation", n, 1)
+    op = _sizes(output_padding, "--output-padding", n, 0)
+    if channels is not None and not 1 <= channels <= MAX_SETTING:
+        raise ConvcalcError(f"must be between 1 and {MAX_SETTING}, got {channels}", "--channels")
+    if transposed and any(o >= max(a, b) for o, a, b in zip(op, s, d, strict=True)):
+        raise ConvcalcError("must be smaller than the stride or the dilation (PyTorch)", "--output-padding")
+    if pool and any(2 * q > kk for q, kk in zip(p, k, strict=True)):
+        raise ConvcalcError("pooling padding must be at most half the kernel size (PyTorch)", "--padding")
+    kind = "transposed" if transposed else ("pool_ceil" if ceil_mode else "pool") if pool else "conv"
+    columns = list(zip(i, k, s, p, d, op, strict=True))
+    if n == 1:
+        axes: tuple[str, ...] = ("W",)
+    elif columns[0] == columns[1]:  # one formula serves both axes
+        axes = ("H, W",)
+        i, k, s, p, d, op = ((t[0],) for t in (i, k, s, p, d, op))
+    else:
+        axes = ("H", "W")
+    prob = derive.SizeProblem(i, k, s, p, d, op, kind, axes, channels)
+    emit(derive.output_size(prob, solve, target, answer), fmt)
+
+
+@app.command("params")
+def params(
+    in_channels: Annotated[int | None, typer.Option("--in-channels", help="C_in.")] = None,
+    out_channels: Annotated[int | None, typer.Option("--out-channels", help="C_out (number of filters).")] = None,
+    kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="n or h,w.")] = None,
+    groups: Annotated[int, typer.Option("--groups", help="Groups.")] = 1,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="bias=False.")] = False,
+    transposed: Annotated[bool, typer.Option("--transposed", help="A transposed convolution.")] = False,
+    separable: Annotated[bool, typer.Option("--depthwise-separable", help="Compare with depthwise-separable.")]
+    = False,
+    input_size: Annotated[str | None, typer.Option("--input-size", help="Input size for MACs/FLOPs.")] = None,
+    stride: Annotated[str, typer.Option("--stride", help="Stride.")] = "1",
+    padding: Annotated[str, typer.Option("--padding", help="Padding.")] = "0",
+    dilation: Annotated[str, typer.Option("--dilation", help="Dilation.")] = "1",
+    output_padding: Annotated[str, typer.Option("--output-padding", help="Transposed only.")] = "0",
+    batch: Annotated[int, typer.Option("--batch", help="Batch size N for MACs.")] = 1,
+    exact_ops: Annotated[bool, typer.Option("--exact-ops", help="Count multiplications + additions.")] = False,
+    dim: DimOpt = 2,
+    net: Annotated[str | None, typer.Option("--net", help="A layer-list file, or '-' for stdin.")] = None,
+    layer: Annotated[list[str] | None, typer.Option("--layer", help="One layer, e.g. 'Conv2d(3,8,3)'.")] = None,
+    input_shape: Annotated[str | None, typer.Option("--input-shape", help="N,C,H,W e.g. 100x3x512x512.")]
+    = None,
+    answer: Annotated[str | None, typer.Option("--answer", help="Your parameter count to check.")] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Weights, biases, MACs and FLOPs of a conv layer, or of a whole network (--net/--layer)."""
+    if net is not None or layer:
+        from convcalc.derive import network
+
+        layers, shape = _network(net, layer, input_shape)
+        emit(network.params_table(layers, shape, answer), fmt)
+    n = _dim(dim)
+    for flag, v in (("--in-channels", in_channels), ("--out-channels", out_channels), ("--groups", groups),
+                    ("--batch", batch)):
+        if v is None:
+            raise ConvcalcError(f"missing: give {flag} N (or --net FILE)", flag)
+        if not 1 <= v <= MAX_SETTING:
+            raise ConvcalcError(f"must be between 1 and {MAX_SETTING}, got {v}", flag)
+    assert in_channels is not None and out_channels is not None
+    k = _sizes(kernel_size, "--kernel-size", n, 1)
+    prob = derive.ParamsProblem(
+        in_channels, out_channels, k, groups, not no_bias, transposed, separable,
+        _sizes(input_size, "--input-size", n, 1) if input_size is not None else None,
+        _sizes(stride, "--stride", n, 1), _sizes(padding, "--padding", n, 0), _sizes(dilation, "--dilation", n, 1),
+        _sizes(output_padding, "--output-padding", n, 0), batch, exact_ops)
+    emit(derive.params(prob, answer), fmt)
+
+
+def _network(net: str | None, layer: list[str] | None, input_shape: str | None) -> tuple[tuple, tuple[int, ...]]:
+    from convcalc.net import parse_network, parse_shape
+
+    if net is not None and layer:
+        raise ConvcalcError("give --net FILE or --layer, not both", "--layer")
+    if net == "-":
+        text = sys.stdin.read()
+    elif net is not None:
+        try:
+            with open(net, encoding="utf-8") as fh:
+                text = fh.read(1_000_001)
+        except OSError as e:
+            raise ConvcalcError(f"cannot read {net!r}: {e.strerror}", "--net") from None
+        except UnicodeDecodeError:
+            raise ConvcalcError(f"{net!r} is not UTF-8 text", "--net") from None
+    else:
+        text = "\n".join(layer or [])
+    if input_shape is None:
+        raise ConvcalcError("missing: give --input-shape N,C,H,W (e.g. 1x3x224x224)", "--input-shape")
+    return parse_network(text), parse_shape(input_shape)
+
+
+@app.command("receptive-field")
+def receptive_field(
+    net: Annotated[str | None, typer.Option("--net", help="A layer-list file, or '-' for stdin.")] = None,
+    layer: Annotated[list[str] | None, typer.Option("--layer", help="One layer, e.g. 'Conv2d(3,8,3)'.")] = None,
+    input_shape: Annotated[str | None, typer.Option("--input-shape", help="N,C,H,W e.g. 1x3x512x512.")] = None,
+    exact: Annotated[bool, typer.Option("--exact", help="True spans by index-set propagation.")] = False,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Receptive field, jump and start of every layer, with the recurrence worked."""
+    from convcalc.derive import network
+
+    if net is None and not layer:
+        raise ConvcalcError("missing: give --net FILE, --net - or --layer 'Conv2d(...)'", "--net")
+    layers, shape = _network(net, layer, input_shape)
+    emit(network.receptive_table(layers, shape, exact), fmt)
