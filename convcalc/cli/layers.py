@@ -155,6 +155,9 @@ def pool(
         raise ConvcalcError(f"expected two names like A,P, got {names!r}", "--names")
     if mode.value.startswith("adaptive") and output_size is None:
         raise ConvcalcError("adaptive pooling needs --output-size", "--output-size")
+    if divisor_override is not None and not 0 < abs(divisor_override) <= 10**9:
+        raise ConvcalcError(f"must be a non-zero integer of at most 10^9, got {divisor_override}",
+                            "--divisor-override")
     if p != p or p == 0:
         raise ConvcalcError(f"must be a non-zero number, got {p}", "--p")
     claimed = optional_matrix(answer, "--answer", exact=True)
