@@ -148,13 +148,18 @@ def _network(net: str | None, layer: list[str] | None, input_shape: str | None) 
     if net is not None and layer:
         raise ConvcalcError("give --net FILE or --layer, not both", "--layer")
     if net == "-":
-        text = sys.stdin.read()
+        try:
+            text = sys.stdin.read(1_000_001)
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConvcalcError(f"cannot read standard input ({e})", "--net") from None
     elif net is not None:
         try:
             with open(net, encoding="utf-8") as fh:
                 text = fh.read(1_000_001)
         except OSError as e:
             raise ConvcalcError(f"cannot read {net!r}: {e.strerror}", "--net") from None
+        except ValueError:  # a path with a NUL byte
+            raise ConvcalcError(f"{net!r} is not a file name", "--net") from None
         except UnicodeDecodeError:
             raise ConvcalcError(f"{net!r} is not UTF-8 text", "--net") from None
     else:
