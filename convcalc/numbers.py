@@ -176,6 +176,9 @@ def unify(arrays: list[Array | None], terms: int) -> list[Array | None]:
         big = max((max_abs(a) for a in present), default=0)
         if big * big * max(terms, 1) + big >= _INT64_SAFE or any(a.dtype == object for a in present):
             return [None if a is None else to_exact_object(a) for a in arrays]
+    if kind is Kind.FLOAT and all(a.dtype.kind == "f" for a in present):
+        dtype = np.result_type(*present)  # float32 in, float32 out, as in PyTorch
+        return [None if a is None else a.astype(dtype, copy=False) for a in arrays]
     return [None if a is None else as_kind(a, kind) for a in arrays]
 
 
