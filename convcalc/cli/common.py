@@ -30,6 +30,8 @@ IndexOpt = Annotated[int, typer.Option("--index", help="1 for 1-based cell names
 CellOpt = Annotated[list[str] | None, typer.Option("--cell", help="Work only this cell, e.g. 2,3 (repeatable).")]
 StepsOpt = Annotated[str, typer.Option("--steps", help="How many cells to work: a number or 'all'.")]
 DimOpt = Annotated[int, typer.Option("--dim", help="1 for 1-D signals (W), 2 for images (H,W).")]
+InputOpt = Annotated[
+    str | None, typer.Option("--input", "-i", help="Input: file (.csv .txt .npy .json), '-' or inline '1 2; 3 4'.")]
 AnswerOpt = Annotated[str | None, typer.Option("--answer", help="Your answer to check (file, '-' or inline).")]
 
 

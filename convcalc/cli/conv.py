@@ -13,6 +13,7 @@ from convcalc.cli.common import (
     DimOpt,
     FormatOpt,
     IndexOpt,
+    InputOpt,
     OutputOpt,
     PaddingMode,
     StepsOpt,
@@ -29,8 +30,6 @@ from convcalc.errors import ConvcalcError
 from convcalc.render import Format
 from convcalc.specs import make_conv_spec
 
-InputOpt = Annotated[
-    str | None, typer.Option("--input", "-i", help="Input: file (.csv .txt .npy .json), '-' or inline '1 2; 3 4'.")]
 KernelOpt = Annotated[
     str | None, typer.Option("--kernel", "-k", help="Kernel (K), (C_in/g, K...) or (C_out, C_in/g, K...).")]
 BiasOpt = Annotated[str | None, typer.Option("--bias", "-b", help="Bias: one number, or one per output channel.")]

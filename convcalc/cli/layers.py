@@ -14,6 +14,7 @@ from convcalc.cli.common import (
     DimOpt,
     FormatOpt,
     IndexOpt,
+    InputOpt,
     OutputOpt,
     StepsOpt,
     cells_arg,
@@ -29,9 +30,6 @@ from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
 from convcalc.render import Format
 from convcalc.specs import non_negative, parse_ints, positive
-
-InputOpt = Annotated[
-    str | None, typer.Option("--input", "-i", help="Input: file (.csv .txt .npy .json), '-' or inline '1 2; 3 4'.")]
 
 
 class View(str, Enum):
