@@ -127,12 +127,14 @@ def fmt_with_decimal(x: Any) -> str:
     return fmt(v)
 
 
-def to_json_value(x: Any) -> int | float:
-    """A JSON number: an integer when integral, else a float."""
+def to_json_value(x: Any) -> int | float | str:
+    """A JSON number: an integer when integral, else a float; ``"inf"``, ``"-inf"`` or
+    ``"nan"`` as strings for the non-finite values JSON has no number for."""
     v = normalize(x)
     if isinstance(v, int):
         return v
-    return float(v)
+    f = float(v)
+    return f if math.isfinite(f) else str(f)
 
 
 def to_json_list(a: Array) -> Any:

@@ -46,7 +46,11 @@ def run(argv: list[str] | None = None) -> int:
     try:
         _register()
         command = typer.main.get_command(app)
-        rc = command.main(args=argv, prog_name="convcalc", standalone_mode=False)
+        import numpy as np
+
+        # overflow shows in the result itself (inf, as in PyTorch); no NumPy warning text
+        with np.errstate(all="ignore"):
+            rc = command.main(args=argv, prog_name="convcalc", standalone_mode=False)
     except ConvcalcError as e:
         _fail(f"error: {e}")
         return ExitStatus.BAD_INPUT
