@@ -126,3 +126,15 @@ def make_conv_spec(
         pads = tuple((v, v) for v in p)
         shown = ",".join(map(str, p))
     return ConvSpec(dim, tuple(kernel_size), s, pads, shown, d, groups, padding_mode, flip)
+
+
+def pool_window(
+    kernel_size: str, stride: str | None, padding: str, dilation: str, dim: int
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A pooling window's (kernel, stride, padding, dilation); stride defaults to the kernel
+    size, as in PyTorch (None or empty text means the default)."""
+    k = positive(parse_ints(kernel_size, dim, "--kernel-size"), "--kernel-size")
+    s = k if stride is None or not stride.strip() else positive(parse_ints(stride, dim, "--stride"), "--stride")
+    p = non_negative(parse_ints(padding, dim, "--padding"), "--padding")
+    d = positive(parse_ints(dilation, dim, "--dilation"), "--dilation")
+    return k, s, p, d

@@ -107,16 +107,13 @@ def pool(
     """Route the upstream gradient back through max, average or LP pooling."""
     from convcalc.derive import backprop_pool as derive
     from convcalc.derive.conv import DEFAULT_CELL_CAP
-    from convcalc.specs import non_negative, parse_ints, positive
+    from convcalc.specs import pool_window
 
     dim = _dim(dim)
     base = index_arg(index)
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
     layout = data_layout(x, dim, "--input")
-    k = positive(parse_ints(kernel_size, dim, "--kernel-size"), "--kernel-size")
-    s = k if stride.strip() == "" else positive(parse_ints(stride, dim, "--stride"), "--stride")
-    p = non_negative(parse_ints(padding, dim, "--padding"), "--padding")
-    d = positive(parse_ints(dilation, dim, "--dilation"), "--dilation")
+    k, s, p, d = pool_window(kernel_size, stride, padding, dilation, dim)
     if mode is not PoolMode.max and any(v != 1 for v in d):
         raise ConvcalcError("only max pooling has a dilation in PyTorch", "--dilation")
     problem = derive.PoolProblem(layout.canonical(x), mode.value, k, s, p, d, ceil_mode, count_include_pad,

@@ -29,7 +29,7 @@ from convcalc.derive.layout import as_signal, canonical_bias, data_layout
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
 from convcalc.render import Format
-from convcalc.specs import non_negative, parse_ints, positive
+from convcalc.specs import non_negative, parse_ints, pool_window, positive
 
 
 class View(str, Enum):
@@ -142,10 +142,7 @@ def pool(
     base = index_arg(index)
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
     layout = data_layout(x, dim, "--input")
-    k = positive(parse_ints(kernel_size, dim, "--kernel-size"), "--kernel-size")
-    s = k if stride is None else positive(parse_ints(stride, dim, "--stride"), "--stride")
-    pad = non_negative(parse_ints(padding, dim, "--padding"), "--padding")
-    d = positive(parse_ints(dilation, dim, "--dilation"), "--dilation")
+    k, s, pad, d = pool_window(kernel_size, stride, padding, dilation, dim)
     osize = () if output_size is None else non_negative(parse_ints(output_size, dim, "--output-size"),
                                                         "--output-size")
     parts = [v.strip() for v in names.split(",")]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.backward import conv_transpose_nd_backward
@@ -18,31 +17,11 @@ from convcalc.core.padding import pad_spatial
 from convcalc.core.transposed import conv_transpose_nd
 from convcalc.derive import conv as fwd
 from convcalc.derive.backprop import upstream
-from convcalc.derive.layout import Layout, select_cells
+from convcalc.derive.layout import select_cells
 from convcalc.derive.records import Block, Elided, Heading, Note, Solution
+from convcalc.derive.transposed import TransposedProblem
 from convcalc.numbers import Array, common_kind, fmt, normalize, unify
 from convcalc.specs import ConvSpec
-
-
-@dataclass(frozen=True)
-class TransposedProblem:
-    """x (N, C_in, *I), w (C_in, C_out/g, *K), settings as PyTorch's ConvTranspose."""
-
-    x: Array
-    w: Array
-    bias: Array | None
-    stride: tuple[int, ...]
-    padding: tuple[int, ...]
-    output_padding: tuple[int, ...]
-    dilation: tuple[int, ...]
-    groups: int
-    layout: Layout
-
-    def settings(self) -> dict[str, Any]:
-        one = (lambda t: t[0]) if len(self.stride) == 1 else list
-        return {"dim": len(self.stride), "kernel_size": one(self.w.shape[2:]), "stride": one(self.stride),
-                "padding": one(self.padding), "output_padding": one(self.output_padding),
-                "dilation": one(self.dilation), "groups": self.groups, "bias": self.bias is not None}
 
 
 def solve(p: TransposedProblem, grad_output: Array | None, cap: int | None = fwd.DEFAULT_CELL_CAP,
