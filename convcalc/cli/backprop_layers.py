@@ -24,7 +24,7 @@ from convcalc.cli.common import (
     optional_matrix,
     steps_arg,
 )
-from convcalc.cli.conv import BiasOpt, GroupsOpt, InputOpt, KernelOpt, ModeOpt, NamesOpt, PaddingOpt, StrideOpt, _names
+from convcalc.cli.conv import BiasOpt, GroupsOpt, InputOpt, KernelOpt, ModeOpt, NamesOpt, PaddingOpt, StrideOpt, names_arg
 from convcalc.derive.layout import as_signal, canonical_bias, canonical_kernel, data_layout
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
@@ -75,7 +75,7 @@ def conv(
     layout = data_layout(x, dim, "--input")
     spec = make_conv_spec(dim, w.shape[2:], stride, padding, dilation, groups, padding_mode.value)
     b = canonical_bias(optional_matrix(bias, "--bias"), w.shape[0])
-    problem = fwd.ConvProblem(layout.canonical(x), w, b, spec, layout, _names(names))
+    problem = fwd.ConvProblem(layout.canonical(x), w, b, spec, layout, names_arg(names))
     claimed = optional_matrix(answer, "--answer", exact=True)
     cap = steps_arg(steps, fwd.DEFAULT_CELL_CAP)
     emit(derive.solve(problem, _grad(grad_output, dim), claimed, cells_arg(cell), wrt.value, cap, base), fmt,

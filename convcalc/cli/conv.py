@@ -41,7 +41,7 @@ FlipOpt = Annotated[bool, typer.Option("--flip", help="True convolution: flip th
 NamesOpt = Annotated[str, typer.Option("--names", help="Symbols for input, kernel, output, e.g. X,W,Y.")]
 
 
-def _names(value: str) -> derive.Names:
+def names_arg(value: str) -> derive.Names:
     parts = [p.strip() for p in value.split(",")]
     if len(parts) != 3 or not all(p.isidentifier() for p in parts):
         raise ConvcalcError(f"expected three names like A,B,C, got {value!r}", "--names")
@@ -60,7 +60,7 @@ def _run(command: str, input: str | None, kernel: str | None, bias: str | None, 
     spec = make_conv_spec(dim, w.shape[2:], stride, padding, dilation, groups, padding_mode.value, flip)
     b = canonical_bias(optional_matrix(bias, "--bias"), w.shape[0])
     claimed = optional_matrix(answer, "--answer", exact=True)
-    problem = derive.ConvProblem(layout.canonical(x), w, b, spec, layout, _names(names))
+    problem = derive.ConvProblem(layout.canonical(x), w, b, spec, layout, names_arg(names))
     cap = steps_arg(steps, derive.DEFAULT_CELL_CAP)
     emit(derive.solve(problem, command, claimed, cells_arg(cell), cap, base), fmt, output)
 

@@ -86,7 +86,7 @@ def pool_geometry(
     return PoolGeometry(tuple(input_size), tuple(kernel), stride, padding, dilation, ceil_mode, out)
 
 
-def _frame(x: Array, geom: PoolGeometry, fill: Any) -> Array:
+def frame(x: Array, geom: PoolGeometry, fill: Any) -> Array:
     """(N, C, *S) placed into the extended frame, the rest set to ``fill``: (N, C, *frame)."""
     out = np.empty(x.shape[:2] + geom.frame, dtype=x.dtype)
     out[...] = fill
@@ -94,7 +94,7 @@ def _frame(x: Array, geom: PoolGeometry, fill: Any) -> Array:
     return out
 
 
-def _windows(a: Array, geom: PoolGeometry) -> Array:
+def windows(a: Array, geom: PoolGeometry) -> Array:
     """Windows of a framed (..., *frame) array, taps flattened row-major: (..., *O, prod K)."""
     lead = a.ndim - len(geom.kernel)
     a4 = a.reshape((-1, 1, *a.shape[lead:]))
@@ -103,13 +103,13 @@ def _windows(a: Array, geom: PoolGeometry) -> Array:
     return view.reshape(a.shape[:lead] + geom.output_size + (math.prod(geom.kernel),))
 
 
-def _region_windows(geom: PoolGeometry) -> Array:
+def region_windows(geom: PoolGeometry) -> Array:
     """The region code of every tap of every window: (*O, prod K), the worst axis wins."""
     grids = np.meshgrid(*(geom.regions(a) for a in range(len(geom.kernel))), indexing="ij")
-    return _windows(np.maximum.reduce(grids) if len(grids) > 1 else grids[0], geom)
+    return windows(np.maximum.reduce(grids) if len(grids) > 1 else grids[0], geom)
 
 
-def _tap_coordinates(geom: PoolGeometry) -> list[Array]:
+def tap_coordinates(geom: PoolGeometry) -> list[Array]:
     """Per axis, the unpadded input coordinate of every tap of every window: each (*O, prod K)."""
     nd, taps_n = len(geom.kernel), math.prod(geom.kernel)
     taps = np.unravel_index(np.arange(taps_n), geom.kernel)
@@ -143,9 +143,9 @@ def max_pool_nd(
     floating = kind_of(x) is Kind.FLOAT
     # Filling with the input's own minimum keeps ints exact; ties with the fill are repaired below.
     fill = -math.inf if floating else (min(x.flat) if x.size else 0)
-    win = _windows(_frame(x, geom, fill), geom)
+    win = windows(frame(x, geom, fill), geom)
     best = np.argmax(win, axis=-1)
-    real = _region_windows(geom) == REAL
+    real = region_windows(geom) == REAL
     on_padding = ~np.take_along_axis(np.broadcast_to(real, win.shape), best[..., None], axis=-1)[..., 0]
     best = np.where(on_padding, np.argmax(real, axis=-1), best)
     if floating and x.dtype != object:
@@ -153,7 +153,7 @@ def max_pool_nd(
         best = np.where(nan.any(axis=-1), win.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1), best)
     values = np.take_along_axis(win, best[..., None], axis=-1)[..., 0]
     coords = [np.take_along_axis(np.broadcast_to(c, win.shape), best[..., None], axis=-1)[..., 0]
-              for c in _tap_coordinates(geom)]
+              for c in tap_coordinates(geom)]
     indices = _flat_index(coords, geom.input_size)
     empty = ~real.any(axis=-1)
     if empty.any():
@@ -180,7 +180,7 @@ def _all_padding_windows(values: Array, indices: Array, empty: Array, geom: Pool
 
 def avg_divisors(geom: PoolGeometry, count_include_pad: bool) -> Array:
     """PyTorch's divisor for every window, (*O): cells inside the padded input, or real cells only."""
-    regions = _region_windows(geom)
+    regions = region_windows(geom)
     counted = regions <= PADDING if count_include_pad else regions == REAL
     return counted.sum(axis=-1)
 
@@ -201,7 +201,7 @@ def avg_pool_nd(
     kind = kind_of(x)
     if kind is Kind.INT and not integer_product_fits(x, np.ones(1, np.int64), math.prod(kernel)):
         x = to_exact_object(x)
-    sums = _windows(_frame(x, geom, 0), geom).sum(axis=-1)
+    sums = windows(frame(x, geom, 0), geom).sum(axis=-1)
     divisor = (np.full(geom.output_size, divisor_override, dtype=np.int64) if divisor_override is not None
                else avg_divisors(geom, count_include_pad))
     if kind is Kind.FLOAT:

@@ -16,15 +16,15 @@ import numpy as np
 from convcalc.core.pool import (
     REAL,
     PoolGeometry,
-    _frame,
-    _region_windows,
-    _tap_coordinates,
-    _windows,
     avg_divisors,
     exact_divide,
+    frame,
     lp_pool_nd,
     max_pool_nd,
     pool_geometry,
+    region_windows,
+    tap_coordinates,
+    windows,
 )
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array, Kind, as_kind, kind_of, normalize
@@ -94,8 +94,8 @@ def _spread(per_window: Array, input_shape: Sequence[int], kernel: Sequence[int]
             per_tap: Array | None = None) -> Array:
     """Add ``per_window`` (N, C, *O) — times ``per_tap`` (N, C, *O, prod K) if given — onto each real tap."""
     geom = pool_geometry(input_shape[2:], kernel, stride, padding, dilation, ceil_mode)
-    real = (_region_windows(geom) == REAL).reshape(-1)
-    coords = [c.reshape(-1)[real] for c in _tap_coordinates(geom)]
+    real = (region_windows(geom) == REAL).reshape(-1)
+    coords = [c.reshape(-1)[real] for c in tap_coordinates(geom)]
     flat = np.ravel_multi_index(tuple(coords), tuple(input_shape[2:]))
     taps = math.prod(geom.kernel)
     n, c = input_shape[:2]
@@ -140,4 +140,4 @@ def lp_pool_nd_backward(
 
 def _window_values(x: Array, geom: PoolGeometry) -> Array:
     """(N, C, *O, prod K) tap values of every window (0 outside the input)."""
-    return _windows(_frame(x, geom, 0.0), geom)
+    return windows(frame(x, geom, 0.0), geom)

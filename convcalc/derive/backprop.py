@@ -85,7 +85,7 @@ def solve(p: fwd.ConvProblem, grad_output: Array | None, answer: Array | None = 
     shown_gi = p.layout.shown(gi)
     check = check_matrix("d" + p.names.input, answer, shown_gi, gr.fw.kind) if answer is not None else None
     status = ExitStatus.WRONG_ANSWER if check is not None and not bool(check.ok.all()) else ExitStatus.OK
-    data: dict[str, Any] = {"grad_input": shown_gi, "grad_weight": fwd._kernel_shown(gr.gw), "grad_bias": gr.gb,
+    data: dict[str, Any] = {"grad_input": shown_gi, "grad_weight": fwd.kernel_shown(gr.gw), "grad_bias": gr.gb,
                             "grad_output": p.layout.shown(gr.g), "output": p.layout.shown(gr.fw.out)}
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
@@ -100,17 +100,17 @@ def _blocks(p: fwd.ConvProblem, gr: Grads, check: AnswerCheck | None, cells: Seq
             wrt: str, cap: int | None, base: int) -> Iterator[Block]:
     n = p.names
     yield Heading("Given")
-    yield from fwd._show(n.input, "input", p.layout.shown(gr.fw.x), base)
-    yield from fwd._show(n.kernel, "kernel", fwd._kernel_shown(gr.fw.w), base)
-    yield from fwd._show(n.output, "forward output", p.layout.shown(gr.fw.out), base)
-    yield from fwd._show("d" + n.output, "upstream gradient (of the loss w.r.t. the output)", p.layout.shown(gr.g), base)
+    yield from fwd.show(n.input, "input", p.layout.shown(gr.fw.x), base)
+    yield from fwd.show(n.kernel, "kernel", fwd.kernel_shown(gr.fw.w), base)
+    yield from fwd.show(n.output, "forward output", p.layout.shown(gr.fw.out), base)
+    yield from fwd.show("d" + n.output, "upstream gradient (of the loss w.r.t. the output)", p.layout.shown(gr.g), base)
     yield Heading(f"Gradient w.r.t. the input {n.input} (grad_input)")
     if cells and wrt == "input":
         for cell in select_cells(gr.steps.folded.shape, cells, None, base)[0]:
             yield from chain_rule(p, gr, cell, base)
     else:
         yield from _grad_input_recipe(p, gr, cap if not cells else 0, base)
-    yield from fwd._show("d" + n.input, "gradient of the loss w.r.t. the input", p.layout.shown(gr.steps.folded), base)
+    yield from fwd.show("d" + n.input, "gradient of the loss w.r.t. the input", p.layout.shown(gr.steps.folded), base)
     yield Heading(f"Gradient w.r.t. the kernel {n.kernel} (grad_weight)")
     yield from _grad_weight(p, gr, cells if wrt == "kernel" else (), cap if not cells or wrt == "kernel" else 0, base)
     yield Heading("Gradient w.r.t. the bias (grad_bias)")
@@ -124,14 +124,14 @@ def _grad_input_recipe(p: fwd.ConvProblem, gr: Grads, cap: int | None, base: int
     if any(v > 1 for v in s.stride):
         yield Note(f"Stride {','.join(map(str, s.stride))}: put stride−1 zeros between neighbouring upstream values "
                    "(zero-stuffing), so each lands where its window started.")
-        yield from fwd._show(d + "_up", "zero-stuffed upstream gradient", p.layout.shown(st.stuffed), base)
+        yield from fwd.show(d + "_up", "zero-stuffed upstream gradient", p.layout.shown(st.stuffed), base)
     border = [dd * (k - 1) for k, dd in zip(s.kernel_size, s.dilation, strict=True)]
     yield Note(f"Pad it with d(K−1) = {','.join(map(str, border))} zeros on every side, so every kernel tap meets "
                "a value.")
-    yield from fwd._show(d + "_pad", "padded upstream gradient", p.layout.shown(st.padded), base,
+    yield from fwd.show(d + "_pad", "padded upstream gradient", p.layout.shown(st.padded), base,
                          tuple((b, b) for b in border))
     yield Note("Flip the kernel top-bottom and left-right (within each group, input and output channels swap).")
-    yield from fwd._show(p.names.kernel + "_flip", "flipped kernel", fwd._kernel_shown(st.flipped), base)
+    yield from fwd.show(p.names.kernel + "_flip", "flipped kernel", fwd.kernel_shown(st.flipped), base)
     yield Note("Cross-correlate the padded gradient with the flipped kernel (stride 1, the forward dilation).")
     yield from _correlation_cells(p, gr, cap)
     sym = "d" + p.names.input + "_pad"
@@ -139,7 +139,7 @@ def _grad_input_recipe(p: fwd.ConvProblem, gr: Grads, cap: int | None, base: int
         yield Note("The forward windows never reached the last rows/columns of the padded input (PyTorch floors "
                    "the output size): their gradient is 0, appended here.")
     if any(lo or hi for lo, hi in s.padding):
-        yield from fwd._show(sym, "gradient at every padded-input position", p.layout.shown(st.restored), base,
+        yield from fwd.show(sym, "gradient at every padded-input position", p.layout.shown(st.restored), base,
                              s.padding)
         how = ("drop the padding border" if s.padding_mode == "zeros"
                else f"add each padding cell's gradient back onto the input cell it copied ({s.padding_mode})")
@@ -221,7 +221,7 @@ def _grad_weight(p: fwd.ConvProblem, gr: Grads, cells: Sequence[tuple[int, ...]]
         yield weight_cell(p, gr, cell, src)
     if not cells and shown < total:
         yield Elided(shown, total, "--cell i,j --wrt kernel for one tap, --steps all for every tap")
-    yield from fwd._show("d" + nm.kernel, "gradient of the loss w.r.t. the kernel", fwd._kernel_shown(gr.gw), base)
+    yield from fwd.show("d" + nm.kernel, "gradient of the loss w.r.t. the kernel", fwd.kernel_shown(gr.gw), base)
 
 
 def weight_cell(p: fwd.ConvProblem, gr: Grads, cell: tuple[int, ...], src: str) -> CellWork:
@@ -268,5 +268,5 @@ def _answer(p: fwd.ConvProblem, gr: Grads, check: AnswerCheck, base: int) -> Ite
         return
     yield Note(f"{len(wrong)} of {check.ok.size} cells differ; here is the chain rule for each of them.", "error")
     for idx in wrong:
-        yield from chain_rule(p, gr, fwd._canonical_cell(idx, p.layout, gr.steps.folded.shape), base)
+        yield from chain_rule(p, gr, fwd.canonical_cell(idx, p.layout, gr.steps.folded.shape), base)
 

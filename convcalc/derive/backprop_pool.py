@@ -18,7 +18,7 @@ import numpy as np
 from convcalc.core import pool as core
 from convcalc.core import pool_backward as bw
 from convcalc.derive.answer import check_matrix, wrong_cells
-from convcalc.derive.conv import DEFAULT_CELL_CAP, _show
+from convcalc.derive.conv import DEFAULT_CELL_CAP, canonical_cell, show
 from convcalc.derive.layout import Layout, shown_index
 from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, Note, Solution
 from convcalc.errors import ConvcalcError, ExitStatus
@@ -100,9 +100,9 @@ def solve(p: PoolProblem, grad_output: Array | None, answer: Array | None = None
 def _blocks(p: PoolProblem, out: Array, g: Array, gi: Array, check: AnswerCheck | None, cap: int | None,
             base: int) -> Iterator[Block]:
     yield Heading("Given")
-    yield from _show("A", "input", p.layout.shown(p.x), base)
-    yield from _show("C", "pooled output", p.layout.shown(out), base)
-    yield from _show("dC", "upstream gradient (of the loss w.r.t. the output)", p.layout.shown(g), base)
+    yield from show("A", "input", p.layout.shown(p.x), base)
+    yield from show("C", "pooled output", p.layout.shown(out), base)
+    yield from show("dC", "upstream gradient (of the loss w.r.t. the output)", p.layout.shown(g), base)
     yield Heading("Where each upstream value goes")
     yield Note({"max": "Only the input that won a window affected its output, so the whole upstream value goes "
                        "there (ties: the first position in row-major order, as PyTorch picks it); the rest get 0.",
@@ -125,9 +125,9 @@ def _blocks(p: PoolProblem, out: Array, g: Array, gi: Array, check: AnswerCheck 
         yield Heading("Overlapping windows add up")
         for idx, parts in itertools.islice(shared.items(), cap):
             yield Note(f"dA[{','.join(str(i + base) for i in idx)}] = {' + '.join(parts)} = "
-                       f"{fmt(normalize(gi[_canon(idx, p.layout, gi.shape)]))}")
+                       f"{fmt(normalize(gi[canonical_cell(idx, p.layout, gi.shape)]))}")
     yield Heading("Result")
-    yield from _show("dA", "gradient of the loss w.r.t. the input", p.layout.shown(gi), base)
+    yield from show("dA", "gradient of the loss w.r.t. the input", p.layout.shown(gi), base)
     if check is not None:
         yield Heading("Checking your answer")
         yield check
@@ -136,14 +136,6 @@ def _blocks(p: PoolProblem, out: Array, g: Array, gi: Array, check: AnswerCheck 
                        "each value comes from.", "error")
         elif check.shape_ok:
             yield Note("Every cell of your answer is right.", "ok")
-
-
-def _canon(idx: tuple[int, ...], layout: Layout, shape: tuple[int, ...]) -> tuple[int, ...]:
-    nsp = len(shape) - 2
-    head = list(idx[: len(idx) - nsp])
-    n = head.pop(0) if layout.has_batch else 0
-    c = head.pop(0) if head else 0
-    return (n, c, *idx[len(idx) - nsp:])
 
 
 def _routes(p: PoolProblem, out: Array, g: Array, contributions: dict[tuple[int, ...], list[str]],

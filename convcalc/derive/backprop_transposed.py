@@ -34,7 +34,7 @@ def solve(p: TransposedProblem, grad_output: Array | None, cap: int | None = fwd
     g = upstream(grad_output, y, p.layout)
     gi, gw, gb = conv_transpose_nd_backward(g, x, w, p.stride, p.padding, p.output_padding, p.dilation, p.groups)
     assert gi is not None and gw is not None and gb is not None
-    data: dict[str, Any] = {"grad_input": p.layout.shown(gi), "grad_weight": fwd._kernel_shown(gw), "grad_bias": gb,
+    data: dict[str, Any] = {"grad_input": p.layout.shown(gi), "grad_weight": fwd.kernel_shown(gw), "grad_bias": gb,
                             "grad_output": p.layout.shown(g), "output": p.layout.shown(y)}
     return Solution("backprop transposed-conv", "Backpropagation through a transposed convolution", p.settings(),
                     data, _blocks(p, x, w, y, g, gi, gw, gb, cap, base), base)
@@ -43,19 +43,19 @@ def solve(p: TransposedProblem, grad_output: Array | None, cap: int | None = fwd
 def _blocks(p: TransposedProblem, x: Array, w: Array, y: Array, g: Array, gi: Array, gw: Array, gb: Array,
             cap: int | None, base: int) -> Iterator[Block]:
     yield Heading("Given")
-    yield from fwd._show("X", "input", p.layout.shown(x), base)
-    yield from fwd._show("W", "kernel (C_in, C_out/groups, ...)", fwd._kernel_shown(w), base)
-    yield from fwd._show("Y", "forward output", p.layout.shown(y), base)
-    yield from fwd._show("dY", "upstream gradient (of the loss w.r.t. the output)", p.layout.shown(g), base)
+    yield from fwd.show("X", "input", p.layout.shown(x), base)
+    yield from fwd.show("W", "kernel (C_in, C_out/groups, ...)", fwd.kernel_shown(w), base)
+    yield from fwd.show("Y", "forward output", p.layout.shown(y), base)
+    yield from fwd.show("dY", "upstream gradient (of the loss w.r.t. the output)", p.layout.shown(g), base)
     yield Heading("Gradient w.r.t. the input X (grad_input)")
     yield Note("The forward sent X[i]·W[t] to Y[i·stride + t·dilation − padding]; the gradient gathers back from "
                "those positions, which is an ordinary convolution of dY with W (same stride, padding, dilation).")
     yield from _gather_cells(p, g, w, gi, cap)
-    yield from fwd._show("dX", "gradient of the loss w.r.t. the input", p.layout.shown(gi), base)
+    yield from fwd.show("dX", "gradient of the loss w.r.t. the input", p.layout.shown(gi), base)
     yield Heading("Gradient w.r.t. the kernel W (grad_weight)")
     yield Note("dW[c, o, t] = Σ over samples and input positions i of X[c, i] · dY[o, i·stride + t·dilation − "
                "padding] (positions outside dY count 0).")
-    yield from fwd._show("dW", "gradient of the loss w.r.t. the kernel", fwd._kernel_shown(gw), base)
+    yield from fwd.show("dW", "gradient of the loss w.r.t. the kernel", fwd.kernel_shown(gw), base)
     yield Heading("Gradient w.r.t. the bias (grad_bias)")
     for o, v in enumerate(gb):
         vals = g[:, o].reshape(-1)

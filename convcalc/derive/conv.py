@@ -121,15 +121,15 @@ def _blocks(
 ) -> Iterator[Block]:
     n = p.names
     yield Heading("Given")
-    yield from _show(n.input, "input", p.layout.shown(wk.x), base)
-    yield from _show(n.kernel, "kernel" + (" (C_out, C_in/groups, ...)" if wk.w.shape[:2] != (1, 1) else ""),
-                     _kernel_shown(p.w), base)
+    yield from show(n.input, "input", p.layout.shown(wk.x), base)
+    yield from show(n.kernel, "kernel" + (" (C_out, C_in/groups, ...)" if wk.w.shape[:2] != (1, 1) else ""),
+                     kernel_shown(p.w), base)
     if wk.bias is not None:
         yield Note(f"bias b = {', '.join(fmt(v) for v in wk.bias)} (one per output channel)")
     if p.spec.flip:
         yield Note("True convolution: the kernel is flipped top-bottom and left-right, then slid as in "
                    "cross-correlation.")
-        yield from _show(n.kernel + "_flip", "flipped kernel", _kernel_shown(wk.w), base)
+        yield from show(n.kernel + "_flip", "flipped kernel", kernel_shown(wk.w), base)
     yield from _dilation_steps(p, wk, base)
     yield from _padding_steps(p, wk, base)
     yield Heading("Output size")
@@ -137,18 +137,18 @@ def _blocks(
     yield Heading("Each output cell")
     yield from _cells(p, wk, cells, cap, base)
     yield Heading("Result")
-    yield from _show(n.output, "output", p.layout.shown(wk.out), base)
+    yield from show(n.output, "output", p.layout.shown(wk.out), base)
     if check is not None:
         yield from answer_steps(p, wk, check, base)
 
 
-def _kernel_shown(w: Array) -> Array:
+def kernel_shown(w: Array) -> Array:
     if w.shape[:2] == (1, 1):
         return w[0, 0]
     return w
 
 
-def _show(symbol: str, caption: str, a: Array, base: int,
+def show(symbol: str, caption: str, a: Array, base: int,
           frame: tuple[tuple[int, int], ...] = ()) -> Iterator[Block]:
     for lead, sl in slices_2d(a):
         label = symbol if not lead else f"{symbol}[{','.join(str(i + base) for i in lead)},:]"
@@ -167,7 +167,7 @@ def _dilation_steps(p: ConvProblem, wk: Worked, base: int) -> Iterator[Block]:
                f"d(K−1)+1 — {parts}.")
     spread = np.zeros((*wk.w.shape[:2], *spans), dtype=wk.w.dtype)
     spread[(slice(None), slice(None), *(slice(None, None, dd) for dd in d))] = wk.w
-    yield from _show(p.names.kernel + "_d", "the kernel with its dilation gaps as zeros", _kernel_shown(spread), base)
+    yield from show(p.names.kernel + "_d", "the kernel with its dilation gaps as zeros", kernel_shown(spread), base)
     taps = " and ".join(f"{ax} = {ax.lower()}_out·{s} + t·{dd}" for ax, s, dd
                         in zip(AXIS_NAMES[p.spec.dim], p.spec.stride, d, strict=True))
     yield Note(f"Tap t of output cell o samples the padded input at {taps} (0-based).")
@@ -181,7 +181,7 @@ def _padding_steps(p: ConvProblem, wk: Worked, base: int) -> Iterator[Block]:
     pads = "; ".join(f"{ax}: {lo} before, {hi} after" for ax, (lo, hi)
                      in zip(AXIS_NAMES[p.spec.dim], p.spec.padding, strict=True))
     yield Note(f"Pad with {how} ({pads}).")
-    yield from _show(p.names.input + "_pad", "padded input", p.layout.shown(wk.xp), base, p.spec.padding)
+    yield from show(p.names.input + "_pad", "padded input", p.layout.shown(wk.xp), base, p.spec.padding)
 
 
 def size_steps(spec: ConvSpec, spatial: Sequence[int]) -> Iterator[Block]:
@@ -248,10 +248,10 @@ def answer_steps(p: ConvProblem, wk: Worked, check: AnswerCheck, base: int) -> I
         return
     yield Note(f"{len(wrong)} of {check.ok.size} cells differ; here is how each of them comes out.", "error")
     for idx in wrong:
-        yield cell_work(p, wk, _canonical_cell(idx, p.layout, wk.out.shape))
+        yield cell_work(p, wk, canonical_cell(idx, p.layout, wk.out.shape))
 
 
-def _canonical_cell(idx: tuple[int, ...], layout: Layout, out_shape: tuple[int, ...]) -> tuple[int, ...]:
+def canonical_cell(idx: tuple[int, ...], layout: Layout, out_shape: tuple[int, ...]) -> tuple[int, ...]:
     nsp = len(out_shape) - 2
     pos = idx[len(idx) - nsp:]
     head = list(idx[: len(idx) - nsp])

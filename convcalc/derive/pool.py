@@ -21,7 +21,7 @@ from convcalc.core.pool import (
     pool_window,
 )
 from convcalc.derive.answer import check_matrix, wrong_cells
-from convcalc.derive.conv import _show
+from convcalc.derive.conv import show
 from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.records import Block, Elided, Heading, Note, SizeFormula, Solution
 from convcalc.errors import ConvcalcError, ExitStatus
@@ -125,7 +125,7 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
     def blocks() -> Iterator[Block]:
         a, o = p.names
         yield Heading("Given")
-        yield from _show(a, "input (pooled per channel)", p.layout.shown(p.x), base)
+        yield from show(a, "input (pooled per channel)", p.layout.shown(p.x), base)
         yield Heading("Output size")
         yield from size_steps(p)
         yield Heading("Each output cell")
@@ -139,7 +139,7 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
         if p.as_conv:
             yield from as_conv_steps(p, out, base)
         yield Heading("Result")
-        yield from _show(o, "output", shown, base)
+        yield from show(o, "output", shown, base)
         if idx is not None:
             yield Note("argmax (PyTorch's return_indices: flattened row-major per channel, 0-based): "
                        + "; ".join(str(v) for v in p.layout.shown(idx).reshape(-1).tolist()))
@@ -252,13 +252,13 @@ def as_conv_steps(p: PoolProblem, out: Array, base: int) -> Iterator[Block]:
     yield Note(f"Average pooling is a convolution of each channel with a {'×'.join(map(str, p.kernel))} kernel of "
                f"1/{k} entries, stride {','.join(map(str, p.stride))} (= the pool's stride)"
                + (f", zero padding {','.join(map(str, p.padding))}" if any(p.padding) else "") + ".")
-    yield from _show("K_avg", "equivalent conv kernel", w[0, 0], base)
+    yield from show("K_avg", "equivalent conv kernel", w[0, 0], base)
     x, w2 = unify([p.x, w], k)
     assert x is not None and w2 is not None
     conv = conv_nd(x, w2, None, p.stride, tuple((v, v) for v in p.padding), (1,) * len(p.kernel), channels, "zeros")
     same = conv.shape == out.shape and all(equal_numbers(u, v, not floating)
                                            for u, v in zip(conv.flat, out.flat, strict=True))
-    yield from _show(p.names[1] + "_conv", "the convolution's output", p.layout.shown(conv), base)
+    yield from show(p.names[1] + "_conv", "the convolution's output", p.layout.shown(conv), base)
     exact_divisor = p.divisor_override in (None, k) and (p.count_include_pad or not any(p.padding)) \
         and not p.ceil_mode
     if exact_divisor:

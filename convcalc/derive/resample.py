@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from convcalc.core.resample import downsample, upsample
-from convcalc.derive.conv import _show
+from convcalc.derive.conv import show
 from convcalc.derive.records import Block, Heading, Note, Solution
 from convcalc.formulas import downsample_size, upsample_size
 from convcalc.numbers import Array
@@ -24,7 +24,7 @@ def solve(x: Array, factor: tuple[int, ...], up: bool, dim: int, base: int = 1) 
 
 def _blocks(x: Array, out: Array, factor: tuple[int, ...], up: bool, dim: int, base: int) -> Iterator[Block]:
     yield Heading("Given")
-    yield from _show("A", "input", x, base)
+    yield from show("A", "input", x, base)
     yield Heading("How")
     axes = AXIS_NAMES[dim]
     sizes = x.shape[x.ndim - dim:]
@@ -43,4 +43,4 @@ def _blocks(x: Array, out: Array, factor: tuple[int, ...], up: bool, dim: int, b
         yield Note("Downsampling's backward pass is upsampling by the same factor (zeros where samples were "
                    "dropped), and upsampling's backward pass is this downsampling.")
     yield Heading("Result")
-    yield from _show("B", "output", out, base)
+    yield from show("B", "output", out, base)

@@ -6,6 +6,7 @@ Every formula comes from ``convcalc.formulas``; SymPy is imported only for ``--s
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -137,9 +138,9 @@ def _verdict(p: SizeProblem, a: int, res: SizeResult) -> Iterator[Block]:
 def _formula_latex(kind: str, values: dict[str, int]) -> str:
     from sympy import latex
 
-    from convcalc.render.formula import _expression  # the one SymPy expression the renderers print
+    from convcalc.render.formula import expression  # the one SymPy expression the renderers print
 
-    return str(latex(_expression(kind, values)[0]))
+    return str(latex(expression(kind, values)[0]))
 
 
 _RANGES = {"padding": "0..K", "stride": "1..I", "kernel-size": "1..I+2P", "output-padding": "0..max(S,d)−1"}
@@ -201,6 +202,8 @@ def _check_answer(answer: str, results: list[SizeResult]) -> tuple[bool, list[Bl
         raise ConvcalcError(f"expected a size like 28, 28,28 or 'invalid', got {answer!r}", "--answer") from None
     if len(claim) == 1:
         claim = claim * len(results)
+    if len(results) == 1 and len(claim) > 1:  # one formula served both axes: "3,3" claims it for each
+        results = results * len(claim)
     if len(claim) != len(results):
         raise ConvcalcError(f"expected {len(results)} sizes, got {answer!r}", "--answer")
     ok = all(c == r.value and r.integral for c, r in zip(claim, results, strict=True))
@@ -270,19 +273,34 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
         blocks.extend(_ops(p, data))
     status = ExitStatus.OK
     if answer is not None:
-        try:
-            claim = int(answer.strip())
-        except ValueError:
-            raise ConvcalcError(f"expected a whole number of parameters, got {answer!r}", "--answer") from None
-        ok = claim == total
+        quantity, claim = _count_claim(answer)
+        if quantity not in data:
+            raise ConvcalcError(f"{quantity} are counted only with --input-size", "--answer")
+        ok = claim == data[quantity]
         data["answer_correct"] = ok
-        blocks += [Heading("Your answer"), Note(f"claimed {claim}, computed {total}: {'right' if ok else 'wrong'}",
-                                                "ok" if ok else "error")]
+        data["answer_of"] = quantity
+        label = {"total": "parameters", "macs": "MACs", "flops": "FLOPs"}[quantity]
+        blocks += [Heading("Your answer"), Note(f"claimed {claim} {label}, computed {data[quantity]}: "
+                                                f"{'right' if ok else 'wrong'}", "ok" if ok else "error")]
         status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
     settings = {"in_channels": p.c_in, "out_channels": p.c_out, "kernel_size": _scalar(list(p.kernel)),
                 "groups": p.groups, "bias": p.bias, "transposed": p.transposed}
     return Solution("params", "Parameters" + (" and operations" if p.input else ""), settings, data, blocks,
                     status=status)
+
+
+_COUNT = re.compile(r"^\s*([0-9][0-9_,]*)\s*(params?|parameters|macs?|flops?)?\s*$", re.IGNORECASE)
+
+
+def _count_claim(answer: str) -> tuple[str, int]:
+    """``34944``, ``34944 params``, ``105705600 MACs`` or ``211411200 FLOPs``: what is counted, and the count."""
+    m = _COUNT.match(answer)
+    if m is None:
+        raise ConvcalcError(f"expected a whole number, optionally followed by params, MACs or FLOPs; got {answer!r}",
+                            "--answer")
+    unit = (m.group(2) or "params").lower()
+    quantity = "macs" if unit.startswith("mac") else "flops" if unit.startswith("flop") else "total"
+    return quantity, int(m.group(1).replace(",", "").replace("_", ""))
 
 
 def _comparison(p: ParamsProblem) -> Iterator[Block]:

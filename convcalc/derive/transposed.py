@@ -106,9 +106,9 @@ def _blocks(p: TransposedProblem, wk: Worked, check: AnswerCheck | None, cells: 
             cap: int | None, base: int) -> Iterator[Block]:
     n = p.names
     yield Heading("Given")
-    yield from cv._show(n.input, "input", p.layout.shown(wk.x), base)
+    yield from cv.show(n.input, "input", p.layout.shown(wk.x), base)
     square = wk.w.shape[:2] == (1, 1)
-    yield from cv._show(n.kernel, "kernel" if square else "kernel (C_in, C_out/groups, ...)",
+    yield from cv.show(n.kernel, "kernel" if square else "kernel (C_in, C_out/groups, ...)",
                         wk.w[0, 0] if square else wk.w, base)
     if wk.bias is not None:
         yield Note(f"bias b = {', '.join(fmt(v) for v in wk.bias)} (one per output channel)")
@@ -122,7 +122,7 @@ def _blocks(p: TransposedProblem, wk: Worked, check: AnswerCheck | None, cells: 
         yield Heading("Gather: zero-stuff, pad, convolve with the flipped kernel")
         yield from _gather(p, wk, conv_p, conv_wk, cells, cap, base)
     yield Heading("Result")
-    yield from cv._show(n.output, "output", p.layout.shown(wk.out), base)
+    yield from cv.show(n.output, "output", p.layout.shown(wk.out), base)
     if check is not None:
         yield from cv.answer_steps(conv_p, conv_wk, check, base)
 
@@ -166,7 +166,7 @@ def _scatter(p: TransposedProblem, wk: Worked, base: int) -> Iterator[Block]:
     else:
         if not single or placements > MAX_PLACEMENTS:
             yield Note(f"{placements} placements per channel: only the full canvas is shown.")
-        yield from cv._show(f"{p.names.output}_full", "the full canvas (every stamp summed)",
+        yield from cv.show(f"{p.names.output}_full", "the full canvas (every stamp summed)",
                             p.layout.shown(canvas), base)
     if any(p.output_padding):
         yield Note("output_padding " + ", ".join(f"{ax}: {op}" for ax, op in zip(AXIS_NAMES[dim], p.output_padding,
@@ -177,7 +177,7 @@ def _scatter(p: TransposedProblem, wk: Worked, base: int) -> Iterator[Block]:
         pads = "; ".join(f"{ax}: {pad}" for ax, pad in zip(AXIS_NAMES[dim], p.padding, strict=True))
         yield Note(f"padding crops that many rows/columns from each side of the canvas ({pads}); the dimmed "
                    "border is cropped.")
-        yield from cv._show(f"{p.names.output}_full", "canvas with the cropped border dimmed",
+        yield from cv.show(f"{p.names.output}_full", "canvas with the cropped border dimmed",
                             p.layout.shown(canvas), base, tuple((v, v) for v in p.padding))
     if wk.bias is not None:
         yield Note("Then each output channel's bias is added to every cell.")
@@ -200,7 +200,7 @@ def _gather(p: TransposedProblem, wk: Worked, cp: cv.ConvProblem, cwk: cv.Worked
     dim = p.layout.dim
     ins = ", ".join(f"{ax}: {s - 1}" for ax, s in zip(AXIS_NAMES[dim], p.stride, strict=True))
     yield Note(f"Insert stride−1 zeros between neighbouring input values ({ins}).")
-    yield from cv._show(p.names.input + "_up", "zero-stuffed input", p.layout.shown(upsample(wk.x, p.stride)), base)
+    yield from cv.show(p.names.input + "_up", "zero-stuffed input", p.layout.shown(upsample(wk.x, p.stride)), base)
     parts = "; ".join(f"{ax}: {d}·({k}−1)−{pad} = {d * (k - 1) - pad} before, that +{op} after"
                       for ax, k, pad, d, op in zip(AXIS_NAMES[dim], p.w.shape[2:], p.padding, p.dilation,
                                                     p.output_padding, strict=True))
@@ -208,11 +208,11 @@ def _gather(p: TransposedProblem, wk: Worked, cp: cv.ConvProblem, cwk: cv.Worked
                "crops instead.")
     frame = tuple((max(d * (k - 1) - pad, 0), max(d * (k - 1) - pad + op, 0)) for k, pad, d, op
                   in zip(p.w.shape[2:], p.padding, p.dilation, p.output_padding, strict=True))
-    yield from cv._show(cp.names.input, "zero-stuffed, padded input", p.layout.shown(cwk.x), base, frame)
+    yield from cv.show(cp.names.input, "zero-stuffed, padded input", p.layout.shown(cwk.x), base, frame)
     yield Note("Flip the kernel in every spatial axis (and swap its channel axes: (C_out, C_in/groups, ...)); then "
                "cross-correlate at stride 1" + (f" with dilation {p.dilation}" if any(d > 1 for d in p.dilation)
                                                 else "") + ".")
-    yield from cv._show(cp.names.kernel, "flipped kernel", cwk.w[0, 0] if cwk.w.shape[:2] == (1, 1) else cwk.w,
+    yield from cv.show(cp.names.kernel, "flipped kernel", cwk.w[0, 0] if cwk.w.shape[:2] == (1, 1) else cwk.w,
                         base)
     yield Heading("Each output cell")
     chosen, total = select_cells(cwk.out.shape, cells, None if cells else cap, base)

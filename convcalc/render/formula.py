@@ -22,7 +22,7 @@ class FormulaView:
     numeric_latex: str
 
 
-def _expression(kind: str, values: dict[str, int]) -> tuple[Any, dict[Any, int]]:
+def expression(kind: str, values: dict[str, int]) -> tuple[Any, dict[Any, int]]:
     import sympy as sp
 
     sym = {name: sp.Symbol(name, positive=True) for name in values}
@@ -48,7 +48,7 @@ def view(f: SizeFormula) -> FormulaView:
     from sympy.printing.latex import LatexPrinter
     from sympy.printing.str import StrPrinter
 
-    expr, used = _expression(f.kind, f.values)
+    expr, used = expression(f.kind, f.values)
     names = {s: fmt(v) if v >= 0 else f"({fmt(v)})" for s, v in used.items()}
 
     class Text(StrPrinter):  # type: ignore[misc]
