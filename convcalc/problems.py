@@ -2,6 +2,17 @@
 
 A problem is a command and its options as data, so it runs through exactly the code the
 command-line flags run through.
+
+How a TOML value becomes command-line text:
+- ``true`` is the bare flag, ``false`` leaves it out;
+- a string or number is the flag and its value;
+- a list of numbers is one value joined with commas (``stride = [2, 1]`` is ``--stride 2,1``);
+- ``args`` (a string or a list of strings) are the command's positional arguments, such as
+  the expression of ``backprop expr``; a ``command`` of two words is a command and its
+  subcommand (``backprop conv``);
+- a list of strings repeats the flag once per item (``layer = ["Conv2d(3, 8, 3)", "ReLU()"]``
+  is ``--layer 'Conv2d(3, 8, 3)' --layer 'ReLU()'``); ``claimed``/``answer`` follow the same
+  rule for ``--answer``.
 """
 
 from __future__ import annotations
@@ -13,7 +24,9 @@ from typing import Any
 
 from convcalc.errors import ConvcalcError
 
-RESERVED = ("id", "source", "asks", "command", "claimed", "answer")
+RESERVED = ("id", "source", "asks", "command", "args", "claimed", "answer")
+
+Claim = str | list[str]
 
 
 @dataclass(frozen=True)
@@ -23,30 +36,56 @@ class Problem:
     asks: str
     command: str
     options: dict[str, Any] = field(default_factory=dict)
-    claimed: str | None = None
-    answer: str | None = None
+    claimed: Claim | None = None
+    answer: Claim | None = None
     file: str = ""
+    args: tuple[str, ...] = ()
 
-    def argv(self, fmt: str = "text", check: str | None = None) -> list[str]:
-        """The command line that solves this problem; ``check`` adds ``--answer``."""
-        args = [self.command]
+    def argv(self, fmt: str = "text", check: Claim | None = None) -> list[str]:
+        """The command line that solves this problem; ``check`` adds ``--answer`` (once per item of a list)."""
+        out = self.command.split()
         for key, value in self.options.items():
-            flag = "--" + key.replace("_", "-")
-            if value is True:
-                args.append(flag)
-            elif value is False:
-                continue
-            else:
-                args += [flag, _text(value)]
+            out += _flag("--" + key.replace("_", "-"), value)
         if check is not None:
-            args += ["--answer", check]
-        return [*args, "--format", fmt]
+            out += _flag("--answer", check)
+        out += ["--format", fmt]
+        # positional arguments last, after "--", so one that starts with "-" is never read as a flag
+        return [*out, "--", *self.args] if self.args else out
+
+
+def _flag(flag: str, value: Any) -> list[str]:
+    """One option as command-line words (the rule in the module docstring)."""
+    if value is True:
+        return [flag]
+    if value is False:
+        return []
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return [w for v in value for w in (flag, v)]
+    return [flag, _text(value)]
 
 
 def _text(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(map(str, value))
     return str(value)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _check_value(key: str, v: Any, where: str, *, switch: bool) -> None:
+    """A value must be a string, a number, a boolean (options only), or a non-empty list of all
+    strings or all numbers."""
+    if isinstance(v, list):
+        if not v:
+            raise ConvcalcError(f"key {key!r} is an empty list", where)
+        if not (all(isinstance(x, str) for x in v) or all(_is_number(x) for x in v)):
+            raise ConvcalcError(f"key {key!r} must be a list of strings (a repeated flag) or of numbers "
+                                f"(one comma-separated value), not a mix", where)
+    elif not (isinstance(v, str) or _is_number(v) or (switch and isinstance(v, bool))):
+        kinds = "a string, number, boolean or list" if switch else "a string, number or list"
+        raise ConvcalcError(f"key {key!r} must be {kinds}", where)
 
 
 def problem_files(paths: list[str]) -> list[Path]:
@@ -74,17 +113,31 @@ def load(path: Path) -> list[Problem]:
     return [_problem(t, path, i) for i, t in enumerate(tables, 1)]
 
 
+def _claim(key: str, v: Any, where: str) -> Claim | None:
+    if v is None:
+        return None
+    _check_value(key, v, where, switch=False)
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return list(v)
+    return _text(v)
+
+
 def _problem(t: Any, path: Path, number: int) -> Problem:
     where = f"{path}: problem {number}"
     if not isinstance(t, dict):
         raise ConvcalcError("is not a table", where)
     for key in ("id", "command"):
-        if not isinstance(t.get(key), str) or not t[key]:
+        if not isinstance(t.get(key), str) or not t[key].strip():
             raise ConvcalcError(f"needs a string key {key!r}", where)
+    where = f"{where} ({t['id']})"
     options = {k: v for k, v in t.items() if k not in RESERVED}
     for k, v in options.items():
-        if not isinstance(v, str | int | float | bool | list):
-            raise ConvcalcError(f"key {k!r} must be a string, number, boolean or list", f"{where} ({t['id']})")
-    claimed, answer = t.get("claimed"), t.get("answer")
+        _check_value(k, v, where, switch=True)
+    args = t.get("args", [])
+    if isinstance(args, str):
+        args = [args]
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise ConvcalcError("key 'args' must be a string or a list of strings", where)
     return Problem(t["id"], str(t.get("source", "")), str(t.get("asks", "")), t["command"], options,
-                   None if claimed is None else _text(claimed), None if answer is None else _text(answer), str(path))
+                   _claim("claimed", t.get("claimed"), where), _claim("answer", t.get("answer"), where),
+                   str(path), tuple(args))
