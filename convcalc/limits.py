@@ -46,3 +46,9 @@ def check_memory(nbytes: int, what: str) -> None:
         raise ConvcalcError(
             f"{what} needs about {nbytes / 2**30:.3g} GiB of memory; the limit is {limit / 2**30:.3g} GiB "
             f"(set CONVCALC_MAX_BYTES to raise it)")
+
+
+# The largest column (im2col) matrix the core builds at once. Convolution and its gradients
+# work in blocks of samples (or of output rows) so that no column matrix exceeds this: it
+# bounds the extra memory of a call, and 64 MiB blocks are as fast as whole-batch ones here.
+COLUMN_BUDGET_BYTES = 64 * 2**20

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from convcalc.core.columns import correlate_weight, kernel_matrix, scatter
 from convcalc.core.conv import check_conv_shapes, conv_nd
 from convcalc.core.pad_backward import pad_spatial_backward
 from convcalc.core.padding import pad_spatial
-from convcalc.core.windows import window_view
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import conv_output_size, effective_kernel, transposed_size
 from convcalc.numbers import Array, unify
@@ -94,21 +94,28 @@ def grad_input_steps(
 
 
 def conv_grad_weight(grad_output: Array, xp: Array, kernel: Sequence[int], stride: Sequence[int],
-                     dilation: Sequence[int], groups: int) -> Array:
+                     dilation: Sequence[int], groups: int, budget: int | None = None) -> Array:
     """∂L/∂w: the padded input (N, C_in, *P) correlated with grad_output (N, C_out, *O).
 
     gw[o, c, t] = Σ_n Σ_i xp[n, c, i·s + t·d] · g[n, o, i]; returns (C_out, C_in/g, *K).
+    Trailing padded positions no window reaches are ignored.
     """
-    nsp = len(kernel)
-    out_sizes = grad_output.shape[2:]
-    # window_view may hold extra trailing windows only if the caller padded more than needed.
-    windows = window_view(xp, kernel, stride, dilation)[(slice(None), slice(None), *map(slice, out_sizes))]
-    cg, og = xp.shape[1] // groups, grad_output.shape[1] // groups
-    batch_and_space = [0, *range(2, 2 + nsp)]
-    parts = [np.tensordot(grad_output[:, g * og:(g + 1) * og], windows[:, g * cg:(g + 1) * cg],
-                          axes=(batch_and_space, batch_and_space))  # (og, cg, *K)
-             for g in range(groups)]
-    return np.ascontiguousarray(np.concatenate(parts, axis=0))
+    return correlate_weight(grad_output, xp, kernel, stride, dilation, groups, budget)
+
+
+def conv_grad_input(grad_output: Array, w: Array, input_shape: Sequence[int], stride: Sequence[int],
+                    padding: Sequence[tuple[int, int]], dilation: Sequence[int], groups: int = 1,
+                    padding_mode: str = "zeros", budget: int | None = None) -> Array:
+    """∂L/∂x in one pass: every g[n, o, i]·w[o, c, t] added at padded position i·s + t·d.
+
+    The same sums as :func:`grad_input_steps` (which shows the course's stages), without
+    zero-stuffing or a padded copy of the gradient. Returns (N, C_in, *S).
+    """
+    kernel = w.shape[2:]
+    wt = kernel_matrix(w, groups).swapaxes(1, 2)  # (g, C_in/g·K, C_out/g)
+    sizes = [s + lo + hi for s, (lo, hi) in zip(input_shape[2:], padding, strict=True)]
+    canvas = scatter(grad_output, wt, kernel, sizes, stride, dilation, budget)
+    return np.ascontiguousarray(pad_spatial_backward(canvas, padding, padding_mode))
 
 
 def grad_bias(grad_output: Array) -> Array:
@@ -150,7 +157,7 @@ def conv_nd_backward(
     assert g is not None
     gi = gw = gb = None
     if output_mask[0]:
-        gi = grad_input_steps(g, w, x.shape, stride, padding, dilation, groups, padding_mode).folded
+        gi = conv_grad_input(g, w, x.shape, stride, padding, dilation, groups, padding_mode)
     if output_mask[1]:
         gw = conv_grad_weight(g, pad_spatial(x, padding, padding_mode), kernel, stride, dilation, groups)
     if output_mask[2]:
@@ -199,15 +206,7 @@ def conv_transpose_nd_backward(
 def _transpose_grad_weight(g: Array, x: Array, kernel: Sequence[int], stride: Sequence[int],
                            pads: Sequence[tuple[int, int]], dilation: Sequence[int], groups: int) -> Array:
     """gw[c, o, t] = Σ_n Σ_i x[n, c, i] · g[n, o, i·s + t·d − p]; returns (C_in, C_out/g, *K)."""
-    nsp = len(kernel)
-    windows = window_view(pad_spatial(g, pads, "zeros"), kernel, stride, dilation)
-    windows = windows[(slice(None), slice(None), *map(slice, x.shape[2:]))]  # (N, C_out, *I, *K)
-    cg, og = x.shape[1] // groups, g.shape[1] // groups
-    batch_and_space = [0, *range(2, 2 + nsp)]
-    parts = [np.tensordot(x[:, k * cg:(k + 1) * cg], windows[:, k * og:(k + 1) * og],
-                          axes=(batch_and_space, batch_and_space))  # (cg, og, *K)
-             for k in range(groups)]
-    return np.ascontiguousarray(np.concatenate(parts, axis=0))
+    return correlate_weight(x, pad_spatial(g, pads, "zeros"), kernel, stride, dilation, groups)
 
 
 def _check_transpose(g: Array, x: Array, w: Array, stride: Sequence[int], padding: Sequence[int],

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from convcalc.core.columns import correlate
 from convcalc.core.padding import pad_spatial
-from convcalc.core.windows import window_view
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import effective_kernel
 from convcalc.numbers import Array
@@ -43,27 +43,24 @@ def conv_nd(
     dilation: Sequence[int],
     groups: int = 1,
     padding_mode: str = "zeros",
+    budget: int | None = None,
 ) -> Array:
     """Cross-correlate (N, C_in, *S) with (C_out, C_in/g, *K), PyTorch's conv{1,2,3}d.
 
-    Both arrays must already share one number kind (see ``convcalc.numbers``). One tensor
-    contraction per group over a strided window view: no Python loop over positions.
+    Both arrays must already share one number kind (see ``convcalc.numbers``). One matrix
+    product per block of samples over a column matrix of at most ``budget`` bytes (default
+    :data:`convcalc.limits.COLUMN_BUDGET_BYTES`): no Python loop over positions.
     Returns (N, C_out, *O).
     """
     xp = pad_spatial(x, padding, padding_mode)
     check_conv_shapes(x.shape, w.shape, groups, xp.shape[2:], dilation)
-    windows = window_view(xp, w.shape[2:], stride, dilation)  # (N, C, *O, *K)
-    nsp = w.ndim - 2
-    cg, og = x.shape[1] // groups, w.shape[0] // groups
-    contract_x = [1, *range(2 + nsp, 2 + 2 * nsp)]
-    contract_w = list(range(1, w.ndim))
-    parts = []
-    for g in range(groups):
-        xg = windows[:, g * cg:(g + 1) * cg]
-        wg = w[g * og:(g + 1) * og]
-        parts.append(np.tensordot(xg, wg, axes=(contract_x, contract_w)))  # (N, *O, og)
-    out = np.concatenate(parts, axis=-1) if groups > 1 else parts[0]
-    out = np.moveaxis(out, -1, 1)
+    out_sizes = [(p - effective_kernel(k, d)) // s + 1
+                 for p, k, s, d in zip(xp.shape[2:], w.shape[2:], stride, dilation, strict=True)]
+    out = correlate(xp, w, stride, dilation, groups, out_sizes, budget)
     if bias is not None:
-        out = out + bias.reshape((1, -1) + (1,) * nsp)
-    return np.ascontiguousarray(out)
+        b = bias.reshape((1, -1) + (1,) * (w.ndim - 2))
+        if np.result_type(out, b) == out.dtype:
+            out += b  # in place: no second output-sized array
+        else:
+            out = out + b
+    return out

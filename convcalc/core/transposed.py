@@ -9,13 +9,13 @@ one against the other.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from convcalc.core.columns import scatter
 from convcalc.core.conv import conv_nd
 from convcalc.core.resample import upsample
 from convcalc.errors import ConvcalcError
@@ -69,12 +69,13 @@ def _check_channels(c_in: int, w_shape: tuple[int, ...], groups: int) -> None:
 
 def conv_transpose_nd(
     x: Array, w: Array, bias: Array | None, stride: Sequence[int], padding: Sequence[int],
-    output_padding: Sequence[int], dilation: Sequence[int], groups: int = 1,
+    output_padding: Sequence[int], dilation: Sequence[int], groups: int = 1, budget: int | None = None,
 ) -> Array:
     """Transposed convolution by scatter: (N, C_in, *S) with (C_in, C_out/g, *K) → (N, C_out, *O).
 
     O = (S−1)·s − 2P + d(K−1) + output_padding + 1. Both arrays must share one number kind.
-    One contraction per kernel tap and group, so the work is vectorised over pixels.
+    One matrix product per block of samples gives every input pixel's stamp of every kernel
+    tap; the stamps are then added onto the canvas one tap at a time (no loop over pixels).
     """
     out_size = check_transposed(x.shape, w.shape, stride, padding, output_padding, dilation, groups)
     nsp = w.ndim - 2
@@ -85,18 +86,8 @@ def conv_transpose_nd(
     full = [(i - 1) * s + effective_kernel(k, d) + op
             for i, k, s, d, op in zip(x.shape[2:], w.shape[2:], stride, dilation, output_padding, strict=True)]
     check_memory(n * og * groups * math.prod(full) * 8, "this transposed convolution")
-    canvas = np.zeros((n, og * groups, *full), dtype=np.result_type(x, w))
-    if canvas.dtype == object:
-        canvas.fill(0)
-    for g in range(groups):
-        xg = x[:, g * cg:(g + 1) * cg]
-        for tap in itertools.product(*(range(k) for k in w.shape[2:])):
-            # (N, *S, og): every input pixel's contribution to this tap's output cells.
-            w_tap: tuple[Any, ...] = (slice(g * cg, (g + 1) * cg), slice(None), *tap)
-            stamp = np.tensordot(xg, w[w_tap], axes=([1], [0]))
-            target = tuple(slice(t * d, t * d + (i - 1) * s + 1, s)
-                           for t, d, i, s in zip(tap, dilation, x.shape[2:], stride, strict=True))
-            canvas[(slice(None), slice(g * og, (g + 1) * og), *target)] += np.moveaxis(stamp, -1, 1)
+    wt = w.reshape(groups, cg, og * math.prod(w.shape[2:])).swapaxes(1, 2)  # (g, C_out/g·K, C_in/g)
+    canvas = scatter(x, wt, w.shape[2:], full, stride, dilation, budget)
     crop = tuple(slice(p, p + o) for p, o in zip(padding, out_size, strict=True))
     out = canvas[(slice(None), slice(None), *crop)]
     if bias is not None:
