@@ -28,6 +28,8 @@ BASE: dict[str, list[str]] = {
     "params": ["--in-channels", "3", "--out-channels", "8", "--kernel-size", "3"],
     "receptive-field": ["--layer", "Conv2d(3, 8, 3)", "--input-shape", "1x3x16x16"],
     "solve": ["problems/nyu-dl-2020-hw2.toml"],
+    "quiz": ["conv", "--seed", "1"],  # --format json lists the problem; text asks (and reads no answer here)
+    "check": ["problems/nyu-dl-2020-hw2.toml"],
     "backprop conv": ["--input", M, "--kernel", "1 0; 0 1"],
     "backprop transposed-conv": ["--input", M, "--kernel", "1 0; 0 1"],
     "backprop pool": ["--input", M, "--kernel-size", "2"],

@@ -12,11 +12,13 @@ import traceback
 
 import typer
 
+from convcalc.cli import session
+from convcalc.cli.session import GLOBAL_HELP
 from convcalc.errors import ConvcalcError, ExitStatus
 
 app = typer.Typer(
     name="convcalc",
-    help="Worked solutions for convolutional-network arithmetic, checked against PyTorch.",
+    help="Worked solutions for convolutional-network arithmetic, checked against PyTorch. " + GLOBAL_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -29,6 +31,7 @@ def _register() -> None:
     from convcalc.cli import (  # noqa: F401
         backprop,
         backprop_layers,
+        check,
         conv,
         layers,
         sizes,
@@ -42,15 +45,24 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run one command line; returns the exit status instead of exiting."""
+    """Run one command line; returns the exit status instead of exiting.
+
+    A run inside another (``solve``, ``check``, slip diagnosis) keeps the outer session's
+    capture and diagnosis state; ``--step`` and ``--export`` belong to the outermost run.
+    """
     try:
+        args = list(sys.argv[1:] if argv is None else argv)
+        outer = session.current()
+        step, export = outer.step, outer.export
+        if not outer.nested:
+            args, step, export = session.split_global_options(args)
         _register()
         command = typer.main.get_command(app)
         import numpy as np
 
         # overflow shows in the result itself (inf, as in PyTorch); no NumPy warning text
-        with np.errstate(all="ignore"):
-            rc = command.main(args=argv, prog_name="convcalc", standalone_mode=False)
+        with np.errstate(all="ignore"), session.entered(argv=tuple(args), step=step, export=export, nested=True):
+            rc = command.main(args=args, prog_name="convcalc", standalone_mode=False)
     except ConvcalcError as e:
         _fail(f"error: {e}")
         return ExitStatus.BAD_INPUT

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from convcalc.derive.records import CellWork, Solution
-from convcalc.errors import ConvcalcError
+from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.io import parse_text, read_tensor
 from convcalc.numbers import Array
 from convcalc.render import Format, render
@@ -98,14 +98,41 @@ def index_arg(value: int) -> int:
 OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Also write the result to FILE.npy|.csv|.json.")]
 
 
-def emit(solution: Solution, fmt: Format, output: str | None = None, key: str = "output") -> None:
-    """Save the result if asked, render to stdout, and leave with the solution's exit status."""
+def emit(solution: Solution, fmt: Format, output: str | None = None, key: str = "output",
+         document: str | None = None) -> None:
+    """Save the result if asked, render to stdout, and leave with the solution's exit status.
+
+    ``document`` (a title) makes markdown and LaTeX output a whole document (``solve``, ``check``).
+
+    A wrong answer is diagnosed first (which slip reproduces it); inside ``solve``/``check``
+    or a diagnosis the Solution is handed to the caller instead of being rendered.
+    """
+    from convcalc.cli import session
+
+    now = session.current()
+    if solution.status == ExitStatus.WRONG_ANSWER and not now.diagnosing:
+        from convcalc.cli.diagnose import with_slip
+
+        solution = with_slip(solution, list(now.argv))
+    if now.capture is not None:
+        now.capture.append(solution)
+        raise typer.Exit(int(solution.status))
     if output is not None:
         from convcalc.output import save
 
         save(solution.data[key], output)
     shown = replace(solution, blocks=with_progress(solution.blocks))
-    render(shown, fmt, sys.stdout)
+    if now.export is not None or now.step:
+        from convcalc.render.interactive import present
+
+        present(shown, fmt, sys.stdout, step=now.step, export=now.export)
+    elif document is not None:
+        from convcalc.render.document import whole_document
+
+        with whole_document(fmt, sys.stdout, document):
+            render(shown, fmt, sys.stdout)
+    else:
+        render(shown, fmt, sys.stdout)
     sys.stdout.flush()
     raise typer.Exit(int(solution.status))
 

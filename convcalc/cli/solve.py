@@ -15,6 +15,7 @@ from convcalc.cli.common import FormatOpt
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.problems import Problem, load, problem_files
 from convcalc.render import Format
+from convcalc.render.document import whole_document
 
 FilesArg = Annotated[list[str], typer.Argument(help="Problem files (TOML) or folders of them.")]
 IdOpt = Annotated[list[str] | None, typer.Option("--id", help="Only the problem with this id (repeatable).")]
@@ -57,24 +58,28 @@ _HEADER = {
 def solve(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> None:
     """Work every problem of the given problem files, one worked solution after another."""
     problems, status = selected(files, id)
-    results = []
-    for p in problems:
-        if fmt is Format.json:
+    if fmt is Format.json:
+        results = []
+        for p in problems:
             rc, out, err = run_captured(p.argv("json"))
             results.append({"id": p.id, "source": p.source, "result": json.loads(out) if rc in (0, 1) else None,
                             "error": err.strip() or None})
-        else:
-            text = _HEADER[fmt].format(id=p.id, source=p.source, asks=p.asks)
-            if fmt is Format.latex:
-                from convcalc.render.latex import escape
-
-                text = _HEADER[fmt].format(id=escape(p.id), source=escape(p.source), asks=escape(p.asks))
-            sys.stdout.write(text)
-            sys.stdout.flush()
-            rc = run(p.argv(fmt.value))
-        if rc == ExitStatus.BAD_INPUT:
-            status = ExitStatus.BAD_INPUT
-    if fmt is Format.json:
+            status = max(status, ExitStatus.BAD_INPUT if rc == ExitStatus.BAD_INPUT else ExitStatus.OK)
         json.dump({"command": "solve", "problems": results}, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
+        raise typer.Exit(int(status))
+    with whole_document(fmt, sys.stdout, "convcalc solve: " + ", ".join(files)):
+        for p in problems:
+            sys.stdout.write(_header(p, fmt))
+            sys.stdout.flush()
+            if run(p.argv(fmt.value)) == ExitStatus.BAD_INPUT:
+                status = ExitStatus.BAD_INPUT
     raise typer.Exit(int(status))
+
+
+def _header(p: Problem, fmt: Format) -> str:
+    if fmt is Format.latex:
+        from convcalc.render.latex import escape
+
+        return _HEADER[fmt].format(id=escape(p.id), source=escape(p.source), asks=escape(p.asks))
+    return _HEADER[fmt].format(id=p.id, source=p.source, asks=p.asks)

@@ -289,7 +289,7 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
                     status=status)
 
 
-_COUNT = re.compile(r"^\s*([0-9][0-9_,]*)\s*(params?|parameters|macs?|flops?)?\s*$", re.IGNORECASE)
+_COUNT = re.compile(r"^\s*([0-9][0-9_,]{0,39})\s*(params?|parameters|macs?|flops?)?\s*$", re.IGNORECASE)
 
 
 def _count_claim(answer: str) -> tuple[str, int]:

@@ -24,11 +24,27 @@ from convcalc.render.preview import is_truncated
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
             "✓": r"$\checkmark$", "✗": r"$\times$", "−": "-", "·": r"$\cdot$", "…": r"\dots{}",
-            "⌊": r"$\lfloor$", "⌋": r"$\rfloor$", "×": r"$\times$", "→": r"$\to$"}
+            "⌊": r"$\lfloor$", "⌋": r"$\rfloor$", "⌈": r"$\lceil$", "⌉": r"$\rceil$", "×": r"$\times$",
+            "→": r"$\to$", "⇒": r"$\Rightarrow$", "∞": r"$\infty$", "∏": r"$\prod$", "Σ": r"$\Sigma$",
+            "∑": r"$\sum$", "∂": r"$\partial$", "∇": r"$\nabla$", "‖": r"$\|$", "⊙": r"$\odot$",
+            "σ": r"$\sigma$", "γ": r"$\gamma$", "β": r"$\beta$", "±": r"$\pm$", "≤": r"$\le$", "≥": r"$\ge$",
+            "≡": r"$\equiv$", "≠": r"$\ne$", "≈": r"$\approx$", "⋱": r"$\ddots$", "⋮": r"$\vdots$",
+            "—": "---", "–": "--", "§": r"\S{}", "′": "'", "ᵀ": r"$^{\top}$", "ᵢ": r"$_i$",
+            "²": r"$^{2}$", "³": r"$^{3}$", "⁴": r"$^{4}$", "┃": "|", "│": "|"}
+_SUBSCRIPTS = {chr(0x2080 + i): f"$_{{{i}}}$" for i in range(10)}
 
 
 def escape(text: str) -> str:
-    return "".join(_SPECIAL.get(ch, ch) for ch in text)
+    """Plain text made safe for LaTeX; any other non-ASCII symbol is named, never passed raw."""
+    return "".join(_SPECIAL.get(ch) or _SUBSCRIPTS.get(ch) or (ch if ch.isascii() else _named(ch)) for ch in text)
+
+
+def _named(ch: str) -> str:
+    import unicodedata
+
+    if ch in "äöüéèàçñÄÖÜÉß":  # Latin-1 letters: inputenc with T1 fonts sets these
+        return ch
+    return r"\textit{" + unicodedata.name(ch, f"U+{ord(ch):04X}").lower() + "}"
 
 
 def render_latex(sol: Solution, out: TextIO) -> None:

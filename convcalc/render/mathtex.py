@@ -32,7 +32,8 @@ def matrix(a: Array) -> str:
 def cell_name(symbol: str, index: tuple[int, ...], base: int) -> str:
     parts = [str(i + base) for i in index]
     sub = "".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)
-    return f"{symbol_tex(symbol)}_{{{sub}}}"
+    head = symbol_tex(symbol)
+    return f"{{{head}}}_{{{sub}}}" if "_" in head else f"{head}_{{{sub}}}"  # never a double subscript
 
 
 def symbol_tex(symbol: str) -> str:

@@ -147,18 +147,33 @@ def window_label(source: str, g: TermGroup, base: int, lead: tuple[int, ...] = (
     return f"{source}[{','.join([*map(str, lead), *ranges])}]"
 
 
+# The window being worked: its label and its values in the products stand out (terminal and --export).
+WINDOW = "black on yellow"
+
+
+def window_terms(group: TermGroup) -> Text:
+    """``terms_text`` with each window value (the second factor) in the WINDOW style."""
+    out = Text()
+    for i, (a, b) in enumerate(group.terms[:MAX_TERMS]):
+        out.append((" + " if i else "") + _factor(a) + "·")
+        out.append(_factor(b), style=WINDOW)
+    if len(group.terms) > MAX_TERMS:
+        out.append(f" + … ({len(group.terms)} products)")
+    return out if group.terms else Text("0")
+
+
 @draw.register
 def _(block: CellWork, console: Console, base: int) -> None:
     name = cell_label(block.symbol, block.index, base)
     bias = [] if block.bias is None else [f"{_factor(block.bias)} (bias)"]
     if len(block.groups) == 1:
         g = block.groups[0]
-        console.print(Text.assemble((name, "bold"), "  window " + window_label(block.source, g, base)))
-        console.print(f"  = {' + '.join([terms_text(g), *bias])} = {fmt(block.total)}")
+        console.print(Text.assemble((name, "bold"), "  window ", (window_label(block.source, g, base), WINDOW)))
+        console.print(Text.assemble("  = ", window_terms(g), *(f" + {b}" for b in bias), f" = {fmt(block.total)}"))
         return
     console.print(Text.assemble((name, "bold"), " = sum over input channels" + (" + bias" if bias else "")))
     for g in block.groups:
-        console.print(f"  {g.label}: {terms_text(g)} = {fmt(g.subtotal)}")
+        console.print(Text.assemble(f"  {g.label}: ", window_terms(g), f" = {fmt(g.subtotal)}"))
     parts = [_factor(g.subtotal) for g in block.groups] + [_factor(block.bias)] * (block.bias is not None)
     console.print(f"  = {' + '.join(parts)} = {fmt(block.total)}")
 
