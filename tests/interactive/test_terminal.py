@@ -1,0 +1,142 @@
+"""The interactive parts driven through a real pseudo-terminal (pexpect): the quiz played,
+--step paced, a missing matrix asked for row by row."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from convcalc.cli import run
+
+pexpect = pytest.importorskip("pexpect")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENV = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "TERM": "dumb"}
+A = "1 2 3; 4 5 6; 7 8 9"
+
+
+def spawn(*argv: str):
+    child = pexpect.spawn(sys.executable, ["-m", "convcalc", *argv], env=ENV, cwd=ROOT, encoding="utf-8",
+                          timeout=60, dimensions=(50, 100))
+    return child
+
+
+def finish(child) -> int:
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus
+
+
+def answers(seed: int, rounds: int, capsys) -> list[list[list[int]]]:
+    """The right answers of the first quiz rounds, from the quiz's own problem listing."""
+    capsys.readouterr()
+    assert run(["quiz", "conv", "--seed", str(seed), "--rounds", str(rounds), "--format", "json"]) == 0
+    return [p["answer"] for p in json.loads(capsys.readouterr().out)["problems"]]
+
+
+def type_matrix(child, rows: list[list[int]]) -> None:
+    for r, row in enumerate(rows, start=1):
+        child.expect(f"row {r}: ")
+        child.sendline(" ".join(map(str, row)))
+    child.expect(f"row {len(rows) + 1}: ")
+    child.sendline("")
+
+
+def test_quiz_right_then_wrong_then_q(capsys) -> None:
+    first, second = answers(1, 2, capsys)
+    child = spawn("quiz", "conv", "--seed", "1")
+    child.expect("Round 1")
+    type_matrix(child, first)
+    child.expect("✓ right")
+    child.expect("score: 1 of 1 right")
+    child.expect("Round 2")
+    wrong = [[v + 1 for v in row] for row in second]
+    type_matrix(child, wrong)
+    child.expect("✗ wrong")
+    child.expect("Each output cell")  # the worked solution
+    child.expect("your answer: ✓ right, ✗ wrong")
+    child.expect("score: 1 of 2 right")
+    child.expect("Round 3")
+    child.expect("row 1: ")
+    child.sendline("q")
+    child.expect("final score: 1 of 2 right")
+    assert finish(child) == 0
+
+
+def test_quiz_ctrl_d_quits_with_the_score(capsys) -> None:
+    (first,) = answers(1, 1, capsys)
+    child = spawn("quiz", "conv", "--seed", "1")
+    type_matrix(child, first)
+    child.expect("score: 1 of 1 right")
+    child.expect("row 1: ")
+    child.sendeof()
+    child.expect("final score: 1 of 1 right")
+    assert finish(child) == 0
+
+
+def test_quiz_ctrl_c_quits_cleanly() -> None:
+    child = spawn("quiz", "params", "--seed", "3")
+    child.expect("your answer: ")
+    child.sendintr()
+    child.expect("final score: 0 of 0 right")
+    out = child.before
+    assert finish(child) == 0
+    assert "Traceback" not in out
+
+
+def test_quiz_unreadable_answer_is_asked_again_and_rounds_end_the_quiz() -> None:
+    child = spawn("quiz", "output-size", "--seed", "2", "--rounds", "1")
+    child.expect("your answer: ")
+    child.sendline("twelve")
+    child.expect("cannot read that answer")
+    child.expect("your answer: ")
+    child.sendline("0")  # an output side is never 0 here: wrong
+    child.expect("✗ wrong")
+    child.expect("Output size")
+    child.expect("final score: 0 of 1 right")
+    assert finish(child) == 0
+
+
+def test_step_enter_then_all() -> None:
+    child = spawn("conv", "--input", A, "--kernel", "1 0; 0 1", "--step")
+    child.expect("Enter: next step")
+    assert "B (kernel" not in child.before  # only the first step is out
+    child.sendline("")
+    child.expect("B \\(kernel")
+    child.expect("Enter: next step")
+    child.sendline("a")
+    child.expect("C\\[2,2\\]")
+    child.expect("Result")
+    rest = child.read()
+    assert "Enter: next step" not in rest
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_step_q_stops_and_keeps_the_exit_status() -> None:
+    child = spawn("conv", "--input", A, "--kernel", "1 0; 0 1", "--answer", "6 8; 12 13", "--step")
+    child.expect("Enter: next step")
+    child.sendline("q")
+    rest = child.read()
+    assert "Result" not in rest
+    child.close()
+    assert child.exitstatus == 1  # the answer is wrong, shown or not
+
+
+def test_missing_matrix_is_asked_for_row_by_row() -> None:
+    child = spawn("conv", "--kernel", "1 0; 0 1")
+    child.expect("--input")
+    child.expect("row 1: ")
+    child.sendline("1 2 3")
+    child.expect("row 2: ")
+    child.sendline("4 5 6")
+    child.expect("row 3: ")
+    child.sendline("7 8 9")
+    child.expect("row 4: ")
+    child.sendline("")
+    child.expect("Result")
+    child.expect("12 14")
+    assert finish(child) == 0
