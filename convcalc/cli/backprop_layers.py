@@ -101,7 +101,9 @@ def pool(
         "--count-include-pad/--no-count-include-pad", help="avg: count padding in the divisor.")] = True,
     divisor_override: Annotated[int | None, typer.Option("--divisor-override", help="avg: fixed divisor.")] = None,
     norm_type: Annotated[float, typer.Option("--norm-type", help="lp: the power p.")] = 2.0,
-    dim: DimOpt = 2, answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
+    dim: DimOpt = 2, cell: Annotated[list[str] | None, typer.Option(
+        "--cell", help="An input cell i,j: which windows send it gradient, and with what weight (repeatable).")]
+    = None, answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
     steps: StepsOpt = "", output: OutputOpt = None,
 ) -> None:
     """Route the upstream gradient back through max, average or LP pooling."""
@@ -119,8 +121,8 @@ def pool(
     problem = derive.PoolProblem(layout.canonical(x), mode.value, k, s, p, d, ceil_mode, count_include_pad,
                                  divisor_override, norm_type, layout)
     claimed = optional_matrix(answer, "--answer", exact=True)
-    emit(derive.solve(problem, _grad(grad_output, dim), claimed, steps_arg(steps, DEFAULT_CELL_CAP), base), fmt,
-         output, "grad_input")
+    emit(derive.solve(problem, _grad(grad_output, dim), claimed, steps_arg(steps, DEFAULT_CELL_CAP), base,
+                      cells_arg(cell)), fmt, output, "grad_input")
 
 
 @backprop.command("transposed-conv")

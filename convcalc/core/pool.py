@@ -120,7 +120,7 @@ def tap_coordinates(geom: PoolGeometry) -> list[Array]:
     return coords
 
 
-def _flat_index(coords: Sequence[Array], size: Sequence[int]) -> Array:
+def flat_index(coords: Sequence[Array], size: Sequence[int]) -> Array:
     """Row-major index over the unpadded input (PyTorch's return_indices), from per-axis coordinates."""
     index = np.zeros(np.shape(coords[0]), dtype=np.int64)
     for c, n in zip(coords, size, strict=True):
@@ -154,7 +154,7 @@ def max_pool_nd(
     values = np.take_along_axis(win, best[..., None], axis=-1)[..., 0]
     coords = [np.take_along_axis(np.broadcast_to(c, win.shape), best[..., None], axis=-1)[..., 0]
               for c in tap_coordinates(geom)]
-    indices = _flat_index(coords, geom.input_size)
+    indices = flat_index(coords, geom.input_size)
     empty = ~real.any(axis=-1)
     if empty.any():
         values, indices = _all_padding_windows(values, indices, empty, geom)
@@ -174,7 +174,7 @@ def _all_padding_windows(values: Array, indices: Array, empty: Array, geom: Pool
         start = np.arange(o) * s - p
         first = np.where(start >= 0, start, start + (-start + d - 1) // d * d)
         firsts.append(first.reshape([o if a == axis else 1 for a in range(len(geom.output_size))]))
-    default = np.broadcast_to(_flat_index(firsts, geom.input_size), geom.output_size)
+    default = np.broadcast_to(flat_index(firsts, geom.input_size), geom.output_size)
     return values, np.where(empty, default, indices)
 
 
@@ -302,7 +302,7 @@ def adaptive_max_pool_nd(x: Array, output_size: Sequence[int]) -> tuple[Array, A
         local = np.unravel_index(best, block.shape[2:])
         coords = [loc + sl.start for loc, sl in zip(local, region, strict=True)]
         values[(slice(None), slice(None), *idx)] = np.take_along_axis(flat, best[..., None], axis=-1)[..., 0]
-        indices[(slice(None), slice(None), *idx)] = _flat_index(coords, x.shape[2:])
+        indices[(slice(None), slice(None), *idx)] = flat_index(coords, x.shape[2:])
     return values, indices
 
 

@@ -18,8 +18,8 @@ from convcalc.core.pool import (
     PoolGeometry,
     avg_divisors,
     exact_divide,
+    flat_index,
     frame,
-    lp_pool_nd,
     max_pool_nd,
     pool_geometry,
     region_windows,
@@ -115,29 +115,75 @@ def lp_pool_nd_backward(
     grad_output: Array, x: Array, norm_type: float, kernel: Sequence[int], stride: Sequence[int] | None = None,
     ceil_mode: bool = False,
 ) -> Array:
-    """∂L/∂x of :func:`lp_pool_nd`, out = (K/n · Σ x^p)^(1/p) with n the window's input cells.
+    """∂L/∂x of :func:`lp_pool_nd`, in torch.autograd's order (see :func:`lp_tap_derivatives`).
 
-    ∂out/∂x_j = (K/n) · x_j^(p−1) · out^(1−p); for p = 1 that is K/n, exact. Other p give float64.
+    Finite p: each window's g·(K/n)·(K·a)^(1/p − 1) is added onto its cells, then every cell is
+    multiplied by x^(p−1) once — so a cell no window reads gets 0·x^(p−1), nan where torch has nan.
     """
-    if math.isinf(norm_type) or norm_type == 0:
-        raise ConvcalcError("the backward pass is worked for finite, non-zero norm types only", "--norm-type")
-    out = lp_pool_nd(x, norm_type, kernel, stride, ceil_mode)
-    _check_grad(grad_output, out.shape)
-    geom = pool_geometry(x.shape[2:], kernel, stride, None, None, ceil_mode)
-    scale = math.prod(kernel)
+    geom = _lp_geometry(x, norm_type, kernel, stride, ceil_mode)
+    _check_grad(grad_output, x.shape[:2] + geom.output_size)
+    if math.isinf(norm_type):
+        local = _lp_inf_taps(x, norm_type, geom)
+        return _spread(grad_output, x.shape, kernel, stride, None, None, ceil_mode, local)
+    per_window, xpow = _lp_factors(x, norm_type, geom)
+    if per_window.dtype == object:  # p = 1 on exact inputs: x^0 = 1
+        return _spread(grad_output * per_window, x.shape, kernel, stride, None, None, ceil_mode)
+    with np.errstate(all="ignore"):  # 0·inf is nan here exactly where torch's chain rule gives nan
+        spread = _spread(as_kind(grad_output, Kind.FLOAT) * per_window, x.shape, kernel, stride, None, None,
+                         ceil_mode)
+        return spread * xpow
+
+
+def lp_tap_derivatives(
+    x: Array, norm_type: float, kernel: Sequence[int], stride: Sequence[int] | None = None, ceil_mode: bool = False,
+) -> Array:
+    """∂out/∂x for every tap of every window, (N, C, *O, prod K), as torch.autograd has it.
+
+    Finite p: out = (K·a)^(1/p) with a = Σ x^p / n (n the window's input cells), so
+    ∂out/∂x = (K/n) · (K·a)^(1/p − 1) · x^(p−1), but 0 for a window whose a is 0 (torch's
+    ``sign(a)·relu(|a|)`` stops the gradient there). Exact for p = 1 on exact inputs.
+    p = ±inf: out is the largest (smallest) |x| of the window, so sign(x) at the winning tap
+    (the first in row-major order on ties) and 0 elsewhere.
+    """
+    geom = _lp_geometry(x, norm_type, kernel, stride, ceil_mode)
+    if math.isinf(norm_type):
+        return _lp_inf_taps(x, norm_type, geom)
+    per_window, xpow = _lp_factors(x, norm_type, geom)
+    taps = math.prod(kernel)
+    if per_window.dtype == object:
+        return np.repeat(per_window[..., None], taps, axis=-1)
+    with np.errstate(all="ignore"):
+        return per_window[..., None] * windows(frame(xpow, geom, 0.0), geom)
+
+
+def _lp_geometry(x: Array, norm_type: float, kernel: Sequence[int], stride: Sequence[int] | None,
+                 ceil_mode: bool) -> PoolGeometry:
+    if norm_type == 0 or math.isnan(norm_type):
+        raise ConvcalcError(f"norm_type must be a non-zero number, got {norm_type} (the result is a 1/p power)",
+                            "--norm-type")
+    return pool_geometry(x.shape[2:], kernel, stride, None, None, ceil_mode)
+
+
+def _lp_factors(x: Array, norm_type: float, geom: PoolGeometry) -> tuple[Array, Array]:
+    """(K/n)·(K·a)^(1/p − 1), 0 where a = 0, per window (N, C, *O); and x^(p−1) per cell (N, C, *S)."""
+    scale = math.prod(geom.kernel)
     div = avg_divisors(geom, True)
-    exact = norm_type == 1 and kind_of(x) is not Kind.FLOAT and kind_of(grad_output) is not Kind.FLOAT
-    if exact:
-        per_window = exact_divide(grad_output * scale, np.broadcast_to(div, grad_output.shape))
-        return _spread(per_window, x.shape, kernel, stride, None, None, ceil_mode)
+    if norm_type == 1 and kind_of(x) is not Kind.FLOAT:
+        sums = windows(frame(x, geom, 0), geom).sum(axis=-1)
+        return exact_divide(np.where(sums == 0, 0, scale), np.broadcast_to(div, sums.shape)), np.ones(x.shape, int)
     p = float(norm_type)
-    with np.errstate(all="ignore"):  # zero windows give inf/nan, as torch does
-        per_window = as_kind(grad_output, Kind.FLOAT) * scale / div * np.power(as_kind(out, Kind.FLOAT), 1 - p)
-        xf = as_kind(x, Kind.FLOAT)
-        taps = _window_values(xf, geom)
-        return _spread(per_window, x.shape, kernel, stride, None, None, ceil_mode, np.power(taps, p - 1))
+    xf = as_kind(x, Kind.FLOAT)
+    with np.errstate(all="ignore"):  # negative bases, zero sums: nan/inf exactly where torch has them
+        a = windows(frame(np.power(xf, p), geom, 0.0), geom).sum(axis=-1) / div
+        per_window = np.where(a == 0, 0.0, scale / div * np.power(scale * a, 1.0 / p - 1.0))
+        return per_window, np.power(xf, p - 1.0)
 
 
-def _window_values(x: Array, geom: PoolGeometry) -> Array:
-    """(N, C, *O, prod K) tap values of every window (0 outside the input)."""
-    return windows(frame(x, geom, 0.0), geom)
+def _lp_inf_taps(x: Array, norm_type: float, geom: PoolGeometry) -> Array:
+    mags = np.abs(x) if norm_type > 0 else -np.abs(x)
+    _, indices = max_pool_nd(mags, geom.kernel, geom.stride, None, None, geom.ceil_mode)
+    won = flat_index(tap_coordinates(geom), geom.input_size) == indices[..., None]  # (N, C, *O, prod K)
+    signs = np.sign(windows(frame(x, geom, 0), geom))
+    if signs.dtype == object:
+        signs = np.vectorize(lambda v: int(np.sign(v)), otypes=[object])(signs)
+    return np.where(won, signs, 0)

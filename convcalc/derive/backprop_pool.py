@@ -19,7 +19,8 @@ from convcalc.core import pool as core
 from convcalc.core import pool_backward as bw
 from convcalc.derive.answer import check_matrix, wrong_cells
 from convcalc.derive.conv import DEFAULT_CELL_CAP, canonical_cell, show
-from convcalc.derive.layout import Layout, shown_index
+from convcalc.derive.layout import Layout, select_cells, shown_index
+from convcalc.derive.pool_cells import Routing, input_cell, local_derivatives
 from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, Note, Solution
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.numbers import Array, fmt, kind_of, normalize
@@ -74,9 +75,8 @@ def backward(p: PoolProblem, g: Array) -> Array:
     return bw.lp_pool_nd_backward(g, p.x, p.norm_type, p.kernel, p.stride, p.ceil_mode)
 
 
-def solve(p: PoolProblem, grad_output: Array | None, answer: Array | None = None,
-          cap: int | None = DEFAULT_CELL_CAP, base: int = 1) -> Solution:
-    """Forward, then the routed/spread gradient, cell by cell up to ``cap`` output cells."""
+def routing(p: PoolProblem, grad_output: Array | None) -> Routing:
+    """Forward, the upstream gradient, the backward pass and every window's local derivatives."""
     from convcalc.derive.backprop import upstream
 
     if p.mode == "lp" and any(p.padding):
@@ -84,38 +84,80 @@ def solve(p: PoolProblem, grad_output: Array | None, answer: Array | None = None
     out = forward(p)
     g = upstream(grad_output, out, p.layout)
     gi = backward(p, g)
-    shown = p.layout.shown(gi)
-    check = check_matrix("dA", answer, shown, kind_of(gi)) if answer is not None else None
+    geom = core.pool_geometry(p.x.shape[2:], p.kernel, p.stride, p.padding if p.mode != "lp" else None,
+                              p.dilation if p.mode == "max" else None, p.ceil_mode)
+    local = local_derivatives(p.x, g, p.mode, geom, p.count_include_pad, p.divisor_override, p.norm_type)
+    mode = "lp-inf" if p.mode == "lp" and math.isinf(p.norm_type) else p.mode
+    return Routing(p.x, out, g, gi, local, geom, mode, p.layout, p.norm_type)
+
+
+def solve(p: PoolProblem, grad_output: Array | None, answer: Array | None = None,
+          cap: int | None = DEFAULT_CELL_CAP, base: int = 1, cells: Sequence[tuple[int, ...]] = ()) -> Solution:
+    """Forward, then the routed/spread gradient, cell by cell up to ``cap`` output cells; ``cells``
+    picks input cells whose incoming gradient is worked as a chain-rule sum instead."""
+    r = routing(p, grad_output)
+    if cells:  # reject a bad cell before anything is rendered
+        select_cells(r.gi.shape, cells, None, base)
+    shown = p.layout.shown(r.gi)
+    check = check_matrix("dA", answer, shown, kind_of(r.gi)) if answer is not None else None
     status = ExitStatus.WRONG_ANSWER if check is not None and not bool(check.ok.all()) else ExitStatus.OK
-    data: dict[str, Any] = {"grad_input": shown, "output": p.layout.shown(out), "grad_output": p.layout.shown(g)}
+    data: dict[str, Any] = {"grad_input": shown, "output": p.layout.shown(r.out), "grad_output": p.layout.shown(r.g)}
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
         data["wrong_cells"] = [[i + base for i in idx] for idx in wrong_cells(check)]
     title = {"max": "Backpropagation through max pooling", "avg": "Backpropagation through average pooling",
              "lp": "Backpropagation through power-average (LP) pooling"}[p.mode]
-    return Solution("backprop pool", title, p.settings(), data, _blocks(p, out, g, gi, check, cap, base), base,
+    return Solution("backprop pool", title, p.settings(), data, _blocks(p, r, check, cells, cap, base), base,
                     status)
 
 
-def _blocks(p: PoolProblem, out: Array, g: Array, gi: Array, check: AnswerCheck | None, cap: int | None,
-            base: int) -> Iterator[Block]:
+HOW = {"max": "Only the input that won a window affected its output, so the whole upstream value goes there "
+              "(ties: the first position in row-major order, as PyTorch picks it); the rest get 0.",
+       "avg": "Every input cell a window averaged gets an equal share: g/divisor, the divisor the forward used "
+              "(padding cells take a share that goes nowhere).",
+       "lp": "out = (K/n · Σ x^p)^(1/p) over the window's n input cells, so ∂out/∂x = (K/n)·(K·a)^(1/p−1)·x^(p−1) "
+             "with a = Σ x^p / n the window's mean (torch stops the gradient of a window whose a is 0).",
+       "lp+inf": "p = ∞: out is the largest |x| of the window, as torch computes it (max pooling of |x|), so the "
+                 "upstream value goes to that cell times sign(x) (ties: the first in row-major order); the rest "
+                 "get 0.",
+       "lp-inf": "p = −∞: out is the smallest |x| of the window, as torch computes it (−max pooling of −|x|), so "
+                 "the upstream value goes to that cell times sign(x) (ties: the first in row-major order); the "
+                 "rest get 0."}
+
+
+def _how(r: Routing) -> str:
+    return HOW["lp+inf" if r.mode == "lp-inf" and r.norm_type > 0 else r.mode]
+
+
+def _blocks(p: PoolProblem, r: Routing, check: AnswerCheck | None, cells: Sequence[tuple[int, ...]],
+            cap: int | None, base: int) -> Iterator[Block]:
     yield Heading("Given")
     yield from show("A", "input", p.layout.shown(p.x), base)
-    yield from show("C", "pooled output", p.layout.shown(out), base)
-    yield from show("dC", "upstream gradient (of the loss w.r.t. the output)", p.layout.shown(g), base)
+    yield from show("C", "pooled output", p.layout.shown(r.out), base)
+    yield from show("dC", "upstream gradient (of the loss w.r.t. the output)", p.layout.shown(r.g), base)
+    if cells:
+        yield Heading("What flows into each chosen input cell")
+        yield Note(_how(r))
+        for cell in select_cells(r.gi.shape, cells, None, base)[0]:
+            yield from input_cell(r, cell, base)
+    else:
+        yield from _forward_routes(p, r, cap, base)
+    yield Heading("Result")
+    yield from show("dA", "gradient of the loss w.r.t. the input", p.layout.shown(r.gi), base)
+    if check is not None:
+        yield from _answer(p, r, check, base)
+
+
+def _forward_routes(p: PoolProblem, r: Routing, cap: int | None, base: int) -> Iterator[Block]:
     yield Heading("Where each upstream value goes")
-    yield Note({"max": "Only the input that won a window affected its output, so the whole upstream value goes "
-                       "there (ties: the first position in row-major order, as PyTorch picks it); the rest get 0.",
-                "avg": "Every input cell a window averaged gets an equal share: g/divisor, the divisor the forward "
-                       "used (padding cells take a share that goes nowhere).",
-                "lp": "out = (K/n · Σ x^p)^(1/p) over the window's n input cells, so ∂out/∂x = (K/n) · x^(p−1) "
-                      "· out^(1−p)."}[p.mode])
+    yield Note(_how(r))
     contributions: dict[tuple[int, ...], list[str]] = {}
-    lines = _routes(p, out, g, contributions, base)
-    total = math.prod(out.shape)
+    lines = _routes(p, r, contributions, base)
+    total = math.prod(r.out.shape)
     for i, line in enumerate(lines):
         if cap is not None and i >= cap:
-            yield Elided(cap, total, "--steps all for every output cell")
+            yield Elided(cap, total, "--cell i,j for what flows into one input cell, --steps all for every "
+                                     "output cell")
             for _ in lines:  # keep collecting every contribution for the sums below
                 pass
             break
@@ -125,67 +167,78 @@ def _blocks(p: PoolProblem, out: Array, g: Array, gi: Array, check: AnswerCheck 
         yield Heading("Overlapping windows add up")
         for idx, parts in itertools.islice(shared.items(), cap):
             yield Note(f"dA[{','.join(str(i + base) for i in idx)}] = {' + '.join(parts)} = "
-                       f"{fmt(normalize(gi[canonical_cell(idx, p.layout, gi.shape)]))}")
-    yield Heading("Result")
-    yield from show("dA", "gradient of the loss w.r.t. the input", p.layout.shown(gi), base)
-    if check is not None:
-        yield Heading("Checking your answer")
-        yield check
-        if check.shape_ok and not check.ok.all():
-            yield Note(f"{int((~check.ok).sum())} of {check.ok.size} cells differ; the routes above show where "
-                       "each value comes from.", "error")
-        elif check.shape_ok:
-            yield Note("Every cell of your answer is right.", "ok")
+                       f"{fmt(normalize(r.gi[canonical_cell(idx, p.layout, r.gi.shape)]))}")
 
 
-def _routes(p: PoolProblem, out: Array, g: Array, contributions: dict[tuple[int, ...], list[str]],
+def _answer(p: PoolProblem, r: Routing, check: AnswerCheck, base: int) -> Iterator[Block]:
+    yield Heading("Checking your answer")
+    yield check
+    if not check.shape_ok:
+        yield Note(f"Your answer has shape {check.claimed.shape}; ∂L/∂A has shape {check.computed.shape}.", "error")
+        return
+    wrong = wrong_cells(check)
+    if not wrong:
+        yield Note("Every cell of your answer is right.", "ok")
+        return
+    yield Note(f"{len(wrong)} of {check.ok.size} cells differ; here is what flows into each of them.", "error")
+    for idx in wrong:
+        yield from input_cell(r, canonical_cell(idx, p.layout, r.gi.shape), base)
+
+
+def _routes(p: PoolProblem, r: Routing, contributions: dict[tuple[int, ...], list[str]],
             base: int) -> Iterator[str]:
-    """One line per output cell: "g → A[i,j]" (max) or "g/div to each of ..." (avg, lp)."""
+    """One line per output cell: "g → A[i,j]" (max, p = ±inf) or "g/div to each of ..." (avg, lp)."""
     size = p.x.shape[2:]
     win_pad = p.padding if p.mode != "lp" else None
     dil = p.dilation if p.mode == "max" else None
-    indices = core.max_pool_nd(p.x, p.kernel, p.stride, p.padding, p.dilation, p.ceil_mode)[1] \
-        if p.mode == "max" else None
     shares = None
     if p.mode == "avg":
-        shares = bw.avg_shares(g, size, p.kernel, p.stride, p.padding, p.ceil_mode, p.count_include_pad,
+        shares = bw.avg_shares(r.g, size, p.kernel, p.stride, p.padding, p.ceil_mode, p.count_include_pad,
                                p.divisor_override)
-    for cell in np.ndindex(*out.shape):
+    for cell in np.ndindex(*r.out.shape):
         n, c, *o = cell
-        oname = _name("C", shown_index(n, c, tuple(o), p.layout, out.shape[1]), base)
-        gv = normalize(g[cell])
+        oname = _name("C", shown_index(n, c, tuple(o), p.layout, r.out.shape[1]), base)
+        gv = normalize(r.g[cell])
         taps = core.pool_window(o, size, p.kernel, p.stride, win_pad, dil, p.ceil_mode)
-        real = [t.input for t in taps if not t.is_padding]
-        if indices is not None:
-            if not real:
-                yield f"{oname}: the window holds only padding; nothing goes back."
-                continue
-            at = tuple(int(v) for v in np.unravel_index(int(indices[cell]), size))
-            idx = shown_index(n, c, at, p.layout, p.x.shape[1])
-            values = [p.x[(n, c, *t)] for t in real]
-            tie = " (a tie: the first in row-major order wins)" if sum(v == p.x[(n, c, *at)] for v in values) > 1 else ""
-            contributions.setdefault(idx, []).append(fmt(gv))
-            yield f"{oname}: max {fmt(normalize(p.x[(n, c, *at)]))} at {_name('A', idx, base)}{tie}; " \
-                  f"{fmt(gv)} → {_name('dA', idx, base)}"
+        real = [(i, t.input) for i, t in enumerate(taps) if not t.is_padding]
+        if r.mode in ("max", "lp-inf"):
+            yield _winner(p, r, cell, oname, gv, real, contributions, base)
             continue
-        targets = [shown_index(n, c, t, p.layout, p.x.shape[1]) for t in real]
+        targets = [shown_index(n, c, t, p.layout, p.x.shape[1]) for _, t in real]
         if shares is not None:
-            share = normalize(shares[0][cell])
-            how = f"{fmt(gv)}/{int(shares[1][tuple(o)])} = {fmt(share)}"
+            how = f"{fmt(gv)}/{int(shares[1][tuple(o)])} = {fmt(normalize(shares[0][cell]))}"
         else:
-            share = None
-            how = "g·(K/n)·x^(p−1)·out^(1−p)"
-        for t, idx in zip(real, targets, strict=True):
-            part = share if share is not None else _lp_part(p, gv, p.x[(n, c, *t)], out[cell], len(real))
-            contributions.setdefault(idx, []).append(fmt(part))
+            how = "g·∂out/∂x"
+        for (i, _), idx in zip(real, targets, strict=True):
+            contributions.setdefault(idx, []).append(fmt(normalize(gv * r.local[(*cell, i)])))
         where = ", ".join(_name("A", t, base) for t in targets) or "no input cell"
         yield f"{oname}: {how} to each of {where}"
 
 
-def _lp_part(p: PoolProblem, gv: Any, xv: Any, ov: Any, cells: int) -> float:
-    """g·(K/n)·x^(p−1)·out^(1−p): one input cell's share of an LP window's upstream value."""
-    q = float(p.norm_type)
-    return float(gv) * math.prod(p.kernel) / cells * float(xv) ** (q - 1) * float(ov) ** (1 - q)
+def _winner(p: PoolProblem, r: Routing, cell: tuple[int, ...], oname: str, gv: Any,
+            real: list[tuple[int, tuple[int, ...]]], contributions: dict[tuple[int, ...], list[str]],
+            base: int) -> str:
+    n, c = cell[:2]
+    won = [(i, t) for i, t in real if r.local[(*cell, i)] != 0]
+    if not real:
+        return f"{oname}: the window holds only padding; nothing goes back."
+    if not won:  # p = ±inf and the winner is 0: sign(0) = 0 sends nothing back
+        return f"{oname}: the winning |x| is 0, and sign(0) = 0: nothing goes back."
+    i, at = won[0]
+    idx = shown_index(n, c, at, p.layout, p.x.shape[1])
+    xv = p.x[(n, c, *at)]
+    if r.mode == "max":
+        values = [p.x[(n, c, *t)] for _, t in real]
+        tie = " (a tie: the first in row-major order wins)" if sum(v == xv for v in values) > 1 else ""
+        contributions.setdefault(idx, []).append(fmt(gv))
+        return f"{oname}: max {fmt(normalize(xv))} at {_name('A', idx, base)}{tie}; {fmt(gv)} → {_name('dA', idx, base)}"
+    mags = [abs(p.x[(n, c, *t)]) for _, t in real]
+    tie = " (a tie: the first in row-major order wins)" if sum(m == abs(xv) for m in mags) > 1 else ""
+    part = normalize(gv * r.local[(*cell, i)])
+    contributions.setdefault(idx, []).append(fmt(part))
+    which = "largest" if p.norm_type > 0 else "smallest"
+    return (f"{oname}: the {which} |x| is |{fmt(normalize(xv))}| at {_name('A', idx, base)}{tie}; "
+            f"{fmt(gv)}·sign({fmt(normalize(xv))}) = {fmt(part)} → {_name('dA', idx, base)}")
 
 
 def _name(symbol: str, idx: Sequence[int], base: int) -> str:

@@ -119,7 +119,7 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
         data["wrong_cells"] = [[i + base for i in c] for c in wrong_cells(check)]
-    title = {"max": "Max pooling", "avg": "Average pooling", "lp": f"Power-average (L{fmt(p.norm)}) pooling",
+    title = {"max": "Max pooling", "avg": "Average pooling", "lp": f"Power-average (L{_power(p.norm)}) pooling",
              "adaptive-max": "Adaptive max pooling", "adaptive-avg": "Adaptive average pooling"}[p.mode]
 
     def blocks() -> Iterator[Block]:
@@ -129,6 +129,10 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
         yield Heading("Output size")
         yield from size_steps(p)
         yield Heading("Each output cell")
+        if p.mode == "lp" and math.isinf(p.norm):
+            yield Note("p = ∞: (Σ|x|^p)^(1/p) tends to the largest |x| of the window; PyTorch computes it as max "
+                       "pooling of |x|." if p.norm > 0 else "p = −∞: (Σ|x|^p)^(1/p) tends to the smallest |x| of the "
+                       "window; PyTorch computes it as −(max pooling of −|x|).")
         chosen, total = select_cells(out.shape, cells, None if cells else cap, base)
         n = 0
         for cell in chosen:
@@ -206,6 +210,10 @@ def cell_text(p: PoolProblem, out: Array, idx: Array | None, cell: tuple[int, ..
         at = f" (at {_at(a, win, base)}{'; ties go to the first in row-major order' if _tie(p, real, chan) else ''})" \
             if win is not None else " (the window holds only padding)"
         return f"{head} = max({', '.join(vals)}) = {value}{at}"
+    if p.mode == "lp" and math.isinf(p.norm):
+        mags = ", ".join(f"|{fmt(p.x[(*chan, *t.input)])}|" for t in real)
+        which = "max" if p.norm > 0 else "min"
+        return f"{head} = {which}({mags}) = {value}"
     if p.mode == "lp":
         pw = fmt(p.norm)
         vals = [f"{fmt(p.x[(*chan, *t.input)])}^{pw}" for t in real]
@@ -269,3 +277,7 @@ def as_conv_steps(p: PoolProblem, out: Array, base: int) -> Iterator[Block]:
         yield Note("It differs from the pooled output here: the pool divides some windows by other than "
                    f"{k} (count_include_pad=False, ceil_mode clipping or divisor_override), or ceil_mode adds a "
                    "window the convolution does not have.", "warn")
+
+
+def _power(norm: float) -> str:
+    return ("∞" if norm > 0 else "−∞") if math.isinf(norm) else fmt(norm)
