@@ -175,6 +175,8 @@ def receptive_field(
     layer: Annotated[list[str] | None, typer.Option("--layer", help="One layer, e.g. 'Conv2d(3,8,3)'.")] = None,
     input_shape: Annotated[str | None, typer.Option("--input-shape", help="N,C,H,W e.g. 1x3x512x512.")] = None,
     exact: Annotated[bool, typer.Option("--exact", help="True spans by index-set propagation.")] = False,
+    answer: Annotated[str | None, typer.Option(
+        "--answer", help="Your receptive field of the last layer: n, h,w, lo-hi or 'global'.")] = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Receptive field, jump and start of every layer, with the recurrence worked."""
@@ -183,4 +185,4 @@ def receptive_field(
     if net is None and not layer:
         raise ConvcalcError("missing: give --net FILE, --net - or --layer 'Conv2d(...)'", "--net")
     layers, shape = _network(net, layer, input_shape)
-    emit(network.receptive_table(layers, shape, exact), fmt)
+    emit(network.receptive_table(layers, shape, exact, answer), fmt)

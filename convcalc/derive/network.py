@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from convcalc.derive.records import Block, Heading, Note, Solution, Table
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.net import AxisField, ConvLayer, Layer, PoolLayer, propagate, receptive_fields
-from convcalc.numbers import fmt
+from convcalc.numbers import fmt, to_json_value
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -84,7 +85,8 @@ def _recurrence(layer: Layer, prev: tuple[AxisField, ...] | None, now: tuple[Axi
                    f"j = {fmt(j0)}·{s} = {fmt(f.jump)}")
 
 
-def receptive_table(layers: tuple[Layer, ...], shape: tuple[int, ...], exact: bool = False) -> Solution:
+def receptive_table(layers: tuple[Layer, ...], shape: tuple[int, ...], exact: bool = False,
+                    answer: str | None = None) -> Solution:
     """Receptive field (largest, smallest), jump, start and globality per layer, recurrence worked."""
     if len(shape) < 3:
         raise ConvcalcError("needs a spatial input: N,C,H,W or N,C,W", "--input-shape")
@@ -120,6 +122,49 @@ def receptive_table(layers: tuple[Layer, ...], shape: tuple[int, ...], exact: bo
         prev = axes
     table = Table(("layer", "output shape", "receptive field", "jump", "start", "global"), tuple(rows),
                   "Receptive field per layer" + (" (exact spans)" if exact else ""), ("layer", "output shape"))
-    data = {"layers": layer_data, "total_params": net.params, "exact": exact}
+    data: dict[str, Any] = {"layers": layer_data, "total_params": net.params, "exact": exact}
+    blocks: list[Block] = [Heading(f"Layers on input {_shape(shape)}"), table, Heading("The recurrence, worked"),
+                           *notes]
+    status = ExitStatus.OK
+    if answer is not None and prev is not None:
+        ok, verdict = _check_field(answer, prev)
+        data["answer_correct"] = ok
+        data["answer_of"] = "last_field"
+        data["last_field"] = _scalar_field(prev)
+        blocks += [Heading("Your answer (the last layer's receptive field)"), verdict]
+        status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
     return Solution("receptive-field", "Receptive fields", {"input_shape": list(shape), "exact": exact}, data,
-                    [Heading(f"Layers on input {_shape(shape)}"), table, Heading("The recurrence, worked"), *notes])
+                    blocks, status=status)
+
+
+def _scalar_field(axes: tuple[AxisField, ...]) -> Any:
+    values = ["global" if f.is_global else to_json_value(f.receptive_field) for f in axes]
+    return values[0] if len(set(map(str, values))) == 1 else values
+
+
+def _check_field(answer: str, axes: tuple[AxisField, ...]) -> tuple[bool, Note]:
+    """A claimed field: ``n`` (every axis), ``h,w``, ``lo-hi`` for units that differ, or ``global``.
+
+    A field that covers the whole input is right as ``global`` or as the input's size; where
+    units differ (after a transposed conv) the widest unit's span is the field, and a range
+    ``lo-hi`` must name both ends.
+    """
+    text = answer.strip().lower().replace("×", ",").replace("x", ",")
+    parts = [t.strip() for t in text.split(",") if t.strip()]
+    if len(parts) == 1:
+        parts = parts * len(axes)
+    if len(parts) != len(axes) or not all(re.fullmatch(r"global|all|whole|\d{1,12}(-\d{1,12})?", t) for t in parts):
+        raise ConvcalcError(f"expected a field like 13, 13,13, 13-17 or 'global' (one per axis: {len(axes)}), "
+                            f"got {answer!r}", "--answer")
+    ok = all(_field_matches(t, f) for t, f in zip(parts, axes, strict=True))
+    got = " × ".join(_field(f) for f in axes)
+    return ok, Note(f"claimed {answer.strip()}, computed {got}: {'right' if ok else 'wrong'}", "ok" if ok else "error")
+
+
+def _field_matches(claim: str, f: AxisField) -> bool:
+    if f.is_global:
+        return claim in ("global", "all", "whole") or claim == str(f.input_size)
+    if "-" in claim:
+        lo, hi = (int(t) for t in claim.split("-"))
+        return lo == f.receptive_field_min and hi == f.receptive_field
+    return claim.isdigit() and int(claim) == f.receptive_field

@@ -206,9 +206,11 @@ def _check_answer(answer: str, results: list[SizeResult]) -> tuple[bool, list[Bl
         results = results * len(claim)
     if len(claim) != len(results):
         raise ConvcalcError(f"expected {len(results)} sizes, got {answer!r}", "--answer")
-    ok = all(c == r.value and r.integral for c, r in zip(claim, results, strict=True))
+    ok = all(c == r.value for c, r in zip(claim, results, strict=True))
     got = ", ".join(str(r.value) if r.integral else f"{fmt(r.exact)} (PyTorch: {r.value})" for r in results)
-    extra = "" if all(r.integral for r in results) else "; the setting does not tile exactly"
+    extra = "" if all(r.integral for r in results) else \
+        ("; PyTorch floors the size to that, though the setting does not tile exactly (a course that asks for "
+         "exact tiling calls it invalid)" if ok else "; the setting does not tile exactly")
     return ok, [Note(f"claimed {answer}, computed {got}: {'right' if ok else 'wrong'}{extra}",
                      "ok" if ok else "error")]
 
