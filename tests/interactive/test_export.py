@@ -93,3 +93,19 @@ def test_a_failed_run_writes_no_file(cli, tmp_path: Path) -> None:
     r = cli("conv", "--input", "1 2; x", "--kernel", "1", "--export", str(tmp_path / "x.svg"))
     assert r.code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_present_on_its_own_saves_the_file_it_is_given(tmp_path: Path) -> None:
+    """Without a run's shared recorder (an embedding program), present records and saves itself."""
+    import io
+
+    from convcalc.derive.records import Heading, Note, Solution
+    from convcalc.render import Format
+    from convcalc.render.interactive import present
+
+    out = io.StringIO()
+    sol = Solution("demo", "Demo", {}, {}, iter([Heading("Given"), Note("forty-two")]))
+    present(sol, Format.text, out, export=str(tmp_path / "demo.html"))
+    assert "forty-two" in out.getvalue()
+    assert "forty-two" in visible((tmp_path / "demo.html").read_text())
+    assert [p.name for p in tmp_path.iterdir()] == ["demo.html"]
