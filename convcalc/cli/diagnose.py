@@ -20,8 +20,8 @@ MAX_CELLS = 4096
 _QUIET = {"output": None, "cell": None, "steps": "0", "fmt": "json"}
 
 
-def find_slip(argv: list[str], solution: Solution) -> str | None:
-    """A short description of the slip that reproduces the claimed answer, or None."""
+def find_slip(argv: list[str], solution: Solution) -> list[slips.Slip] | None:
+    """The slips that reproduce the claimed answer, or None."""
     from convcalc.cli.invoke import parse, solution_of, unparse
 
     if _cells(solution) > MAX_CELLS:
@@ -39,14 +39,19 @@ def find_slip(argv: list[str], solution: Solution) -> str | None:
         outcome = solution_of(unparse(parsed, {**quiet, **changes, "answer": read}), diagnosing=True)
         return outcome.solution is not None and outcome.solution.data.get("answer_correct") is True
 
-    combo = slips.find(parsed.path, parsed.params, claim, attempt)
-    return slips.describe(combo) if combo else None
+    return slips.find(parsed.path, parsed.params, claim, attempt)
 
 
 def with_slip(solution: Solution, argv: list[str]) -> Solution:
-    """``solution`` with ``data["slip"]`` set and, when one is found, a note saying which."""
-    slip = find_slip(argv, solution)
-    data = {**solution.data, "slip": slip}
+    """``solution`` with ``data["slip"]`` set and, when one is found, a note saying which.
+
+    ``data["slip_settings"]`` holds the settings the slip changed, as the command's options
+    (``{"stride": "1"}``), and ``{}`` for a slip that only reads the claim differently.
+    """
+    combo = find_slip(argv, solution)
+    slip = slips.describe(combo) if combo else None
+    changed = {k.replace("_", "-"): v for s in combo or () for k, v in s.changes.items()}
+    data = {**solution.data, "slip": slip, "slip_settings": changed if combo else None}
     if slip is None:
         return replace(solution, data=data)
     note = [Heading("Likely slip"), Note(slip[0].upper() + slip[1:] + ".", "warn")]
