@@ -200,7 +200,7 @@ def worked(problem: QuizProblem, answer: str) -> None:
     """The worked solution with the player's answer checked (✓/✗ and the likely slip)."""
     if not problem.checked:
         run(list(problem.argv))
-        print(f"The receptive field is {right_value(problem)}; your answer was {answer.strip()}.")
+        print(f"The right answer is {right_value(problem)}; yours was {answer.strip()}.")
     else:
         run([*problem.argv, f"--answer={answer}"])
     sys.stdout.flush()

@@ -33,7 +33,7 @@ class QuizProblem:
     (symbol, caption, values); ``settings`` the settings shown as text; ``answer`` whether
     the answer is a matrix typed row by row or one number; ``value_key`` the path of the right
     value in the command's result data; ``checked`` whether the command takes ``--answer``
-    (receptive-field does not: the quiz compares the number itself).
+    (when not, the quiz compares the number itself).
     """
 
     kind: str
@@ -237,7 +237,7 @@ def receptive_field(rng: np.random.Generator, difficulty: str) -> QuizProblem:
     return QuizProblem("receptive-field", tuple(argv),
                        "the receptive field (one number, in input pixels) of one output of the last layer",
                        settings=("input 1×3×64×64", *layers), answer="number",
-                       value_key=("layers", -1, "receptive_field"), checked=False)
+                       value_key=("layers", -1, "receptive_field"))
 
 
 def backprop(rng: np.random.Generator, difficulty: str) -> QuizProblem:
