@@ -70,6 +70,9 @@ def candidates(path: tuple[str, ...], params: Params) -> list[Slip]:
         flag = params["count_include_pad"]
         out.append(Slip("the padding " + ("left out of" if flag else "counted in") + " the average's divisor",
                         {"count_include_pad": not flag}))
+    layers = params.get("layer") or ()
+    if path == ("receptive-field",) and len(layers) >= 2:
+        out.append(Slip(f"the last layer, {layers[-1]}, left out", {"layer": tuple(layers[:-1])}))
     out += _claim_slips(path, params)
     return out
 

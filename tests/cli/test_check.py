@@ -131,3 +131,12 @@ def test_latex_document_compiles(cli, tmp_path: Path, command: str) -> None:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 1000
+
+
+def test_receptive_field_claim_of_the_layer_before_the_linear(cli) -> None:
+    """Seed 004 §2.6: 29 is the field before the Linear layer (pinned against autograd by the
+    golden tests); the Linear layer itself sees the whole input."""
+    res = cli("check", str(BANK / "cpen455-2025-hw2.toml"), "--id", "cpen455-hw2-2.6-y", "--format", "json")
+    (p,) = json.loads(res.out)["problems"]
+    assert p["verdict"] == "differs" and p["computed"] == "global"
+    assert p["slip"] == "your answer is what you get with the last layer, Linear(16384, 10), left out"
