@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from convcalc.problems import load, problem_files
 from tests.conftest import ROOT
@@ -140,3 +142,27 @@ def test_receptive_field_claim_of_the_layer_before_the_linear(cli) -> None:
     (p,) = json.loads(res.out)["problems"]
     assert p["verdict"] == "differs" and p["computed"] == "global"
     assert p["slip"] == "your answer is what you get with the last layer, Linear(16384, 10), left out"
+
+
+PROBLEM_KEYS = ["id", "command", "input", "kernel", "stride", "padding", "answer", "claimed", "layer", "args",
+                "input_size", "kernel_size", "dilation", "flip", "output_padding"]
+VALUES = ['"conv"', '"transposed-conv"', '"backprop expr"', '"__import__(\'os\')"', "-1", "0", "99999999999999",
+          '"1 2; 3"', '"1 2; 3 4"', "[]", '["a", 1]', "true", "1.5", '"x"', '["Conv2d(1,1,3)"]', '"sum(x)"']
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tables=st.lists(st.dictionaries(st.sampled_from(PROBLEM_KEYS), st.sampled_from(VALUES), max_size=8),
+                       min_size=1, max_size=3),
+       garbage=st.one_of(st.just(""), st.text(max_size=40)))
+def test_hostile_problem_files(cli, tmp_path_factory, tables, garbage) -> None:
+    """Random problem tables (and trailing garbage): exit 0, 1 or 2, each error on its own line."""
+    body = "\n".join("[[problem]]\n" + "\n".join(f"{k} = {v}" for k, v in t.items()) for t in tables)
+    path = tmp_path_factory.mktemp("hostile") / "p.toml"
+    path.write_text(body + "\n" + garbage, encoding="utf-8")
+    res = cli("check", str(path), "--format", "json")
+    assert res.code in (0, 1, 2), res.err
+    assert "Traceback" not in res.err + res.out
+    if res.code == 2:
+        assert res.err.strip() and all(line.startswith("error: ") for line in res.err.strip().splitlines())
+    else:
+        json.loads(res.out)
