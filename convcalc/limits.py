@@ -48,7 +48,10 @@ def check_memory(nbytes: int, what: str) -> None:
             f"(set CONVCALC_MAX_BYTES to raise it)")
 
 
-# The largest column (im2col) matrix the core builds at once. Convolution and its gradients
-# work in blocks of samples (or of output rows) so that no column matrix exceeds this: it
-# bounds the extra memory of a call, and 64 MiB blocks are as fast as whole-batch ones here.
-COLUMN_BUDGET_BYTES = 64 * 2**20
+# The largest column (im2col) matrix the core builds at once. Convolution, its gradients and
+# transposed convolution work in blocks of samples (or of output rows, when one sample is
+# bigger) so that no column matrix exceeds this. It bounds a call's extra memory to about its
+# output plus this; measured here (benchmarks/core_vs_torch.py), blocks of 4–16 MiB are as
+# fast as whole-batch ones or faster (they stay in cache), and 8 MiB keeps the peak below
+# torch's at issue 7's shape.
+COLUMN_BUDGET_BYTES = 8 * 2**20

@@ -100,7 +100,7 @@ def conv_grad_weight(grad_output: Array, xp: Array, kernel: Sequence[int], strid
     gw[o, c, t] = Σ_n Σ_i xp[n, c, i·s + t·d] · g[n, o, i]; returns (C_out, C_in/g, *K).
     Trailing padded positions no window reaches are ignored.
     """
-    return correlate_weight(grad_output, xp, kernel, stride, dilation, groups, budget)
+    return correlate_weight(grad_output, xp, kernel, stride, dilation, groups, budget=budget)
 
 
 def conv_grad_input(grad_output: Array, w: Array, input_shape: Sequence[int], stride: Sequence[int],
@@ -114,8 +114,8 @@ def conv_grad_input(grad_output: Array, w: Array, input_shape: Sequence[int], st
     kernel = w.shape[2:]
     wt = kernel_matrix(w, groups).swapaxes(1, 2)  # (g, C_in/g·K, C_out/g)
     sizes = [s + lo + hi for s, (lo, hi) in zip(input_shape[2:], padding, strict=True)]
-    canvas = scatter(grad_output, wt, kernel, sizes, stride, dilation, budget)
-    return np.ascontiguousarray(pad_spatial_backward(canvas, padding, padding_mode))
+    return scatter(grad_output, wt, kernel, sizes, stride, dilation,
+                   lambda canvas: pad_spatial_backward(canvas, padding, padding_mode), budget)
 
 
 def grad_bias(grad_output: Array) -> Array:
@@ -159,7 +159,8 @@ def conv_nd_backward(
     if output_mask[0]:
         gi = conv_grad_input(g, w, x.shape, stride, padding, dilation, groups, padding_mode)
     if output_mask[1]:
-        gw = conv_grad_weight(g, pad_spatial(x, padding, padding_mode), kernel, stride, dilation, groups)
+        gw = correlate_weight(g, x, kernel, stride, dilation, groups,
+                              lambda xb: pad_spatial(xb, padding, padding_mode))
     if output_mask[2]:
         gb = grad_bias(g)
     return gi, gw, gb
@@ -206,7 +207,7 @@ def conv_transpose_nd_backward(
 def _transpose_grad_weight(g: Array, x: Array, kernel: Sequence[int], stride: Sequence[int],
                            pads: Sequence[tuple[int, int]], dilation: Sequence[int], groups: int) -> Array:
     """gw[c, o, t] = Σ_n Σ_i x[n, c, i] · g[n, o, i·s + t·d − p]; returns (C_in, C_out/g, *K)."""
-    return correlate_weight(x, pad_spatial(g, pads, "zeros"), kernel, stride, dilation, groups)
+    return correlate_weight(x, g, kernel, stride, dilation, groups, lambda gb: pad_spatial(gb, pads, "zeros"))
 
 
 def _check_transpose(g: Array, x: Array, w: Array, stride: Sequence[int], padding: Sequence[int],

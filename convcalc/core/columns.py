@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,6 @@ import numpy as np
 from convcalc.limits import COLUMN_BUDGET_BYTES
 from convcalc.numbers import Array
 
-Block = tuple[slice, slice]  # (samples, rows of the first output axis)
 ALL = slice(None)
 
 
@@ -29,12 +28,13 @@ def item_bytes(dtype: np.dtype[Any]) -> int:
     return 40 if dtype.kind == "O" else dtype.itemsize
 
 
-def blocks(n: int, out_sizes: Sequence[int], row_bytes: int, budget: int | None = None) -> Iterator[Block]:
-    """Blocks of (samples, first-axis output rows) whose column matrix fits in ``budget`` bytes.
+def blocks(n: int, out_sizes: Sequence[int], row_bytes: int,
+           budget: int | None = None) -> Iterator[tuple[slice, list[slice]]]:
+    """Blocks of samples, each with its runs of first-axis output rows, whose column matrix fits.
 
     ``row_bytes`` is what one output row of one sample costs in the column matrix. Whole
-    samples are grouped while they fit; a sample too big alone is split into runs of rows
-    (at least one row, the smallest unit).
+    samples are grouped while they fit in ``budget`` bytes; a sample too big alone comes on
+    its own, split into runs of rows (at least one row, the smallest unit).
     """
     budget = COLUMN_BUDGET_BYTES if budget is None else budget
     rows = out_sizes[0] if out_sizes else 1
@@ -42,12 +42,11 @@ def blocks(n: int, out_sizes: Sequence[int], row_bytes: int, budget: int | None 
     if per_sample <= budget:
         step = max(1, budget // per_sample)
         for n0 in range(0, n, step):
-            yield slice(n0, min(n, n0 + step)), slice(0, rows)
+            yield slice(n0, min(n, n0 + step)), [slice(0, rows)]
         return
     run = max(1, budget // max(1, row_bytes))
     for i in range(n):
-        for r0 in range(0, rows, run):
-            yield slice(i, i + 1), slice(r0, min(rows, r0 + run))
+        yield slice(i, i + 1), [slice(r0, min(rows, r0 + run)) for r0 in range(0, rows, run)]
 
 
 def _tap_slices(tap: Sequence[int], stride: Sequence[int], dilation: Sequence[int], rows: slice,
@@ -95,59 +94,86 @@ def _row_bytes(channels: int, kernel: Sequence[int], out_sizes: Sequence[int], d
     return channels * math.prod(kernel) * math.prod(out_sizes[1:]) * item_bytes(dtype)
 
 
-def correlate(xp: Array, w: Array, stride: Sequence[int], dilation: Sequence[int], groups: int,
-              out_sizes: Sequence[int], budget: int | None = None) -> Array:
+def _same(a: Array) -> Array:
+    return a
+
+
+def correlate(x: Array, w: Array, stride: Sequence[int], dilation: Sequence[int], groups: int,
+              out_sizes: Sequence[int], pad: Callable[[Array], Array] = _same, budget: int | None = None) -> Array:
     """out[n, o, *y] = Σ_c Σ_t w[o, c, t]·xp[n, c, y·s + t·d] within each group: the forward conv.
 
-    ``xp`` (N, C_in, *P) already padded, ``w`` (C_out, C_in/g, *K) → (N, C_out, *O).
+    ``x`` (N, C_in, *S), padded block by block by ``pad`` into xp; ``w`` (C_out, C_in/g, *K)
+    → (N, C_out, *O).
     """
-    n, kernel, lo = xp.shape[0], w.shape[2:], math.prod(out_sizes[1:])
+    n, kernel, lo = x.shape[0], w.shape[2:], math.prod(out_sizes[1:])
     wm = kernel_matrix(w, groups)  # (g, C_out/g, C_in/g·K)
-    out = np.empty((n, w.shape[0], *out_sizes), dtype=np.result_type(xp, w))
-    for nb, rows in blocks(n, out_sizes, _row_bytes(xp.shape[1], kernel, out_sizes, xp.dtype), budget):
-        cols = im2col(xp[nb], kernel, stride, dilation, out_sizes, rows)
-        b, r = cols.shape[0], rows.stop - rows.start
-        cols = cols.reshape(b, groups, wm.shape[2], r * lo)
-        if r == out_sizes[0]:  # whole samples: the product lands in place
-            np.matmul(wm, cols, out=out[nb].reshape(b, groups, wm.shape[1], r * lo))
-        else:
-            out[nb, :, rows] = np.matmul(wm, cols).reshape(b, w.shape[0], r, *out_sizes[1:])
+    out = np.empty((n, w.shape[0], *out_sizes), dtype=np.result_type(x, w))
+    for nb, runs in blocks(n, out_sizes, _row_bytes(x.shape[1], kernel, out_sizes, x.dtype), budget):
+        xp = pad(x[nb])
+        for rows in runs:
+            cols = im2col(xp, kernel, stride, dilation, out_sizes, rows)
+            b, r = cols.shape[0], rows.stop - rows.start
+            cols = cols.reshape(b, groups, wm.shape[2], r * lo)
+            if r == out_sizes[0]:  # whole samples: the product lands in place
+                np.matmul(wm, cols, out=out[nb].reshape(b, groups, wm.shape[1], r * lo))
+            else:
+                out[nb, :, rows] = np.matmul(wm, cols).reshape(b, w.shape[0], r, *out_sizes[1:])
+            del cols  # before the next block's is allocated: one column matrix alive at a time
+        del xp
     return out
 
 
-def correlate_weight(a: Array, src: Array, kernel: Sequence[int], stride: Sequence[int],
-                     dilation: Sequence[int], groups: int, budget: int | None = None) -> Array:
-    """gw[j, c, t] = Σ_n Σ_y a[n, j, y]·src[n, c, y·s + t·d] within each group: a weight gradient.
+def correlate_weight(a: Array, src: Array, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
+                     groups: int, pad: Callable[[Array], Array] = _same, budget: int | None = None) -> Array:
+    """gw[j, c, t] = Σ_n Σ_y a[n, j, y]·sp[n, c, y·s + t·d] within each group: a weight gradient.
 
-    ``a`` (N, A, *Y), ``src`` (N, C, *P) with P long enough for Y → (A, C/g, *K).
+    ``a`` (N, A, *Y); ``src`` (N, C, *S), padded block by block by ``pad`` into sp, long
+    enough for Y (extra trailing positions are ignored) → (A, C/g, *K).
     """
     n, out_sizes, lo = a.shape[0], a.shape[2:], math.prod(a.shape[3:])
     ag, cgk = a.shape[1] // groups, src.shape[1] // groups * math.prod(kernel)
     acc = np.zeros((groups, ag, cgk), dtype=np.result_type(a, src))
-    for nb, rows in blocks(n, out_sizes, _row_bytes(src.shape[1], kernel, out_sizes, src.dtype), budget):
-        cols = im2col(src[nb], kernel, stride, dilation, out_sizes, rows)
-        b, r = cols.shape[0], rows.stop - rows.start
-        cols = cols.reshape(b, groups, cgk, r * lo)
-        ab = a[nb, :, rows].reshape(b, groups, ag, r * lo)
-        acc += np.matmul(ab, cols.swapaxes(-1, -2)).sum(axis=0)
+    for nb, runs in blocks(n, out_sizes, _row_bytes(src.shape[1], kernel, out_sizes, src.dtype), budget):
+        sp = pad(src[nb])
+        for rows in runs:
+            cols = im2col(sp, kernel, stride, dilation, out_sizes, rows)
+            b, r = cols.shape[0], rows.stop - rows.start
+            cols = cols.reshape(b, groups, cgk, r * lo)
+            ab = a[nb, :, rows].reshape(b, groups, ag, r * lo)
+            acc += np.matmul(ab, cols.swapaxes(-1, -2)).sum(axis=0)
+            del cols  # before the next block's is allocated: one column matrix alive at a time
+        del sp
     return acc.reshape(a.shape[1], src.shape[1] // groups, *kernel)
 
 
 def scatter(a: Array, wt: Array, kernel: Sequence[int], canvas_sizes: Sequence[int], stride: Sequence[int],
-            dilation: Sequence[int], budget: int | None = None) -> Array:
+            dilation: Sequence[int], finish: Callable[[Array], Array] = _same,
+            budget: int | None = None) -> Array:
     """canvas[n, m, y·s + t·d] += Σ_j wt[m, t, j]·a[n, j, y] within each group: conv's adjoint.
 
-    ``a`` (N, g·J, *Y), ``wt`` (g, M·prod K, J) → (N, g·M, *canvas_sizes), zeros where no
-    position y·s + t·d lands. Gives conv's grad_input (on the padded input) and the
-    transposed conv's forward (on its uncropped canvas).
+    ``a`` (N, g·J, *Y), ``wt`` (g, M·prod K, J). The canvas (N, g·M, *canvas_sizes) is zero
+    where no position y·s + t·d lands; it is built block by block and each block passed
+    through ``finish`` (fold the padding back, crop), so only the finished result is whole.
+    Gives conv's grad_input (on the padded input) and transposed conv's forward (uncropped).
     """
     n, out_sizes, lo = a.shape[0], a.shape[2:], math.prod(a.shape[3:])
     groups, m = wt.shape[0], wt.shape[1] // math.prod(kernel)
     dtype = np.result_type(a, wt)
-    canvas = np.zeros((n, groups * m, *canvas_sizes), dtype=dtype)  # object zeros are Python int 0
-    for nb, rows in blocks(n, out_sizes, _row_bytes(groups * m, kernel, out_sizes, dtype), budget):
-        b, r = nb.stop - nb.start, rows.stop - rows.start
-        ab = a[nb, :, rows].reshape(b, groups, wt.shape[2], r * lo)
-        cols = np.matmul(wt, ab).reshape(b, groups * m, *kernel, r, *out_sizes[1:])
-        col2im_add(canvas[nb], cols, stride, dilation, rows)
-    return canvas
+    out: Array | None = None
+    for nb, runs in blocks(n, out_sizes, _row_bytes(groups * m, kernel, out_sizes, dtype), budget):
+        b = nb.stop - nb.start
+        canvas = np.zeros((b, groups * m, *canvas_sizes), dtype=dtype)  # object zeros are Python int 0
+        for rows in runs:
+            r = rows.stop - rows.start
+            ab = a[nb, :, rows].reshape(b, groups, wt.shape[2], r * lo)
+            cols = np.matmul(wt, ab).reshape(b, groups * m, *kernel, r, *out_sizes[1:])
+            col2im_add(canvas, cols, stride, dilation, rows)
+            del cols  # before the next block's is allocated: one column matrix alive at a time
+        done = finish(canvas)
+        del canvas
+        if out is None:
+            out = np.empty((n, *done.shape[1:]), dtype=done.dtype)
+        out[nb] = done
+    if out is None:  # no samples
+        return finish(np.zeros((0, groups * m, *canvas_sizes), dtype=dtype))
+    return out

@@ -52,11 +52,13 @@ def conv_nd(
     :data:`convcalc.limits.COLUMN_BUDGET_BYTES`): no Python loop over positions.
     Returns (N, C_out, *O).
     """
-    xp = pad_spatial(x, padding, padding_mode)
-    check_conv_shapes(x.shape, w.shape, groups, xp.shape[2:], dilation)
+    padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[2:], padding, strict=True)]
+    check_conv_shapes(x.shape, w.shape, groups, padded, dilation)
+    pad_spatial(x[:0], padding, padding_mode)  # the mode's own checks, before any work
     out_sizes = [(p - effective_kernel(k, d)) // s + 1
-                 for p, k, s, d in zip(xp.shape[2:], w.shape[2:], stride, dilation, strict=True)]
-    out = correlate(xp, w, stride, dilation, groups, out_sizes, budget)
+                 for p, k, s, d in zip(padded, w.shape[2:], stride, dilation, strict=True)]
+    out = correlate(x, w, stride, dilation, groups, out_sizes,
+                    lambda xb: pad_spatial(xb, padding, padding_mode), budget)
     if bias is not None:
         b = bias.reshape((1, -1) + (1,) * (w.ndim - 2))
         if np.result_type(out, b) == out.dtype:

@@ -87,12 +87,15 @@ def conv_transpose_nd(
             for i, k, s, d, op in zip(x.shape[2:], w.shape[2:], stride, dilation, output_padding, strict=True)]
     check_memory(n * og * groups * math.prod(full) * 8, "this transposed convolution")
     wt = w.reshape(groups, cg, og * math.prod(w.shape[2:])).swapaxes(1, 2)  # (g, C_out/g·K, C_in/g)
-    canvas = scatter(x, wt, w.shape[2:], full, stride, dilation, budget)
-    crop = tuple(slice(p, p + o) for p, o in zip(padding, out_size, strict=True))
-    out = canvas[(slice(None), slice(None), *crop)]
+    crop: tuple[Any, ...] = (slice(None), slice(None), *(slice(p, p + o) for p, o in zip(padding, out_size, strict=True)))
+    out = scatter(x, wt, w.shape[2:], full, stride, dilation, lambda canvas: canvas[crop], budget)
     if bias is not None:
-        out = out + bias.reshape((1, -1) + (1,) * nsp)
-    return np.ascontiguousarray(out)
+        b = bias.reshape((1, -1) + (1,) * nsp)
+        if np.result_type(out, b) == out.dtype:
+            out += b  # in place: no second output-sized array
+        else:
+            out = out + b
+    return out
 
 
 def pad_or_crop(x: Array, pads: Sequence[tuple[int, int]]) -> Array:

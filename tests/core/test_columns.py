@@ -25,11 +25,12 @@ TINY = 1      # one output row per block: every sample, and every row, on its ow
 
 
 def test_blocks_group_samples_then_split_rows() -> None:
-    assert list(blocks(5, [4, 3], 10, budget=80)) == [(slice(0, 2), slice(0, 4)), (slice(2, 4), slice(0, 4)),
-                                                      (slice(4, 5), slice(0, 4))]
-    assert list(blocks(2, [5, 3], 10, budget=25)) == [
-        (slice(i, i + 1), slice(r, min(5, r + 2))) for i in range(2) for r in (0, 2, 4)]
-    assert list(blocks(1, [3], 10, budget=1)) == [(slice(0, 1), slice(r, r + 1)) for r in range(3)]
+    whole = [slice(0, 4)]
+    assert list(blocks(5, [4, 3], 10, budget=80)) == [(slice(0, 2), whole), (slice(2, 4), whole),
+                                                      (slice(4, 5), whole)]
+    runs = [slice(0, 2), slice(2, 4), slice(4, 5)]
+    assert list(blocks(2, [5, 3], 10, budget=25)) == [(slice(0, 1), runs), (slice(1, 2), runs)]
+    assert list(blocks(1, [3], 10, budget=1)) == [(slice(0, 1), [slice(r, r + 1) for r in range(3)])]
 
 
 def _case(rng: np.random.Generator, dtype: type) -> tuple[np.ndarray, np.ndarray]:
