@@ -174,7 +174,7 @@ def _(block: CellWork, console: Console, base: int) -> None:
     console.print(Text.assemble((name, "bold"), " = sum over input channels" + (" + bias" if bias else "")))
     for g in block.groups:
         console.print(Text.assemble(f"  {g.label}: ", window_terms(g), f" = {fmt(g.subtotal)}"))
-    parts = [_factor(g.subtotal) for g in block.groups] + [_factor(block.bias)] * (block.bias is not None)
+    parts = [_factor(g.subtotal) for g in block.groups] + ([_factor(block.bias)] if block.bias is not None else [])
     console.print(f"  = {' + '.join(parts)} = {fmt(block.total)}")
 
 
