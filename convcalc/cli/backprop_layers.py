@@ -132,10 +132,15 @@ def transposed_conv(
     grad_output: GradOpt = None, bias: BiasOpt = None, stride: StrideOpt = "1",
     padding: Annotated[str, typer.Option("--padding", "-p", help="Padding: n or h,w.")] = "0",
     output_padding: Annotated[str, typer.Option("--output-padding", help="Extra size on one side: n or h,w.")] = "0",
-    dilation: DilationOpt = "1", groups: GroupsOpt = 1, dim: DimOpt = 2, fmt: FormatOpt = Format.text,
-    index: IndexOpt = 1, steps: StepsOpt = "", output: OutputOpt = None,
+    dilation: DilationOpt = "1", groups: GroupsOpt = 1, dim: DimOpt = 2, cell: CellOpt = None,
+    wrt: Annotated[Wrt, typer.Option("--wrt", help="Which gradient --cell and --answer are about: input, kernel "
+                                                   "(or bias, --answer only).")] = Wrt.input,
+    answer: Annotated[str | None, typer.Option("--answer", help="Your gradient (the one --wrt names) to check: "
+                                                               "file, '-' or inline.")] = None,
+    fmt: FormatOpt = Format.text, index: IndexOpt = 1, steps: StepsOpt = "", output: OutputOpt = None,
 ) -> None:
     """Gradients of a transposed convolution (PyTorch's ConvTranspose) w.r.t. input, kernel and bias."""
+    from convcalc.cli.layers import transposed_kernel
     from convcalc.derive import backprop_transposed as derive
     from convcalc.derive.conv import DEFAULT_CELL_CAP
     from convcalc.specs import non_negative, parse_ints, positive
@@ -145,7 +150,7 @@ def transposed_conv(
     if groups <= 0:
         raise ConvcalcError(f"must be positive, got {groups}", "--groups")
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
-    w = canonical_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
+    w = transposed_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
     layout = data_layout(x, dim, "--input")
     xc = layout.canonical(x)
     if w.shape[0] != xc.shape[1]:
@@ -157,5 +162,6 @@ def transposed_conv(
         non_negative(parse_ints(padding, dim, "--padding"), "--padding"),
         non_negative(parse_ints(output_padding, dim, "--output-padding"), "--output-padding"),
         positive(parse_ints(dilation, dim, "--dilation"), "--dilation"), groups, layout)
-    emit(derive.solve(problem, _grad(grad_output, dim), steps_arg(steps, DEFAULT_CELL_CAP), base), fmt, output,
-         "grad_input")
+    claimed = optional_matrix(answer, "--answer", exact=True)
+    emit(derive.solve(problem, _grad(grad_output, dim), steps_arg(steps, DEFAULT_CELL_CAP), base, claimed,
+                      cells_arg(cell), wrt.value), fmt, output, "grad_input")

@@ -43,7 +43,7 @@ def _dim(dim: int) -> int:
     return dim
 
 
-def _transposed_kernel(w: Array, dim: int) -> Array:
+def transposed_kernel(w: Array, dim: int) -> Array:
     """(*K) → (1, 1, *K); (C_in, *K) → (C_in, 1, *K); (C_in, C_out/groups, *K) as is."""
     if w.ndim == dim:
         return w[None, None]
@@ -88,7 +88,7 @@ def transposed_conv(
     dim = _dim(dim)
     base = index_arg(index)
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
-    w = _transposed_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
+    w = transposed_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
     layout = data_layout(x, dim, "--input")
     s = positive(parse_ints(stride, dim, "--stride"), "--stride")
     d = positive(parse_ints(dilation, dim, "--dilation"), "--dilation")

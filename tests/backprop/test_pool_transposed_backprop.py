@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 TIES = [[1, 3, 3, 1], [2, 0, 3, 2], [1, 1, 1, 5], [0, 4, 4, 0]]
@@ -100,6 +100,9 @@ def transposed_cases(draw):
     p = tuple(draw(st.integers(0, 1)) for _ in range(dim))
     op = tuple(draw(st.integers(0, max(ss, dd) - 1)) for ss, dd in zip(s, d, strict=True))
     size = tuple(draw(st.integers(2, 4)) for _ in range(dim))
+    # torch refuses an empty output: (I−1)s − 2p + d(K−1) + op + 1 must be at least 1
+    assume(all((i - 1) * ss - 2 * pp + dd * (kk - 1) + oo + 1 >= 1
+               for i, ss, pp, dd, kk, oo in zip(size, s, p, d, k, op, strict=True)))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return dim, groups, s, d, p, op, rng.integers(-3, 4, (2, cin, *size)), rng.integers(-3, 4, (cin, og, *k)), rng
 
