@@ -34,6 +34,7 @@ def _register() -> None:
         check,
         conv,
         layers,
+        quiz,
         sizes,
         solve,
     )

@@ -123,9 +123,13 @@ def emit(solution: Solution, fmt: Format, output: str | None = None, key: str = 
         save(solution.data[key], output)
     shown = replace(solution, blocks=with_progress(solution.blocks))
     if now.export is not None or now.step:
+        from contextlib import nullcontext
+
+        from convcalc.render.document import whole_document
         from convcalc.render.interactive import present
 
-        present(shown, fmt, sys.stdout, step=now.step, export=now.export)
+        with whole_document(fmt, sys.stdout, document) if document is not None else nullcontext():
+            present(shown, fmt, sys.stdout, step=now.step, export=now.export, recorder=now.recorder)
     elif document is not None:
         from convcalc.render.document import whole_document
 

@@ -8,11 +8,16 @@ diagnosis re-runs a command with a setting changed) knows where it stands:
 - ``step`` / ``export``: the options every command takes (``--step``, ``--export FILE``),
   taken out of the command line by ``run`` before the command parses the rest;
 - ``capture``: when set, ``emit`` hands the Solution over instead of rendering it;
-- ``diagnosing``: set while slips are tried, so a re-run never looks for slips itself.
+- ``diagnosing``: set while slips are tried, so a re-run never looks for slips itself;
+- ``recorder``: with ``--export``, the outermost run's recording of standard output, so every
+  problem of ``solve``/``check`` (and every round of ``quiz``) ends up in the one file, which
+  is written when the outermost run ends without an error.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,6 +35,7 @@ class Session:
     capture: list[Any] | None = None
     diagnosing: bool = False
     nested: bool = False
+    recorder: Any = None  # convcalc.render.interactive.Recorder
 
 
 _OUTERMOST = Session()
@@ -42,13 +48,42 @@ def current() -> Session:
 
 @contextmanager
 def entered(**changes: Any) -> Iterator[Session]:
-    """The current session with ``changes``, for the duration of the block."""
+    """The current session with ``changes``, for the duration of the block.
+
+    The outermost run with ``--export`` records standard output for the whole block and
+    saves the file at its end (not when an error ends it). Only there does ``--step`` with a
+    standard input that is not a terminal say, once, that it shows everything at once.
+    """
+    outer = current()
+    if changes.get("export") and outer.recorder is None and "recorder" not in changes:
+        yield from _recording(changes)
+        return
+    if changes.get("step") and not outer.nested and not _isatty(sys.stdin):
+        sys.stderr.write("note: --step needs a terminal on standard input; showing every step at once\n")
+        changes["step"] = False
     session = replace(current(), **changes)
     token = _current.set(session)
     try:
         yield session
     finally:
         _current.reset(token)
+
+
+def _recording(changes: dict[str, Any]) -> Iterator[Session]:
+    from convcalc.render.interactive import Recorder
+
+    recorder = Recorder(changes["export"], sys.stdout)
+    with contextlib.redirect_stdout(recorder.tee), entered(recorder=recorder, **changes) as now:
+        yield now
+    sys.stdout.flush()
+    recorder.save()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return stream is not None and bool(stream.isatty())
+    except (ValueError, OSError, AttributeError):
+        return False
 
 
 GLOBAL_HELP = ("Every command also takes --step (reveal the worked steps one at a time: Enter for the next, "
@@ -82,4 +117,24 @@ def split_global_options(argv: list[str]) -> tuple[list[str], bool, str | None]:
         else:
             rest.append(a)
         i += 1
+    fmt = format_of(rest)
+    if export is not None and fmt not in ("text", None):
+        raise ConvcalcError(f"saves the text rendering; it cannot be combined with --format {fmt}", "--export")
+    if step and fmt == "json":
+        raise ConvcalcError("reveals worked steps one at a time; --format json is one object", "--step")
     return rest, step, export
+
+
+def format_of(argv: list[str]) -> str | None:
+    """The value of ``--format``/``-f`` in ``argv`` as typed (the last one wins), if any."""
+    fmt = None
+    for i, a in enumerate(argv):
+        if a == "--":
+            break
+        if a in ("--format", "-f") and i + 1 < len(argv):
+            fmt = argv[i + 1]
+        elif a.startswith("--format="):
+            fmt = a.split("=", 1)[1]
+        elif a.startswith("-f") and not a.startswith("--") and len(a) > 2:
+            fmt = a[2:]
+    return fmt
