@@ -66,9 +66,9 @@ def make_cases(dtype: type, torch: Any) -> list[tuple[str, Budget, Callable[[], 
     g = rng.standard_normal((N, C, SIZE, SIZE)).astype(dtype)
     xt, wt, gt = (torch.from_numpy(v) for v in (x, w, g))
 
-    def backward(f: Callable[..., Any], grad: Any, *args: Any, **kw: Any) -> Callable[[], object]:
+    def backward(f: Callable[..., Any], grad: Any, *tensors: Any, **kw: Any) -> Callable[[], object]:
         def run() -> None:
-            leaves = [a.clone().requires_grad_() for a in args]
+            leaves = [t.clone().requires_grad_() for t in tensors]
             f(*leaves, **kw).backward(grad)
         return run
 
@@ -89,11 +89,11 @@ def make_cases(dtype: type, torch: Any) -> list[tuple[str, Budget, Callable[[], 
             (f"max_pool2d {label} forward", FORWARD, lambda k=k, s=s, p=p: F.max_pool2d(x, k, s, p),
              lambda k=k, s=s, p=p: tf.max_pool2d(xt, k, s, p)),
             (f"max_pool2d {label} backward", BACKWARD, lambda k=k, s=s, p=p, gp=gp: F.max_pool2d_backward(gp, x, k, s, p),
-             backward(tf.max_pool2d, gpt, xt, k, s, p)),
+             backward(tf.max_pool2d, gpt, xt, kernel_size=k, stride=s, padding=p)),
             (f"avg_pool2d {label} forward", FORWARD, lambda k=k, s=s, p=p: F.avg_pool2d(x, k, s, p),
              lambda k=k, s=s, p=p: tf.avg_pool2d(xt, k, s, p)),
             (f"avg_pool2d {label} backward", BACKWARD, lambda k=k, s=s, p=p, gp=gp: F.avg_pool2d_backward(gp, x, k, s, p),
-             backward(tf.avg_pool2d, gpt, xt, k, s, p)),
+             backward(tf.avg_pool2d, gpt, xt, kernel_size=k, stride=s, padding=p)),
         ]
     return cases
 

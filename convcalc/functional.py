@@ -194,6 +194,13 @@ __all__ += ["conv1d_backward", "conv2d_backward", "conv_transpose1d_backward", "
 # --- Transposed convolution, pooling (appended; the core lives in convcalc.core) --------
 
 from convcalc.core import pool as _pool  # noqa: E402
+from convcalc.core.pool_float import (  # noqa: E402
+    avg_pool_float,
+    avg_pool_float_backward,
+    is_float_array,
+    max_pool_float,
+    max_pool_float_backward,
+)
 from convcalc.core.transposed import conv_transpose_nd, transposed_terms  # noqa: E402
 
 
@@ -255,7 +262,11 @@ def _max_poolnd(nsp: int, input: Array, kernel_size: IntOrTuple, stride: IntOrTu
                 dilation: IntOrTuple, ceil_mode: bool, return_indices: bool) -> Array | tuple[Array, Array]:
     x, unbatched = _batched(input, nsp, f"max_pool{nsp}d")
     k, s, p, d = _pool_args(nsp, kernel_size, stride, padding, dilation)
-    values, indices = _pool.max_pool_nd(x, k, s, p, d, ceil_mode)
+    if is_float_array(x):
+        values, maybe = max_pool_float(x, k, s, p, d, ceil_mode, with_indices=return_indices)
+        indices = values if maybe is None else maybe
+    else:
+        values, indices = _pool.max_pool_nd(x, k, s, p, d, ceil_mode)
     if unbatched:
         values, indices = values[0], indices[0]
     return (values, indices) if return_indices else values
@@ -282,7 +293,8 @@ def _avg_poolnd(nsp: int, input: Array, kernel_size: IntOrTuple, stride: IntOrTu
                 ceil_mode: bool, count_include_pad: bool, divisor_override: int | None) -> Array:
     x, unbatched = _batched(input, nsp, f"avg_pool{nsp}d")
     k, s, p = _pool_args(nsp, kernel_size, stride, padding)
-    out = _pool.avg_pool_nd(x, k, s, p, ceil_mode, count_include_pad, divisor_override)
+    pool = avg_pool_float if is_float_array(x) else _pool.avg_pool_nd
+    out = pool(x, k, s, p, ceil_mode, count_include_pad, divisor_override)
     return out[0] if unbatched else out
 
 
@@ -392,7 +404,8 @@ def _max_poolnd_backward(nsp: int, grad_output: Array, input: Array, kernel_size
                          ceil_mode: bool) -> Array:
     g, x, unbatched = _pool_backward_operands(nsp, f"max_pool{nsp}d_backward", grad_output, input)
     k, s, p, d = _pool_args(nsp, kernel_size, stride, padding, dilation)
-    gi = _pool_bw.max_pool_nd_backward(g, x, k, s, p, d, ceil_mode)
+    backward = max_pool_float_backward if is_float_array(x) else _pool_bw.max_pool_nd_backward
+    gi = backward(g, x, k, s, p, d, ceil_mode)
     return gi[0] if unbatched else gi
 
 
@@ -413,7 +426,8 @@ def _avg_poolnd_backward(nsp: int, grad_output: Array, input: Array, kernel_size
                          divisor_override: int | None) -> Array:
     g, x, unbatched = _pool_backward_operands(nsp, f"avg_pool{nsp}d_backward", grad_output, input)
     k, s, p = _pool_args(nsp, kernel_size, stride, padding)
-    gi = _pool_bw.avg_pool_nd_backward(g, x.shape, k, s, p, ceil_mode, count_include_pad, divisor_override)
+    backward = avg_pool_float_backward if is_float_array(g) else _pool_bw.avg_pool_nd_backward
+    gi = backward(g, x.shape, k, s, p, ceil_mode, count_include_pad, divisor_override)
     return gi[0] if unbatched else gi
 
 
