@@ -6,6 +6,7 @@ import os
 from functools import singledispatch
 from typing import Any, TextIO
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
@@ -168,14 +169,29 @@ def _(block: CellWork, console: Console, base: int) -> None:
     bias = [] if block.bias is None else [f"{_factor(block.bias)} (bias)"]
     if len(block.groups) == 1:
         g = block.groups[0]
-        console.print(Text.assemble((name, "bold"), "  window ", (window_label(block.source, g, base), WINDOW)))
-        console.print(Text.assemble("  = ", window_terms(g), *(f" + {b}" for b in bias), f" = {fmt(block.total)}"))
+        print_line(console, Text.assemble((name, "bold"), "  window ", (window_label(block.source, g, base), WINDOW)))
+        print_line(console, Text.assemble("  = ", window_terms(g), *(f" + {b}" for b in bias), f" = {fmt(block.total)}"))
         return
-    console.print(Text.assemble((name, "bold"), " = sum over input channels" + (" + bias" if bias else "")))
+    print_line(console, Text.assemble((name, "bold"), " = sum over input channels" + (" + bias" if bias else "")))
     for g in block.groups:
-        console.print(Text.assemble(f"  {g.label}: ", window_terms(g), f" = {fmt(g.subtotal)}"))
+        print_line(console, Text.assemble(f"  {g.label}: ", window_terms(g), f" = {fmt(g.subtotal)}"))
     parts = [_factor(g.subtotal) for g in block.groups] + ([_factor(block.bias)] if block.bias is not None else [])
-    console.print(f"  = {' + '.join(parts)} = {fmt(block.total)}")
+    print_line(console, Text(f"  = {' + '.join(parts)} = {fmt(block.total)}"))
+
+
+def print_line(console: Console, line: Text) -> None:
+    """``console.print(line)``, minus Rich's per-line work where it cannot change the output.
+
+    With no colour system (piped output), no recording, and a line that fits the width, Rich
+    would write the plain text and a newline; writing that directly is what makes
+    ``--steps all`` on thousands of cells several times faster.
+    """
+    plain = line.plain
+    if console.color_system is None and not console.record and "\n" not in plain \
+            and cell_len(plain) <= console.width:
+        console.file.write(plain + "\n")
+    else:
+        console.print(line)
 
 
 @draw.register
