@@ -198,7 +198,8 @@ def weight_cell(p: TransposedProblem, gr: TGrads, cell: tuple[int, ...]) -> Cell
             assert target is not None
             terms.append((normalize(gr.g[(n, o, *target)]), normalize(gr.x[(n, c, *pos)])))
         subtotal = normalize(sum((a * b for a, b in terms), start=0))
-        window = gr.x[(n, c, *(slice(lo, hi + 1) for lo, hi in at))] if at else None
+        box: tuple[Any, ...] = (n, c, *(slice(lo, hi + 1) for lo, hi in at))
+        window = gr.x[box] if at else None
         groups.append(TermGroup(f"sample {n + 1}" if gr.x.shape[0] > 1 else "", tuple(terms), subtotal, window, at))
     idx = tuple(t) if gr.w.shape[:2] == (1, 1) else (c, ol, *t)
     return CellWork("dW", idx, tuple(groups), normalize(gr.gw[cell]), None, "X")
