@@ -7,6 +7,7 @@ matrices; the conv, pool and transposed-conv gradients join this group as comman
 from __future__ import annotations
 
 import keyword
+from fractions import Fraction
 from typing import Annotated
 
 import numpy as np
@@ -31,39 +32,63 @@ VarOpt = Annotated[list[str] | None, typer.Option("--var", help="NAME=MATRIX: a 
                                                                "(repeatable); a single number is a scalar.")]
 
 
+ExprAnswerOpt = Annotated[list[str] | None, typer.Option(
+    "--answer", help="NAME=MATRIX to check (repeatable): a variable's name with your ∂f/∂NAME, or f with your "
+                     "value of f, e.g. --answer 'f=0.116' --answer 'W=0.088 0.176; 0.104 0.208'.")]
+
+
 @backprop.command("expr")
-def expr(expression: ExprArg, var: VarOpt = None, fmt: FormatOpt = Format.text) -> None:
+def expr(expression: ExprArg, var: VarOpt = None, answer: ExprAnswerOpt = None, fmt: FormatOpt = Format.text) -> None:
     """Differentiate an expression: its graph, the forward pass, the backward pass node by node, every gradient."""
     from convcalc.derive import expr as derive
     from convcalc.expr.parse import FUNCTIONS
 
     variables: dict[str, Array] = {}
     for item in var or []:
-        name, value = _binding(item, FUNCTIONS)
+        name, value = _binding(item, FUNCTIONS, "--var")
         if name in variables:
             raise ConvcalcError(f"{name} is bound twice", "--var")
-        variables[name] = _value(name, value)
-    emit(derive.solve(expression, variables, closed_forms=fmt is Format.latex), fmt)
+        variables[name] = _value(name, value, "--var", exact=False)
+    claims: dict[str, Array] = {}
+    for item in answer or []:
+        name, value = _binding(item, frozenset(), "--answer")
+        if name in claims:
+            raise ConvcalcError(f"{name} is claimed twice", "--answer")
+        claims[name] = _value(name, value, "--answer", exact=True)
+    emit(derive.solve(expression, variables, closed_forms=fmt is Format.latex, answers=claims), fmt)
 
 
-def _binding(item: str, functions: frozenset[str]) -> tuple[str, str]:
+def _binding(item: str, functions: frozenset[str], flag: str) -> tuple[str, str]:
     name, sep, value = item.partition("=")
     name = name.strip()
     if not sep:
-        raise ConvcalcError(f"expected NAME=MATRIX, got {item!r}", "--var")
+        raise ConvcalcError(f"expected NAME=MATRIX, got {item!r}", flag)
     if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("__"):
-        raise ConvcalcError(f"{name!r} is not a usable name (letters, digits and _; not a Python keyword)", "--var")
+        raise ConvcalcError(f"{name!r} is not a usable name (letters, digits and _; not a Python keyword)", flag)
     if name in functions:
-        raise ConvcalcError(f"{name!r} is a function name; pick another name", "--var")
+        raise ConvcalcError(f"{name!r} is a function name; pick another name", flag)
     return name, value
 
 
-def _value(name: str, value: str) -> Array:
-    flag = f"--var {name}"
+def _value(name: str, value: str, option: str, exact: bool) -> Array:
+    """A matrix in any input form; one number typed inline is a scalar. Ints and fractions stay
+    exact; ``exact`` keeps decimals exact too (a claimed 0.25 is 1/4), else they are float64."""
+    flag = f"{option} {name}"
     text = value.strip()
     if text and not any(ch in text for ch in " \t;,[\n") and text != "-":
         try:  # one number typed inline is a scalar, not a 1×1 matrix
-            return np.asarray(float(parse_entry(text, flag)), dtype=np.float64)
+            number = parse_entry(text, flag)
         except ConvcalcError:
             pass  # not a number: a file name, read below
-    return read_tensor(value, flag)
+        else:
+            return as_scalar(Fraction(text.replace("\u2212", "-")) if exact and isinstance(number, float) else number)
+    return read_tensor(value, flag, exact=exact)
+
+
+def as_scalar(v: object) -> Array:
+    """A 0-d array of the number's own kind: int64/object for exact numbers, float64 otherwise."""
+    if isinstance(v, float):
+        return np.asarray(v, dtype=np.float64)
+    out = np.empty((), dtype=object)
+    out[()] = v
+    return out

@@ -11,27 +11,33 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from convcalc.derive.expr_answer import answer_blocks, check_answers
 from convcalc.derive.records import Block, Equation, Heading, Note, Solution, Table
+from convcalc.errors import ExitStatus
 from convcalc.expr.autodiff import Backward, backward
 from convcalc.expr.graph import Graph, Node, build
 from convcalc.expr.parse import parse
 from convcalc.expr.rules import chain, definition, grad_tex, grad_text, tex_name
-from convcalc.numbers import Array, fmt
+from convcalc.numbers import Array, exact_strings, fmt
 
 COMMAND = "backprop expr"
 MAX_SHOWN = 100  # entries of a matrix written out in the steps; all of them are in the JSON
 MAX_INLINE = 12  # entries of a value written inline in the node table
 
 
-def solve(expression: str, variables: Mapping[str, Array], closed_forms: bool = False) -> Solution:
-    """Parse, evaluate and differentiate ``expression`` with the given variable values."""
+def solve(expression: str, variables: Mapping[str, Array], closed_forms: bool = False,
+          answers: Mapping[str, Array] | None = None) -> Solution:
+    """Parse, evaluate and differentiate ``expression`` with the given variable values; check
+    ``answers`` (a variable's name: its claimed gradient; the output's name: the claimed value)."""
     graph = build(parse(expression, variables.keys()), variables)
     back = backward(graph)
+    verdicts = check_answers(graph, back, answers) if answers else []
     blocks: list[Block] = [Note(f"--var {name} is not used in the expression", "warn")
                            for name in variables if name not in graph.variables]
     blocks += _graph_table(graph)
-    blocks += _forward(graph)
-    blocks += _backward(graph, back)
+    worked: list[tuple[int, Equation]] = []  # (node whose gradient it builds, or -1: forward)
+    blocks += _forward(graph, worked)
+    blocks += _backward(graph, back, worked)
     blocks += _gradients(graph, back)
     if closed_forms:
         from convcalc.expr.symbolic import closed_form_blocks
@@ -43,8 +49,17 @@ def solve(expression: str, variables: Mapping[str, Array], closed_forms: bool = 
         "gradients": {name: back.grads[graph.node_of(name).index] for name in graph.variables},
         "nodes": [_node_json(graph, back, n) for n in graph.nodes],
     }
+    if graph.output.value.dtype == object:  # exact arithmetic: "p/q" beside each non-integer gradient
+        data["gradients_exact"] = {name: exact_strings(g) for name, g in data["gradients"].items()}
+    status = ExitStatus.OK
+    if verdicts:
+        blocks += answer_blocks(graph, back, verdicts, worked)
+        data["answer_correct"] = all(v.ok for v in verdicts)
+        data["answers"] = {v.name: v.ok for v in verdicts}
+        status = ExitStatus.OK if data["answer_correct"] else ExitStatus.WRONG_ANSWER
     settings = {"expression": expression.strip(), "variables": list(graph.variables)}
-    return Solution(COMMAND, f"Backpropagation through {out.name} = {expression.strip()}", settings, data, blocks)
+    return Solution(COMMAND, f"Backpropagation through {out.name} = {expression.strip()}", settings, data, blocks,
+                    status=status)
 
 
 def _node_json(graph: Graph, back: Backward, node: Node) -> dict[str, Any]:
@@ -61,18 +76,21 @@ def _graph_table(graph: Graph) -> list[Block]:
     return [Heading("Computation graph"), Table(columns, rows, left=columns[:4])]
 
 
-def _forward(graph: Graph) -> list[Block]:
-    blocks: list[Block] = [Heading("Forward pass")]
+def _forward(graph: Graph, worked: list[tuple[int, Equation]]) -> list[Block]:
+    """The forward pass; its equations are also kept in ``worked``, marked -1."""
+    steps: list[Equation] = []
     for node in graph.nodes:
         if node.op == "var":
-            blocks.append(_equation(node.name, tex_name(node.name), node.value))
+            steps.append(_equation(node.name, tex_name(node.name), node.value))
         elif node.op != "const":  # constants are in the table; they need no working
             text, tex = definition(graph, node)
-            blocks.append(_equation(text, tex, node.value))
-    return blocks
+            steps.append(_equation(text, tex, node.value))
+    worked.extend((-1, eq) for eq in steps)
+    return [Heading("Forward pass"), *steps]
 
 
-def _backward(graph: Graph, back: Backward) -> list[Block]:
+def _backward(graph: Graph, back: Backward, worked: list[tuple[int, Equation]]) -> list[Block]:
+    """The backward pass; the equations that build each node's gradient are kept in ``worked``."""
     out = graph.output.name
     blocks: list[Block] = [Heading("Backward pass"),
                            Note(f"Last node first, each node passes the gradient of {out} with respect to itself on to its "
@@ -91,12 +109,16 @@ def _backward(graph: Graph, back: Backward) -> list[Block]:
         if step.reduced:
             text += f"  (summed over the broadcast axes to {_shape(target.value)})"
             tex += rf"\quad\text{{(summed to {_shape(target.value)})}}"
-        blocks.append(_equation(text, tex, step.contribution))
+        eq = _equation(text, tex, step.contribution)
+        blocks.append(eq)
+        worked.append((step.target, eq))
         if shared and seen[step.target] == uses[step.target]:
             lhs = grad_text(target.name, out)
-            blocks.append(_equation(f"{lhs} = the sum of its {uses[step.target]} contributions",
-                                    rf"{grad_tex(target.name, out)} = \textstyle\sum \text{{ of its "
-                                    rf"{uses[step.target]} contributions}}", back.grads[step.target]))
+            eq = _equation(f"{lhs} = the sum of its {uses[step.target]} contributions",
+                           rf"{grad_tex(target.name, out)} = \textstyle\sum \text{{ of its "
+                           rf"{uses[step.target]} contributions}}", back.grads[step.target])
+            blocks.append(eq)
+            worked.append((step.target, eq))
     return blocks
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -42,29 +43,36 @@ def backward(graph: Graph) -> Backward:
         raise ConvcalcError(f"the expression's value has shape {out.shape}; backpropagation needs a single "
                             "number: wrap it in sum(...) or mean(...)", "expression")
     grads: list[Array] = [np.zeros_like(n.value) for n in graph.nodes]
-    grads[-1] = np.ones_like(out.value)
+    # an exact graph starts from the Fraction 1, so every later g/n stays a Fraction
+    grads[-1] = np.full(out.value.shape, Fraction(1), dtype=object) if out.value.dtype == object \
+        else np.ones_like(out.value)
     steps: list[Step] = []
     for node in reversed(graph.nodes):
         if not node.inputs:
             continue
         inputs = [graph.nodes[i] for i in node.inputs]
-        with np.errstate(all="ignore"):  # a non-finite derivative is reported below
-            local = vjp(node, inputs, grads[node.index])
+        try:
+            with np.errstate(all="ignore"):  # a non-finite derivative is reported below
+                local = vjp(node, inputs, grads[node.index])
+        except ZeroDivisionError:  # exact arithmetic: a derivative that divides by zero
+            local = [np.full(np.shape(n.value), np.inf) for n in inputs]
         for slot, (target, raw) in enumerate(zip(inputs, local, strict=True)):
             contribution = unbroadcast(raw, target.shape)
-            if not np.all(np.isfinite(contribution)):
+            if contribution.dtype != object and not np.all(np.isfinite(contribution)):
                 raise ConvcalcError(f"the derivative of {node.text} with respect to {target.text} is not finite "
                                     "at these values", "expression")
             steps.append(Step(node.index, slot, target.index, contribution, contribution.shape != np.shape(raw)))
-            grads[target.index] = grads[target.index] + contribution
+            total = grads[target.index] + contribution
+            grads[target.index] = np.asarray(total, dtype=object) if contribution.dtype == object else total
     return Backward(tuple(grads), tuple(steps))
 
 
 def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
     """Sum ``g`` down to ``shape``: the adjoint of NumPy's broadcasting."""
-    g = np.asarray(g, dtype=np.float64)
+    g = np.asarray(g)
+    g = g if g.dtype == object else g.astype(np.float64)
     while g.ndim > len(shape):  # axes broadcasting added in front
-        g = g.sum(axis=0)
+        g = np.asarray(g.sum(axis=0), dtype=g.dtype)  # an object sum to 0-d is a bare Fraction
     for axis, size in enumerate(shape):  # axes stretched from size 1
         if size == 1 and g.shape[axis] != 1:
             g = g.sum(axis=axis, keepdims=True)

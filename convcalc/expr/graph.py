@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
 from convcalc.errors import ConvcalcError
+from convcalc.expr import exact
 from convcalc.expr.parse import Term
 from convcalc.numbers import Array
 
@@ -74,8 +76,11 @@ class Graph:
 
 
 def build(term: Term, env: Mapping[str, Array]) -> Graph:
-    """The graph of ``term`` with forward values; variables take their values from ``env``."""
-    builder = _Builder(env)
+    """The graph of ``term`` with forward values; variables take their values from ``env``.
+
+    Values are exact Fractions when :func:`convcalc.expr.exact.is_exact` allows, else float64.
+    """
+    builder = _Builder(env, exact.is_exact(term, env))
     builder.add(term)
     nodes = builder.nodes
     taken = set(env)
@@ -91,8 +96,9 @@ def build(term: Term, env: Mapping[str, Array]) -> Graph:
 
 
 class _Builder:
-    def __init__(self, env: Mapping[str, Array]) -> None:
+    def __init__(self, env: Mapping[str, Array], is_exact: bool) -> None:
         self.env = env
+        self.exact = is_exact
         self.nodes: list[Node] = []
         self.var_index: dict[str, int] = {}
 
@@ -100,14 +106,16 @@ class _Builder:
         """Add ``term`` (after its inputs) and return its node index."""
         if term.op == "var":
             if term.name not in self.var_index:
-                value = _as_float(self.env[term.name], term.name)
+                raw = self.env[term.name]
+                value = exact.fractions(raw) if self.exact else _as_float(raw, term.name)
                 self.var_index[term.name] = self._push("var", (), value, term.text, name=term.name)
             return self.var_index[term.name]
         if term.op == "const":
-            return self._push("const", (), np.asarray(term.number, dtype=np.float64), term.text)
+            value = exact.const(term) if self.exact else np.asarray(term.number, dtype=np.float64)
+            return self._push("const", (), value, term.text)
         inputs = tuple(self.add(arg) for arg in term.args)
         values = [self.nodes[i].value for i in inputs]
-        exponent = term.number if term.op == "pow" else None
+        exponent = (int(term.number) if self.exact else term.number) if term.op == "pow" else None
         value = forward(term.op, values, term.text, exponent)
         return self._push(term.op, inputs, value, term.text, exponent=exponent)
 
@@ -125,9 +133,20 @@ def _as_float(a: Array, name: str) -> Array:
 
 
 def forward(op: str, values: list[Array], text: str, exponent: float | None = None) -> Array:
-    """The value of ``op`` on ``values``; shape problems and non-finite results are errors."""
-    with np.errstate(all="ignore"):  # non-finite results are reported below, with a reason
-        value = _apply(op, values, text, exponent)
+    """The value of ``op`` on ``values``; shape problems and non-finite results are errors.
+
+    Object arrays (exact Fractions) stay exact; a division by zero there is the same error.
+    """
+    try:
+        with np.errstate(all="ignore"):  # non-finite results are reported below, with a reason
+            value = _apply(op, values, text, exponent)
+    except ZeroDivisionError:
+        raise ConvcalcError(f"{text} is not finite for these values ({_WHY_NOT_FINITE.get(op, 'division by zero')})",
+                            "expression") from None
+    if any(v.dtype == object for v in values):
+        value = np.asarray(value, dtype=object)  # a 0-d ufunc result comes back as a bare Fraction
+        exact.check_size(value, text)
+        return value
     if not np.all(np.isfinite(value)):
         why = _WHY_NOT_FINITE.get(op, "overflow")
         raise ConvcalcError(f"{text} is not finite for these values ({why})", "expression")
@@ -138,20 +157,20 @@ def _apply(op: str, values: list[Array], text: str, exponent: float | None) -> A
     if op in _BINARY:
         a, b = values
         _check_size(broadcast_shape(a, b, SYMBOL[op], text), text)
-        return np.asarray(_BINARY[op](a, b), dtype=np.float64)
+        return _kept(_BINARY[op](a, b), a, b)
     (a,) = values[:1]
     if op == "matmul":
         return matmul(a, values[1], text)
     if op == "pow":
         return np.power(a, exponent)
     if op in _UNARY:
-        return np.asarray(_UNARY[op](a), dtype=np.float64)
+        return _kept(_UNARY[op](a), a)
     if op == "sum":
         return np.asarray(np.sum(a))
     if op == "mean":
         if a.size == 0:
             raise ConvcalcError(f"{text}: the mean of nothing", "expression")
-        return np.asarray(np.mean(a))
+        return np.asarray(np.sum(a) / Fraction(a.size)) if a.dtype == object else np.asarray(np.mean(a))
     if op == "norm":  # Euclidean for a vector, Frobenius for a matrix: all entries
         return np.asarray(np.sqrt(np.sum(np.square(a))))
     if op == "T":
@@ -182,7 +201,14 @@ def matmul(a: Array, b: Array, text: str) -> Array:
     if rows * cols * inner_a > MAX_MATMUL_WORK:
         raise ConvcalcError(f"{text}: {rows}×{inner_a} @ {inner_a}×{cols} is too much work; "
                             f"at most {MAX_MATMUL_WORK} multiply-adds", "expression")
-    return np.asarray(a @ b, dtype=np.float64)
+    return _kept(a @ b, a, b)
+
+
+def _kept(value: Array, *operands: Array) -> Array:
+    """An op's result: exact (object) when its operands are, else float64."""
+    if any(np.asarray(x).dtype == object for x in operands):
+        return np.asarray(value, dtype=object)
+    return np.asarray(value, dtype=np.float64)
 
 
 def _check_size(shape: tuple[int, ...], text: str) -> None:

@@ -176,4 +176,5 @@ def _agrees(grad: Any, values: dict[Any, Any], numeric: np.ndarray) -> bool:
                        dtype=np.float64)
     except (TypeError, ValueError, AttributeError, sp.SympifyError):
         return False
-    return got.size == numeric.size and bool(np.allclose(got.reshape(-1), numeric.reshape(-1), rtol=1e-9, atol=1e-12))
+    want = np.asarray(numeric, dtype=np.float64)  # exact (Fraction) gradients too
+    return got.size == want.size and bool(np.allclose(got.reshape(-1), want.reshape(-1), rtol=1e-9, atol=1e-12))
