@@ -59,9 +59,9 @@ def _convnd(
     s, d = _tuple(stride, nsp), _tuple(dilation, nsp)
     pads = _resolve_padding(padding, w.shape[2:], d, s)
     terms = (w.shape[1] * math.prod(w.shape[2:])) + 1
-    x, w, b = unify([x, w, None if bias is None else np.asarray(bias)], terms)
-    assert x is not None and w is not None
-    out = conv_nd(x, w, b, s, pads, d, groups, padding_mode)
+    xu, wu, b = unify([x, w, None if bias is None else np.asarray(bias)], terms)
+    assert xu is not None and wu is not None
+    out = conv_nd(xu, wu, b, s, pads, d, groups, padding_mode)
     return out[0] if unbatched else out
 
 
@@ -266,7 +266,8 @@ def _max_poolnd(nsp: int, input: Array, kernel_size: IntOrTuple, stride: IntOrTu
         values, maybe = max_pool_float(x, k, s, p, d, ceil_mode, with_indices=return_indices)
         indices = values if maybe is None else maybe
     else:
-        values, indices = _pool.max_pool_nd(x, k, s, p, d, ceil_mode)
+        parts = [_pool.max_pool_nd(xb, k, s, p, d, ceil_mode) for xb in _window_batches(x, k)]
+        values, indices = (np.concatenate([part[i] for part in parts]) for i in (0, 1))
     if unbatched:
         values, indices = values[0], indices[0]
     return (values, indices) if return_indices else values
@@ -293,9 +294,23 @@ def _avg_poolnd(nsp: int, input: Array, kernel_size: IntOrTuple, stride: IntOrTu
                 ceil_mode: bool, count_include_pad: bool, divisor_override: int | None) -> Array:
     x, unbatched = _batched(input, nsp, f"avg_pool{nsp}d")
     k, s, p = _pool_args(nsp, kernel_size, stride, padding)
-    pool = avg_pool_float if is_float_array(x) else _pool.avg_pool_nd
-    out = pool(x, k, s, p, ceil_mode, count_include_pad, divisor_override)
+    if is_float_array(x):
+        out = avg_pool_float(x, k, s, p, ceil_mode, count_include_pad, divisor_override)
+    else:
+        out = np.concatenate([_pool.avg_pool_nd(xb, k, s, p, ceil_mode, count_include_pad, divisor_override)
+                              for xb in _window_batches(x, k)])
     return out[0] if unbatched else out
+
+
+def _window_batches(x: Array, kernel: Sequence[int]) -> list[Array]:
+    """Exact pooling builds a window matrix (about input × taps); split the batch so that none
+    exceeds COLUMN_BUDGET_BYTES (one sample is the smallest piece)."""
+    from convcalc.core.columns import item_bytes
+    from convcalc.limits import COLUMN_BUDGET_BYTES
+
+    per_sample = max(1, math.prod(x.shape[1:]) * math.prod(kernel) * item_bytes(x.dtype))
+    step = max(1, COLUMN_BUDGET_BYTES // per_sample)
+    return [x[i:i + step] for i in range(0, max(1, x.shape[0]), step)]
 
 
 def avg_pool1d(input: Array, kernel_size: IntOrTuple, stride: IntOrTuple | None = None, padding: IntOrTuple = 0,

@@ -129,3 +129,20 @@ def test_functional_float64_in_blocks_matches_torch(monkeypatch: pytest.MonkeyPa
     np.testing.assert_allclose(gi, xt.grad.numpy(), rtol=0, atol=1e-9)
     np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=0, atol=1e-9)
     np.testing.assert_allclose(gb, g.sum(axis=(0, 2, 3)), rtol=0, atol=1e-9)
+
+
+def test_exact_pooling_in_batches_matches_one_batch_and_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    from convcalc import limits
+
+    x = np.random.default_rng(2).integers(-9, 10, (5, 2, 7, 6))
+    whole_max, whole_idx = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+    whole_avg = F.avg_pool2d(x, 2, 1)
+    monkeypatch.setattr(limits, "COLUMN_BUDGET_BYTES", TINY)  # one sample per piece
+    values, idx = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+    avg = F.avg_pool2d(x, 2, 1)
+    assert np.array_equal(values, whole_max) and np.array_equal(idx, whole_idx)
+    assert avg.dtype == object and avg.tolist() == whole_avg.tolist()
+    ref, ref_idx = TF.max_pool2d(torch.from_numpy(x.astype(float)), 3, 2, 1, return_indices=True)
+    assert np.array_equal(values, ref.numpy()) and np.array_equal(idx, ref_idx.numpy())
+    np.testing.assert_allclose(avg.astype(float), TF.avg_pool2d(torch.from_numpy(x.astype(float)), 2, 1).numpy(),
+                               rtol=0, atol=1e-12)
