@@ -49,8 +49,10 @@ def solve(expression: str, variables: Mapping[str, Array], closed_forms: bool = 
         "gradients": {name: back.grads[graph.node_of(name).index] for name in graph.variables},
         "nodes": [_node_json(graph, back, n) for n in graph.nodes],
     }
-    if graph.output.value.dtype == object:  # exact arithmetic: "p/q" beside each non-integer gradient
-        data["gradients_exact"] = {name: exact_strings(g) for name, g in data["gradients"].items()}
+    exact = {name: exact_strings(g) for name, g in data["gradients"].items()} \
+        if graph.output.value.dtype == object else {}
+    if any(_any_string(e) for e in exact.values()):  # exact arithmetic: "p/q" beside non-integer gradients
+        data["gradients_exact"] = exact
     status = ExitStatus.OK
     if verdicts:
         blocks += answer_blocks(graph, back, verdicts, worked)
@@ -151,3 +153,9 @@ def _inline(value: Array) -> str:
 
 def _shape(value: Array) -> str:
     return "×".join(map(str, value.shape)) if value.ndim else "scalar"
+
+
+def _any_string(nested: Any) -> bool:
+    if isinstance(nested, list):
+        return any(_any_string(v) for v in nested)
+    return isinstance(nested, str)

@@ -70,17 +70,17 @@ def test_torch_gradients_are_accepted_and_a_changed_one_is_not(cli, data: st.Dat
     if not f.requires_grad or not torch.isfinite(f):  # a constant expression has no gradient to claim
         return
     f.backward()
-    args = ["backprop", "expr", text, *(a for n in used for a in ("--var", f"{n}={json.dumps(env[n].tolist())}"))]
+    args = ["backprop", "expr", *(a for n in used for a in ("--var", f"{n}={json.dumps(env[n].tolist())}"))]
     claims = {n: tensors[n].grad.numpy() for n in used}
     argv = [a for n, g in claims.items() for a in ("--answer", f"{n}={json.dumps(g.tolist())}")]
-    r = cli(*args, *argv, "--answer", f"f={f.item()!r}", "--format", "json")
+    r = cli(*args, *argv, "--answer", f"f={f.item()!r}", "--format", "json", "--", text)  # text may start with -
     if r.code == 2 and "not finite" in r.err:  # refused (e.g. overflow), not judged
         return
     assert r.code == 0, (text, r.err, r.out[-400:])
     assert json.loads(r.out)["answer_correct"] is True
     name = data.draw(st.sampled_from(used))
     wrong = claims[name] + 1e-3 * (1 + np.abs(claims[name]))
-    r = cli(*args, "--answer", f"{name}={json.dumps(wrong.tolist())}", "--format", "json")
+    r = cli(*args, "--answer", f"{name}={json.dumps(wrong.tolist())}", "--format", "json", "--", text)
     assert r.code == 1 and json.loads(r.out)["answers"] == {name: False}
 
 
