@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from convcalc.derive.records import Block, Heading, MatrixView, Note, Solution, Table
+from convcalc.derive.records import Block, Heading, MatrixView, Note, SideBySide, Solution, Table
 from convcalc.errors import ExitStatus
 from convcalc.problems import Problem
 
@@ -80,8 +80,8 @@ def _differs(v: Verdict) -> Iterator[Block]:
         if v.claimed.shape != v.computed.shape:
             yield Note(f"The claim has shape {v.claimed.shape}; the result has shape {v.computed.shape}.", "error")
         if v.claimed.ndim <= 2 and v.computed.ndim <= 2:
-            yield MatrixView("claimed", "the answer the problem states", v.claimed)
-            yield MatrixView("computed", "what convcalc computes", v.computed)
+            yield SideBySide((MatrixView("claimed", "the answer the problem states", v.claimed),
+                              MatrixView("computed", "what convcalc computes", v.computed)))
     else:
         yield Note(f"claimed {_plain(v.claimed)}, computed {_plain(v.computed)}", "error")
     if v.solution is not None:

@@ -123,7 +123,14 @@ class Equation:
     values: Array | None = None
 
 
-Block = Table | Heading | Note | MatrixView | SizeFormula | CellWork | AnswerCheck | Elided | Equation | Any
+@dataclass(frozen=True)
+class SideBySide:
+    """Matrices shown next to each other, e.g. a claimed answer beside the computed one."""
+
+    views: tuple[MatrixView, ...]
+
+
+Block = Table | Heading | Note | MatrixView | SizeFormula | CellWork | AnswerCheck | Elided | Equation | SideBySide | Any
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from convcalc.derive.records import (
     Heading,
     MatrixView,
     Note,
+    SideBySide,
     SizeFormula,
     Solution,
     Table,
@@ -74,6 +75,13 @@ def _(block: Heading, base: int) -> str:
 def _(block: Note, base: int) -> str:
     text = escape(block.text)
     return f"\\textbf{{{text}}}" if block.tone in ("warn", "error") else text
+
+
+@tex.register
+def _(block: SideBySide, base: int) -> str:
+    said = "; ".join(f"{escape(v.symbol)}: {escape(v.caption)}" for v in block.views)
+    body = r" \qquad ".join(rf"\text{{{escape(v.symbol)}}} = {mathtex.matrix(v.values)}" for v in block.views)
+    return f"{said}:\n\\[ {body} \\]"
 
 
 @tex.register

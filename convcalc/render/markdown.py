@@ -13,6 +13,7 @@ from convcalc.derive.records import (
     Heading,
     MatrixView,
     Note,
+    SideBySide,
     SizeFormula,
     Solution,
     Table,
@@ -47,6 +48,13 @@ def _(block: Heading, base: int) -> str:
 def _(block: Note, base: int) -> str:
     mark = {"warn": "**Note:** ", "error": "**✗** ", "ok": "**✓** "}.get(block.tone, "")
     return mark + block.text
+
+
+@md.register
+def _(block: SideBySide, base: int) -> str:
+    said = "; ".join(f"{v.symbol}: {v.caption}" for v in block.views)
+    body = r" \qquad ".join(rf"\text{{{v.symbol}}} = {mathtex.matrix(v.values)}" for v in block.views)
+    return f"{said}:\n\n$$\n{body}\n$$"
 
 
 @md.register

@@ -18,6 +18,7 @@ from convcalc.derive.records import (
     Heading,
     MatrixView,
     Note,
+    SideBySide,
     SizeFormula,
     Solution,
     Table,
@@ -220,6 +221,19 @@ def _(block: AnswerCheck, console: Console, base: int) -> None:
         for good, t in row:
             line.append(t.ljust(width + 2), style="green" if good else "red")
         console.print(line)
+
+
+@draw.register
+def _(block: SideBySide, console: Console, base: int) -> None:
+    from rich.table import Table as RichTable
+
+    grid = RichTable.grid(padding=(0, 4))
+    for _view in block.views:
+        grid.add_column()
+    grid.add_row(*(Text.assemble((v.symbol, "bold"), f" ({v.caption}, {'×'.join(map(str, v.values.shape))})")
+                   for v in block.views))
+    grid.add_row(*(matrix_text(v) for v in block.views))
+    console.print(grid)
 
 
 @draw.register
