@@ -162,11 +162,13 @@ def max_pool_float_backward(
     _, indices = _winners(planes, geom)
     count, size = planes.shape[0], math.prod(geom.input_size)
     flat = indices.reshape(count, -1)
+    targets = flat + (np.arange(count) * size)[:, None]
+    weights = np.asarray(grad_output, dtype=np.float64).reshape(count, -1)
     # A window of padding only has no winner inside the input; it sends nothing back.
     keep = (flat >= 0) & (flat < size)
-    targets = (np.arange(count)[:, None] * size + flat)[keep]
-    weights = np.asarray(grad_output, dtype=np.float64).reshape(count, -1)[keep]
-    return np.bincount(targets, weights, minlength=count * size).astype(x.dtype).reshape(x.shape)
+    if not keep.all():
+        targets, weights = targets[keep], weights[keep]
+    return np.bincount(targets.ravel(), weights.ravel(), minlength=count * size).astype(x.dtype).reshape(x.shape)
 
 
 def _axis_spans(geom: PoolGeometry, axis: int) -> list[tuple[slice, slice]]:
