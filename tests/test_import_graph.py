@@ -44,3 +44,20 @@ def test_fast_paths_do_not_import_heavy_modules(argv: tuple[str, ...]) -> None:
 def test_formula_rendering_does_import_sympy() -> None:
     """The check above is not vacuous: the text format renders formulas with SymPy."""
     assert "sympy" in top_level(imported("conv", "--input", A, "--kernel", B))
+
+
+# Modules only some paths need: a command's module imports them inside the command, so
+# registering every command for one run stays cheap.
+LAZY = ("convcalc.cli.quiz_game", "convcalc.quiz", "convcalc.slips", "convcalc.cli.diagnose",
+        "convcalc.derive.check", "convcalc.render.interactive")
+
+
+def test_json_path_skips_the_modules_of_other_commands() -> None:
+    names = imported("conv", "--input", A, "--kernel", B, "--format", "json")
+    assert not names & set(LAZY), names & set(LAZY)
+
+
+def test_a_wrong_answer_does_load_the_slip_search() -> None:
+    """The check above is not vacuous: a wrong --answer imports the diagnosis."""
+    names = imported("conv", "--input", A, "--kernel", B, "--format", "json", "--answer", "1 2 3; 4 5 6; 7 8 9")
+    assert {"convcalc.slips", "convcalc.cli.diagnose"} <= names

@@ -5,20 +5,21 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from convcalc.cli import app
 from convcalc.cli.common import FormatOpt, emit
-from convcalc.cli.invoke import solution_of
 from convcalc.cli.solve import FilesArg, IdOpt, selected
-from convcalc.derive import check as derive
 from convcalc.derive.records import Solution
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.io import parse_text
-from convcalc.problems import Problem
 from convcalc.render import Format
+
+if TYPE_CHECKING:
+    from convcalc.derive.check import Verdict
+    from convcalc.problems import Problem
 
 _NUMBERS = re.compile(r"^\s*(\d{1,40}(?:,\d{1,40}){0,3})\s*(?:[A-Za-z]+)?\s*$")
 # The value an answer is compared with, by command (the first key present wins).
@@ -28,6 +29,8 @@ _RESULT = ("output", "grad_input", "output_size", "total", "value")
 @app.command()
 def check(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> None:
     """Check each problem's claimed answer (or your `answer`): agrees, DIFFERS or no claim, with the likely slip."""
+    from convcalc.derive import check as derive
+
     problems, read_status = selected(files, id)
     verdicts = [judge(p) for p in problems]
     for v in verdicts:
@@ -39,8 +42,11 @@ def check(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> No
     emit(sol, fmt, document="convcalc check: " + ", ".join(files))
 
 
-def judge(p: Problem) -> derive.Verdict:
+def judge(p: Problem) -> Verdict:
     """Run the problem with its claim as ``--answer``, through the command's own code."""
+    from convcalc.cli.invoke import solution_of
+    from convcalc.derive import check as derive
+
     claim = p.answer if p.answer is not None else p.claimed
     out = solution_of(p.argv("json", check=claim))
     sol = out.solution

@@ -9,7 +9,6 @@ import typer
 
 from convcalc.cli import app
 from convcalc.cli.common import DimOpt, FormatOpt, emit
-from convcalc.derive import sizes as derive
 from convcalc.errors import ConvcalcError
 from convcalc.render import Format
 
@@ -90,6 +89,8 @@ def output_size(
         i, k, s, p, d, op = ((t[0],) for t in (i, k, s, p, d, op))
     else:
         axes = ("H", "W")
+    from convcalc.derive import sizes as derive
+
     prob = derive.SizeProblem(i, k, s, p, d, op, kind, axes, channels)
     emit(derive.output_size(prob, solve, target, answer), fmt)
 
@@ -134,6 +135,8 @@ def params(
             raise ConvcalcError(f"must be between 1 and {MAX_SETTING}, got {v}", flag)
     assert in_channels is not None and out_channels is not None
     k = _sizes(kernel_size, "--kernel-size", n, 1)
+    from convcalc.derive import sizes as derive
+
     prob = derive.ParamsProblem(
         in_channels, out_channels, k, groups, not no_bias, transposed, separable,
         _sizes(input_size, "--input-size", n, 1) if input_size is not None else None,

@@ -6,16 +6,18 @@ import contextlib
 import io
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from convcalc.cli import app, run
 from convcalc.cli.common import FormatOpt
 from convcalc.errors import ConvcalcError, ExitStatus
-from convcalc.problems import Problem, load, problem_files
 from convcalc.render import Format
 from convcalc.render.document import whole_document
+
+if TYPE_CHECKING:
+    from convcalc.problems import Problem
 
 FilesArg = Annotated[list[str], typer.Argument(help="Problem files (TOML) or folders of them.")]
 IdOpt = Annotated[list[str] | None, typer.Option("--id", help="Only the problem with this id (repeatable).")]
@@ -23,6 +25,8 @@ IdOpt = Annotated[list[str] | None, typer.Option("--id", help="Only the problem 
 
 def selected(files: list[str], ids: list[str] | None) -> tuple[list[Problem], int]:
     """Problems to run, and the exit status so far (2 when a file could not be read)."""
+    from convcalc.problems import load, problem_files
+
     problems: list[Problem] = []
     status = ExitStatus.OK
     for path in problem_files(files):

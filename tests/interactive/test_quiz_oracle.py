@@ -13,7 +13,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from convcalc.cli.quiz import judge
+from convcalc.cli.quiz_game import judge
 from convcalc.quiz import DIFFICULTIES, make
 from convcalc.quiz.problems import QuizProblem
 
