@@ -15,7 +15,7 @@ import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convcalc.cli import _register, app, run
+from convcalc.cli import app, register_commands, run
 
 M = "4 5 2; 3 3 2; 1 2 3"
 BASE: dict[str, list[str]] = {
@@ -42,7 +42,7 @@ HOSTILE = ["0", "-1", "-999999999999", "99999999999999999999", "abc", "", " ", "
 
 
 def commands() -> list[tuple[str, object]]:
-    _register()
+    register_commands()
     root = typer.main.get_command(app)
     found = []
     for name, cmd in root.commands.items():  # type: ignore[attr-defined]

@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 
 
-def _register() -> None:
+def register_commands() -> None:
     # Importing a command module registers its commands on ``app``.
     from convcalc.cli import (  # noqa: F401
         backprop,
@@ -57,7 +57,7 @@ def run(argv: list[str] | None = None) -> int:
         step, export = outer.step, outer.export
         if not outer.nested:
             args, step, export = session.split_global_options(args)
-        _register()
+        register_commands()
         command = typer.main.get_command(app)
         import numpy as np
 

@@ -53,9 +53,9 @@ def parse(argv: list[str]) -> Parsed:
     """Read ``argv`` into its command and parameters (the command's own parser; no side effects)."""
     import typer
 
-    from convcalc.cli import _register, app
+    from convcalc.cli import app, register_commands
 
-    _register()
+    register_commands()
     command = typer.main.get_command(app)
     ctx = command.make_context("convcalc", [], resilient_parsing=True)
     path: list[str] = []
