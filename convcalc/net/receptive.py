@@ -151,6 +151,10 @@ def _transposed_axis(ax: _Axis, k: int, s: int, p: int, d: int, out: int, where:
     if s > 1:  # units now differ by phase; later windows mix phases, which the recurrence cannot follow
         ax.approximate = True
         ax.notes.append(f"{ax.name}: each unit sees {fewest} to {most} units of the previous layer, by phase")
+    if p > 0:  # a later window that reaches past the cropped edge reads padding, not the input pixels beyond it
+        ax.approximate = True
+        ax.notes.append(f"{ax.name}: padding {p} crops the transposed conv's border, so a later window reaching past "
+                        f"the edge reads zeros where the recurrence places input pixels")
     if ax.sets is not None:
         ax.sets = conn.through_transposed(ax.sets, out, k, s, p, d, where)
 
