@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 import numpy as np
 
-from convcalc.derive.records import AnswerCheck
+from convcalc.derive.records import AnswerCheck, Block, Heading, Note
 from convcalc.numbers import Array, Kind, equal_numbers
 
 
@@ -31,3 +33,21 @@ def wrong_cells(check: AnswerCheck) -> list[tuple[int, ...]]:
     if not check.shape_ok:
         return []
     return [tuple(int(i) for i in idx) for idx in np.argwhere(~check.ok)]
+
+
+def verdict_steps(check: AnswerCheck, of: str, how: str,
+                  rework: Callable[[tuple[int, ...]], Iterable[Block]]) -> Iterator[Block]:
+    """The verdict, the ✓/✗ grid, and ``rework`` of each wrong cell (``of`` names the result,
+    ``how`` says what the re-working shows: "here is how each of them comes out")."""
+    yield Heading("Checking your answer")
+    yield check
+    if not check.shape_ok:
+        yield Note(f"Your answer has shape {check.claimed.shape}; {of} has shape {check.computed.shape}.", "error")
+        return
+    wrong = wrong_cells(check)
+    if not wrong:
+        yield Note("Every cell of your answer is right.", "ok")
+        return
+    yield Note(f"{len(wrong)} of {check.ok.size} cells differ; {how}.", "error")
+    for idx in wrong:
+        yield from rework(idx)

@@ -18,7 +18,7 @@ import numpy as np
 from convcalc.core.backward import GradInputSteps, conv_grad_weight, grad_bias, grad_input_steps
 from convcalc.core.padding import pad_spatial
 from convcalc.derive import conv as fwd
-from convcalc.derive.answer import check_matrix, wrong_cells
+from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cells
 from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.records import AnswerCheck, Block, CellWork, Elided, Heading, Note, Solution, TermGroup
 from convcalc.errors import ConvcalcError, ExitStatus
@@ -256,17 +256,5 @@ def _grad_bias(p: fwd.ConvProblem, gr: Grads) -> Iterator[Block]:
 
 
 def _answer(p: fwd.ConvProblem, gr: Grads, check: AnswerCheck, base: int) -> Iterator[Block]:
-    yield Heading("Checking your answer")
-    yield check
-    if not check.shape_ok:
-        yield Note(f"Your answer has shape {check.claimed.shape}; ∂L/∂{p.names.input} has shape "
-                   f"{check.computed.shape}.", "error")
-        return
-    wrong = wrong_cells(check)
-    if not wrong:
-        yield Note("Every cell of your answer is right.", "ok")
-        return
-    yield Note(f"{len(wrong)} of {check.ok.size} cells differ; here is the chain rule for each of them.", "error")
-    for idx in wrong:
-        yield from chain_rule(p, gr, fwd.canonical_cell(idx, p.layout, gr.steps.folded.shape), base)
-
+    return verdict_steps(check, f"∂L/∂{p.names.input}", "here is the chain rule for each of them",
+                         lambda idx: chain_rule(p, gr, fwd.canonical_cell(idx, p.layout, gr.steps.folded.shape), base))

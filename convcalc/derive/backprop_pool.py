@@ -17,7 +17,7 @@ import numpy as np
 
 from convcalc.core import pool as core
 from convcalc.core import pool_backward as bw
-from convcalc.derive.answer import check_matrix, wrong_cells
+from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cells
 from convcalc.derive.conv import DEFAULT_CELL_CAP, canonical_cell, show
 from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.pool_cells import Routing, input_cell, local_derivatives
@@ -171,18 +171,8 @@ def _forward_routes(p: PoolProblem, r: Routing, cap: int | None, base: int) -> I
 
 
 def _answer(p: PoolProblem, r: Routing, check: AnswerCheck, base: int) -> Iterator[Block]:
-    yield Heading("Checking your answer")
-    yield check
-    if not check.shape_ok:
-        yield Note(f"Your answer has shape {check.claimed.shape}; ∂L/∂A has shape {check.computed.shape}.", "error")
-        return
-    wrong = wrong_cells(check)
-    if not wrong:
-        yield Note("Every cell of your answer is right.", "ok")
-        return
-    yield Note(f"{len(wrong)} of {check.ok.size} cells differ; here is what flows into each of them.", "error")
-    for idx in wrong:
-        yield from input_cell(r, canonical_cell(idx, p.layout, r.gi.shape), base)
+    return verdict_steps(check, "∂L/∂A", "here is what flows into each of them",
+                         lambda idx: input_cell(r, canonical_cell(idx, p.layout, r.gi.shape), base))
 
 
 def _routes(p: PoolProblem, r: Routing, contributions: dict[tuple[int, ...], list[str]],

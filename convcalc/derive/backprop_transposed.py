@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from convcalc.core.conv import conv_nd
 from convcalc.core.padding import pad_spatial
 from convcalc.core.transposed import conv_transpose_nd
 from convcalc.derive import conv as fwd
-from convcalc.derive.answer import check_matrix, wrong_cells
+from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cells
 from convcalc.derive.backprop import upstream
 from convcalc.derive.layout import select_cells, shown_index
 from convcalc.derive.records import AnswerCheck, Block, CellWork, Elided, Heading, Note, Solution, TermGroup
@@ -218,21 +218,11 @@ def _bias_note(gr: TGrads, o: int) -> Note:
 
 
 def _answer(p: TransposedProblem, gr: TGrads, check: AnswerCheck, wrt: str, base: int) -> Iterator[Block]:
-    yield Heading("Checking your answer")
-    yield check
-    if not check.shape_ok:
-        yield Note(f"Your answer has shape {check.claimed.shape}; {check.symbol} has shape {check.computed.shape}.",
-                   "error")
-        return
-    wrong = wrong_cells(check)
-    if not wrong:
-        yield Note("Every cell of your answer is right.", "ok")
-        return
-    yield Note(f"{len(wrong)} of {check.ok.size} cells differ; here is how each of them comes out.", "error")
-    for idx in wrong:
+    def rework(idx: tuple[int, ...]) -> Iterable[Block]:
         if wrt == "input":
-            yield from chain_rule(p, gr, fwd.canonical_cell(idx, p.layout, gr.gi.shape), base)
-        elif wrt == "kernel":
-            yield weight_cell(p, gr, idx if len(idx) == gr.gw.ndim else (0, 0, *idx))
-        else:
-            yield _bias_note(gr, idx[0])
+            return chain_rule(p, gr, fwd.canonical_cell(idx, p.layout, gr.gi.shape), base)
+        if wrt == "kernel":
+            return [weight_cell(p, gr, idx if len(idx) == gr.gw.ndim else (0, 0, *idx))]
+        return [_bias_note(gr, idx[0])]
+
+    return verdict_steps(check, check.symbol, "here is how each of them comes out", rework)

@@ -10,7 +10,7 @@ import numpy as np
 
 from convcalc.core.conv import conv_nd
 from convcalc.core.padding import pad_spatial
-from convcalc.derive.answer import check_matrix, wrong_cells
+from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cells
 from convcalc.derive.layout import Layout, select_cells, shown_index, slices_2d
 from convcalc.derive.records import (
     AnswerCheck,
@@ -236,19 +236,8 @@ def cell_work(p: ConvProblem, wk: Worked, cell: tuple[int, ...]) -> CellWork:
 
 def answer_steps(p: ConvProblem, wk: Worked, check: AnswerCheck, base: int) -> Iterator[Block]:
     """The verdict, the ✓/✗ grid, and the worked derivation of each wrong cell."""
-    yield Heading("Checking your answer")
-    yield check
-    if not check.shape_ok:
-        yield Note(f"Your answer has shape {check.claimed.shape}; the output has shape {check.computed.shape}.",
-                   "error")
-        return
-    wrong = wrong_cells(check)
-    if not wrong:
-        yield Note("Every cell of your answer is right.", "ok")
-        return
-    yield Note(f"{len(wrong)} of {check.ok.size} cells differ; here is how each of them comes out.", "error")
-    for idx in wrong:
-        yield cell_work(p, wk, canonical_cell(idx, p.layout, wk.out.shape))
+    return verdict_steps(check, "the output", "here is how each of them comes out",
+                         lambda idx: [cell_work(p, wk, canonical_cell(idx, p.layout, wk.out.shape))])
 
 
 def canonical_cell(idx: tuple[int, ...], layout: Layout, out_shape: tuple[int, ...]) -> tuple[int, ...]:
