@@ -41,9 +41,27 @@ def test_fast_paths_do_not_import_heavy_modules(argv: tuple[str, ...]) -> None:
     assert not (top_level(imported(*argv)) & set(HEAVY))
 
 
-def test_formula_rendering_does_import_sympy() -> None:
-    """The check above is not vacuous: the text format renders formulas with SymPy."""
-    assert "sympy" in top_level(imported("conv", "--input", A, "--kernel", B))
+@pytest.mark.parametrize("argv", [
+    ("conv", "--input", A, "--kernel", B),
+    ("conv", "--input", A, "--kernel", B, "--padding", "same", "--format", "latex"),
+    ("dilated", "--input", A, "--kernel", "1 2; 3 4", "--format", "markdown"),
+    ("pool", "--input", A, "--kernel-size", "2", "--ceil-mode"),
+    ("transposed-conv", "--input", "1 2; 3 4", "--kernel", "1 0; 0 1", "--stride", "2"),
+    ("output-size", "--input-size", "32", "--kernel-size", "5", "--dilation", "2"),
+    ("output-size", "--input-size", "32", "--kernel-size", "5", "--format", "json"),
+])
+def test_size_formulas_render_without_importing_sympy(argv: tuple[str, ...]) -> None:
+    """The formulas' printed forms come from a table SymPy generated (tests/render)."""
+    assert "sympy" not in top_level(imported(*argv))
+
+
+@pytest.mark.parametrize("argv", [
+    ("output-size", "--input-size", "32", "--kernel-size", "5", "--solve", "padding", "--target", "32"),
+    ("backprop", "expr", "sum(W @ x)", "--var", "W=1 2; 3 4", "--var", "x=1; 2", "--format", "latex"),
+])
+def test_symbolic_work_does_import_sympy(argv: tuple[str, ...]) -> None:
+    """The checks above are not vacuous: solving and closed forms use SymPy itself."""
+    assert "sympy" in top_level(imported(*argv))
 
 
 # Modules only some paths need: a command's module imports them inside the command, so

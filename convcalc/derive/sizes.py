@@ -136,11 +136,9 @@ def _verdict(p: SizeProblem, a: int, res: SizeResult) -> Iterator[Block]:
 
 
 def _formula_latex(kind: str, values: dict[str, int]) -> str:
-    from sympy import latex
+    from convcalc.render.formula import symbolic_latex  # the one formula the renderers print
 
-    from convcalc.render.formula import expression  # the one SymPy expression the renderers print
-
-    return str(latex(expression(kind, values)[0]))
+    return symbolic_latex(kind, values)
 
 
 _RANGES = {"padding": "0..K", "stride": "1..I", "kernel-size": "1..I+2P", "output-padding": "0..max(S,d)−1"}
