@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import Any
 
 import typer
 
@@ -40,6 +41,31 @@ def register_commands() -> None:
     )
 
 
+_built: tuple[tuple[int, ...], Any] | None = None
+
+
+def root_command() -> Any:
+    """The Click command of the whole app, every command registered.
+
+    Typer builds it from the command functions' signatures, which costs as much as a small
+    command's whole run; it is built once and rebuilt only if a command is added later.
+    """
+    global _built
+    register_commands()
+    key = _registration(app)
+    if _built is None or _built[0] != key:
+        _built = (key, typer.main.get_command(app))
+    return _built[1]
+
+
+def _registration(t: typer.Typer) -> tuple[int, ...]:
+    """What is registered on ``t`` and its sub-apps, as object ids (a change means rebuild)."""
+    key = [id(c) for c in t.registered_commands]
+    for g in t.registered_groups:
+        key += [id(g), *(_registration(g.typer_instance) if g.typer_instance is not None else ())]
+    return tuple(key)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     sys.exit(run(argv))
@@ -57,8 +83,7 @@ def run(argv: list[str] | None = None) -> int:
         step, export = outer.step, outer.export
         if not outer.nested:
             args, step, export = session.split_global_options(args)
-        register_commands()
-        command = typer.main.get_command(app)
+        command = root_command()
         import numpy as np
 
         # overflow shows in the result itself (inf, as in PyTorch); no NumPy warning text

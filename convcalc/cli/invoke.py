@@ -51,12 +51,9 @@ class Parsed:
 
 def parse(argv: list[str]) -> Parsed:
     """Read ``argv`` into its command and parameters (the command's own parser; no side effects)."""
-    import typer
+    from convcalc.cli import root_command
 
-    from convcalc.cli import app, register_commands
-
-    register_commands()
-    command = typer.main.get_command(app)
+    command = root_command()
     ctx = command.make_context("convcalc", [], resilient_parsing=True)
     path: list[str] = []
     args = list(argv)
