@@ -146,22 +146,12 @@ _RANGES = {"padding": "0..K", "stride": "1..I", "kernel-size": "1..I+2P", "outpu
 
 def _solve_axis(p: SizeProblem, a: int, unknown: str, target: int) -> tuple[list[int], list[Block]]:
     """Every integer value of ``unknown`` in its range whose exact size is ``target``."""
-    import sympy as sp
-
     if unknown not in SOLVABLE:
         raise ConvcalcError(f"expected one of {', '.join(SOLVABLE)}, got {unknown!r}", "--solve")
     if unknown == "output-padding" and p.kind != "transposed":
         raise ConvcalcError("output-padding exists only with --transposed", "--solve")
     i, k, s, pad, d, op = (p.input[a], p.kernel[a], p.stride[a], p.padding[a], p.dilation[a], p.output_padding[a])
-    x = sp.Symbol({"padding": "P", "stride": "S", "kernel-size": "K", "output-padding": "P_out"}[unknown])
-    args = {"padding": pad, "stride": s, "kernel-size": k, "output-padding": op}
-    args[unknown] = x
-    if p.kind == "transposed":
-        expr = formulas.transposed_size(i, args["kernel-size"], args["stride"], args["padding"], d,
-                                        args["output-padding"])
-    else:
-        expr = formulas.conv_quotient(i, args["kernel-size"], args["stride"], 2 * args["padding"], d)
-    roots = [r for r in sp.solve(sp.Eq(expr, target), x)]
+    equation, roots = _equation(p, a, unknown, target)
     lo, hi = {"padding": (0, k), "stride": (1, i), "kernel-size": (1, i + 2 * pad),
               "output-padding": (0, max(s, d) - 1)}[unknown]
     exact_hits: list[int] = []
@@ -174,8 +164,7 @@ def _solve_axis(p: SizeProblem, a: int, unknown: str, target: int) -> tuple[list
         elif res.value == target:
             floored.append(v)
     ax = p.axes[a]
-    blocks: list[Block] = [Note(f"{ax}: solve {sp.sstr(expr)} = {target} for {x}: "
-                                f"{x} = {', '.join(sp.sstr(r) for r in roots) if roots else 'no solution'}")]
+    blocks: list[Block] = [Note(f"{ax}: solve {equation} for {_SYMBOL[unknown]}: {roots}")]
     if exact_hits:
         blocks.append(Note(f"{ax}: {unknown} = {', '.join(map(str, exact_hits))} gives exactly {target} "
                            f"(searched {_RANGES[unknown]})", "ok"))
@@ -186,6 +175,46 @@ def _solve_axis(p: SizeProblem, a: int, unknown: str, target: int) -> tuple[list
         blocks.append(Note(f"{ax}: PyTorch's flooring also gives {target} for {unknown} = "
                            f"{', '.join(map(str, floored))}, but those do not tile exactly", "warn"))
     return exact_hits, blocks
+
+
+_SYMBOL = {"padding": "P", "stride": "S", "kernel-size": "K", "output-padding": "P_out"}
+
+
+def _equation(p: SizeProblem, a: int, unknown: str, target: int) -> tuple[str, str]:
+    """The exact size as an equation in the unknown, and its solution, in exact numbers.
+
+    The exact size is affine in every setting (g = α·x + β), except a conv's or pool's stride:
+    g = A/S + 1. So two evaluations of the size formula give the equation.
+    """
+    x = _SYMBOL[unknown]
+    settings = {"padding": p.padding[a], "stride": p.stride[a], "kernel-size": p.kernel[a],
+                "output-padding": p.output_padding[a]}
+
+    def size(value: Fraction) -> Fraction:
+        v = settings | {unknown: value}
+        if p.kind == "transposed":
+            return Fraction(formulas.transposed_size(Fraction(p.input[a]), v["kernel-size"], v["stride"],
+                                                     v["padding"], p.dilation[a], v["output-padding"]))
+        return Fraction(formulas.conv_quotient(Fraction(p.input[a]), v["kernel-size"], v["stride"],
+                                               2 * v["padding"], p.dilation[a]))
+
+    if unknown == "stride" and p.kind != "transposed":
+        span = size(Fraction(1)) - 1  # A in A/S + 1
+        equation = f"{fmt(span)}/{x} + 1 = {target}"
+        if target == 1:
+            return equation, "any value" if span == 0 else "no solution"
+        return equation, f"{x} = {fmt(span / (target - 1))}" if span != 0 else "no solution"
+    beta = size(Fraction(0))
+    alpha = size(Fraction(1)) - beta
+    if alpha == 0:
+        return f"{fmt(beta)} = {target}", "any value" if beta == target else "no solution"
+    term = x if alpha == 1 else f"−{x}" if alpha == -1 else f"{_factor(alpha)}·{x}"
+    constant = "" if beta == 0 else f" + {fmt(beta)}" if beta > 0 else f" − {fmt(-beta)}"
+    return f"{term}{constant} = {target}", f"{x} = {fmt((target - beta) / alpha)}"
+
+
+def _factor(v: Fraction) -> str:
+    return f"({fmt(v)})" if v.denominator != 1 else fmt(v)
 
 
 def _check_answer(answer: str, results: list[SizeResult]) -> tuple[bool, list[Block]]:

@@ -131,3 +131,45 @@ def test_hostile_layers_exit_2_with_one_line(cli, layer: str) -> None:
         res = cli(command, "--layer", layer, "--input-shape", "1x3x32x32")
         assert res.code == 2
         assert res.err.count("\n") == 1 and "Traceback" not in res.err
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(i=st.integers(4, 40), k=st.integers(1, 6), s=st.integers(1, 4), p=st.integers(0, 3), d=st.integers(1, 2),
+       transposed=st.booleans(), target=st.integers(1, 50), data=st.data())
+def test_solved_root_is_the_integer_torch_confirms(cli, i: int, k: int, s: int, p: int, d: int, transposed: bool,
+                                                   target: int, data: st.DataObject) -> None:
+    """The equation's root (exact, from the size formula) agrees with the brute-force search,
+    and every value the search finds gives ``target`` in torch."""
+    from fractions import Fraction
+
+    torch = pytest.importorskip("torch")
+    unknown = data.draw(st.sampled_from(["padding", "stride", "kernel-size"]
+                                        + (["output-padding"] if transposed else [])))
+    op = 0
+    argv = ["output-size", "--input-size", str(i), "--kernel-size", str(k), "--stride", str(s), "--padding", str(p),
+            "--dilation", str(d), "--solve", unknown, "--target", str(target)] + (["--transposed"] if transposed else [])
+    res = cli(*argv)
+    if res.code == 2:  # e.g. the given settings already make an empty output
+        assert res.err.startswith("error:")
+        return
+    line = next(ln for ln in res.out.splitlines() if ": solve " in ln)
+    answer = line.rsplit(": ", 1)[1]
+    found = _json(cli, *argv)["solutions"]
+    for v in found:
+        args = {"padding": p, "stride": s, "kernel-size": k, "output-padding": op, unknown: v}
+        cls = torch.nn.ConvTranspose1d if transposed else torch.nn.Conv1d
+        extra = {"output_padding": args["output-padding"]} if transposed else {}
+        if transposed and args["output-padding"] >= max(args["stride"], d):
+            continue
+        m = cls(1, 1, args["kernel-size"], args["stride"], args["padding"], dilation=d, **extra)
+        assert m(torch.zeros(1, 1, i)).shape[-1] == target
+    lo, hi = {"padding": (0, k), "stride": (1, i), "kernel-size": (1, i + 2 * p),
+              "output-padding": (0, max(s, d) - 1)}[unknown]
+    if answer == "no solution":
+        assert found == []
+    elif answer == "any value":
+        assert found == list(range(lo, hi + 1))
+    else:
+        root = Fraction(answer.split(" = ")[1].replace("−", "-"))
+        # the exact size is monotonic in each setting, so the search finds the root or nothing
+        assert found == ([int(root)] if root.denominator == 1 and lo <= root <= hi else [])
