@@ -182,11 +182,3 @@ def unify(arrays: list[Array | None], terms: int) -> list[Array | None]:
         dtype = np.result_type(*present)  # float32 in, float32 out, as in PyTorch
         return [None if a is None else a.astype(dtype, copy=False) for a in arrays]
     return [None if a is None else as_kind(a, kind) for a in arrays]
-
-
-def check_finite(a: Array, what: str) -> None:
-    """A float result that overflowed to ±inf (or NaN) is reported, never printed as a number."""
-    from convcalc.errors import ConvcalcError
-
-    if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
-        raise ConvcalcError(f"{what} overflows float64 (beyond ±1.8e308); scale the inputs down")

@@ -95,6 +95,18 @@ def index_arg(value: int) -> int:
     return value
 
 
+def with_nonfinite_note(solution: Solution) -> Solution:
+    """The solution with a warning first when a float result overflowed or is undefined (as in torch)."""
+    from convcalc.derive.nonfinite import nonfinite_note
+
+    note = nonfinite_note(solution.data)
+    if note is None:
+        return solution
+    from itertools import chain
+
+    return replace(solution, blocks=chain([note], solution.blocks))
+
+
 OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Also write the result to FILE.npy|.csv|.json.")]
 
 
@@ -114,6 +126,7 @@ def emit(solution: Solution, fmt: Format, output: str | None = None, key: str = 
         from convcalc.cli.diagnose import with_slip
 
         solution = with_slip(solution, list(now.argv))
+    solution = with_nonfinite_note(solution)
     if now.capture is not None:
         now.capture.append(solution)
         raise typer.Exit(int(solution.status))
