@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +16,30 @@ from convcalc.numbers import Array, Kind, fmt, kind_of, to_json_list
 SUFFIXES = (".npy", ".csv", ".json")
 
 
-def save(a: Array, target: str) -> None:
-    """Write ``a`` to ``target`` (.npy, .csv or .json) via a temporary file and a rename."""
+def save(a: Array | Mapping[str, Array], target: str) -> None:
+    """Write ``a`` to ``target`` (.npy, .csv or .json) via a temporary file and a rename.
+
+    Several named arrays (``backprop expr``'s gradients) go into one JSON object; .npy and
+    .csv hold one array, so they take a single name's.
+    """
     path = Path(target)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise ConvcalcError(f"must end in {', '.join(SUFFIXES)}, got {target!r}", "--output")
+    if isinstance(a, Mapping):
+        if suffix != ".json" and len(a) != 1:
+            raise ConvcalcError(f"{len(a)} results ({', '.join(a)}) need one .json file; .npy and .csv "
+                                "hold one array", "--output")
+        payload = (json.dumps({name: to_json_list(np.asarray(v)) for name, v in a.items()}) + "\n").encode() \
+            if suffix == ".json" else _encode(np.asarray(next(iter(a.values()))), suffix)
+    else:
+        payload = _encode(a, suffix)
     if not path.parent.exists():
         raise ConvcalcError(f"no such folder: {path.parent}", "--output")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(_encode(a, suffix))
+            f.write(payload)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -44,7 +57,10 @@ def _encode(a: Array, suffix: str) -> bytes:
     buf = io.BytesIO()
     kind = kind_of(a)
     data = a.astype(np.float64) if kind is Kind.RATIONAL or (a.dtype == object and kind is Kind.FLOAT) else a
-    if data.dtype == object:  # Python ints beyond int64 cannot go into .npy exactly
-        raise ConvcalcError("integers this large cannot be stored in .npy; use .json or .csv", "--output")
+    if data.dtype == object:  # Python ints: into int64 when they fit; beyond it, not exactly
+        limits = np.iinfo(np.int64)
+        if not all(limits.min <= int(v) <= limits.max for v in data.flat):
+            raise ConvcalcError("integers this large cannot be stored in .npy; use .json or .csv", "--output")
+        data = data.astype(np.int64)
     np.save(buf, data, allow_pickle=False)
     return buf.getvalue()

@@ -37,8 +37,13 @@ ExprAnswerOpt = Annotated[list[str] | None, typer.Option(
                      "value of f, e.g. --answer 'f=0.116' --answer 'W=0.088 0.176; 0.104 0.208'.")]
 
 
+GradientsOutputOpt = Annotated[str | None, typer.Option(
+    "--output", "-o", help="Also write the gradients to FILE.json (one per variable); .npy or .csv with one variable.")]
+
+
 @backprop.command("expr")
-def expr(expression: ExprArg, var: VarOpt = None, answer: ExprAnswerOpt = None, fmt: FormatOpt = Format.text) -> None:
+def expr(expression: ExprArg, var: VarOpt = None, answer: ExprAnswerOpt = None, fmt: FormatOpt = Format.text,
+         output: GradientsOutputOpt = None) -> None:
     """Differentiate an expression: its graph, the forward pass, the backward pass node by node, every gradient."""
     from convcalc.derive import expr as derive
     from convcalc.expr.parse import FUNCTIONS
@@ -55,7 +60,8 @@ def expr(expression: ExprArg, var: VarOpt = None, answer: ExprAnswerOpt = None, 
         if name in claims:
             raise ConvcalcError(f"{name} is claimed twice", "--answer")
         claims[name] = _value(name, value, "--answer", exact=True)
-    emit(derive.solve(expression, variables, closed_forms=fmt is Format.latex, answers=claims), fmt)
+    emit(derive.solve(expression, variables, closed_forms=fmt is Format.latex, answers=claims), fmt, output,
+         "gradients")
 
 
 def _binding(item: str, functions: frozenset[str], flag: str) -> tuple[str, str]:

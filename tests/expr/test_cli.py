@@ -86,3 +86,37 @@ def test_hostile_expressions_are_refused_fast(cli, monkeypatch: pytest.MonkeyPat
     assert "Traceback" not in r.err
     assert elapsed < 1.0
     assert not Path("/tmp/convcalc-pwned").exists()
+
+
+def test_output_writes_every_gradient_as_autograd_gives_it(cli, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    w = torch.tensor([[0.1, 0.5], [-0.3, 0.8]], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([[0.2], [0.4]], dtype=torch.float64, requires_grad=True)
+    (torch.tanh(w @ x) ** 2).sum().backward()
+    target = tmp_path / "grads.json"
+    r = cli("backprop", "expr", "sum(tanh(W @ x)**2)", *VARS, "--output", str(target))
+    assert r.code == 0, r.err
+    saved = json.loads(target.read_text())
+    assert set(saved) == {"W", "x"}
+    import numpy as np
+
+    np.testing.assert_allclose(saved["W"], w.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(saved["x"], x.grad.numpy(), rtol=1e-12)
+
+
+def test_output_of_one_gradient_as_npy_and_csv(cli, tmp_path: Path) -> None:
+    import numpy as np
+
+    for suffix in (".npy", ".csv"):
+        target = tmp_path / f"g{suffix}"
+        r = cli("backprop", "expr", "sum(W*W)", "--var", "W=1 2; 3 4", "--output", str(target))
+        assert r.code == 0, r.err
+        got = np.load(target) if suffix == ".npy" else np.loadtxt(target, delimiter=",")
+        assert got.tolist() == [[2, 4], [6, 8]]  # ∂/∂W of Σ W² is 2W
+
+
+def test_output_of_several_gradients_needs_json(cli, tmp_path: Path) -> None:
+    r = cli("backprop", "expr", "sum(W @ x)", *VARS, "--output", str(tmp_path / "g.csv"))
+    assert r.code == 2
+    assert r.err.count("\n") == 1 and ".json" in r.err
+    assert not list(tmp_path.iterdir())  # nothing half-written
