@@ -42,7 +42,11 @@ class Wrt(str, Enum):
     bias = "bias"
 
 
-WrtOpt = Annotated[Wrt, typer.Option("--wrt", help="Which gradient --cell picks cells of: input or kernel.")]
+WrtOpt = Annotated[Wrt, typer.Option("--wrt", help="Which gradient --cell picks cells of and --output writes: "
+                                                    "input or kernel.")]
+GRADIENT_KEY = {Wrt.input: "grad_input", Wrt.kernel: "grad_weight", Wrt.bias: "grad_bias"}
+GradientOutputOpt = Annotated[str | None, typer.Option(
+    "--output", "-o", help="Also write the gradient --wrt names (default: the input's) to FILE.npy|.csv|.json.")]
 
 
 def _dim(dim: int) -> int:
@@ -62,7 +66,7 @@ def conv(
     stride: StrideOpt = "1", padding: PaddingOpt = "0", dilation: DilationOpt = "1", groups: GroupsOpt = 1,
     padding_mode: ModeOpt = PaddingMode.zeros, dim: DimOpt = 2, cell: CellOpt = None, wrt: WrtOpt = Wrt.input,
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, steps: StepsOpt = "",
-    names: NamesOpt = "A,B,C", output: OutputOpt = None,
+    names: NamesOpt = "A,B,C", output: GradientOutputOpt = None,
 ) -> None:
     """Gradients of a convolution w.r.t. input, kernel and bias, in the zero-stuff / pad / flip recipe."""
     from convcalc.derive import backprop as derive
@@ -79,7 +83,7 @@ def conv(
     claimed = optional_matrix(answer, "--answer", exact=True)
     cap = steps_arg(steps, fwd.DEFAULT_CELL_CAP)
     emit(derive.solve(problem, _grad(grad_output, dim), claimed, cells_arg(cell), wrt.value, cap, base), fmt,
-         output, "grad_input")
+         output, GRADIENT_KEY[wrt])
 
 
 class PoolMode(str, Enum):
@@ -137,7 +141,7 @@ def transposed_conv(
                                                    "(or bias, --answer only).")] = Wrt.input,
     answer: Annotated[str | None, typer.Option("--answer", help="Your gradient (the one --wrt names) to check: "
                                                                "file, '-' or inline.")] = None,
-    fmt: FormatOpt = Format.text, index: IndexOpt = 1, steps: StepsOpt = "", output: OutputOpt = None,
+    fmt: FormatOpt = Format.text, index: IndexOpt = 1, steps: StepsOpt = "", output: GradientOutputOpt = None,
 ) -> None:
     """Gradients of a transposed convolution (PyTorch's ConvTranspose) w.r.t. input, kernel and bias."""
     from convcalc.cli.layers import transposed_kernel
@@ -164,4 +168,4 @@ def transposed_conv(
         positive(parse_ints(dilation, dim, "--dilation"), "--dilation"), groups, layout)
     claimed = optional_matrix(answer, "--answer", exact=True)
     emit(derive.solve(problem, _grad(grad_output, dim), steps_arg(steps, DEFAULT_CELL_CAP), base, claimed,
-                      cells_arg(cell), wrt.value), fmt, output, "grad_input")
+                      cells_arg(cell), wrt.value), fmt, output, GRADIENT_KEY[wrt])

@@ -113,3 +113,21 @@ def test_against_torch_autograd(cli, case) -> None:
     np.testing.assert_array_equal(np.array(data["grad_input"]).reshape(x.shape), xt.grad.numpy())
     np.testing.assert_array_equal(np.array(data["grad_weight"]).reshape(w.shape), wt.grad.numpy())
     np.testing.assert_array_equal(np.array(data["grad_bias"]), bt.grad.numpy())
+
+
+@pytest.mark.parametrize("command", ["conv", "transposed-conv"])
+@pytest.mark.parametrize("wrt", ["input", "kernel", "bias"])
+def test_output_writes_the_gradient_wrt_names(cli, tmp_path, command: str, wrt: str) -> None:
+    torch = pytest.importorskip("torch")
+    x = torch.tensor(json.loads(A), dtype=torch.float64)[None, None].requires_grad_()
+    w = torch.tensor(json.loads(B), dtype=torch.float64)[None, None].requires_grad_()
+    b = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
+    op = torch.nn.functional.conv2d if command == "conv" else torch.nn.functional.conv_transpose2d
+    out = op(x, w, b, stride=2)
+    out.backward(torch.ones_like(out))
+    want = {"input": x.grad[0, 0], "kernel": w.grad[0, 0], "bias": b.grad}[wrt].numpy()
+    target = tmp_path / "g.npy"
+    r = cli("backprop", command, "--input", A, "--kernel", B, "--bias", "2", "--stride", "2", "--wrt", wrt,
+            "--output", str(target))
+    assert r.code == 0, r.err
+    np.testing.assert_array_equal(np.load(target), want)
