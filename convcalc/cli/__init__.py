@@ -87,7 +87,9 @@ def run(argv: list[str] | None = None) -> int:
         import numpy as np
 
         # overflow shows in the result itself (inf, as in PyTorch); no NumPy warning text
-        with np.errstate(all="ignore"), session.entered(argv=tuple(args), step=step, export=export, nested=True):
+        fresh = {} if outer.nested else {"stopped": []}  # q in --step stops this run and the runs inside it
+        with np.errstate(all="ignore"), session.entered(argv=tuple(args), step=step, export=export, nested=True,
+                                                        **fresh):
             rc = command.main(args=args, prog_name="convcalc", standalone_mode=False)
     except ConvcalcError as e:
         _fail(f"error: {e}")

@@ -142,7 +142,8 @@ def emit(solution: Solution, fmt: Format, output: str | None = None, key: str = 
         from convcalc.render.interactive import present
 
         with whole_document(fmt, sys.stdout, document) if document is not None else nullcontext():
-            present(shown, fmt, sys.stdout, step=now.step, export=now.export, recorder=now.recorder)
+            if present(shown, fmt, sys.stdout, step=now.step, export=now.export, recorder=now.recorder):
+                now.stopped.append(True)
     elif document is not None:
         from convcalc.render.document import whole_document
 

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from convcalc.errors import ConvcalcError
@@ -36,6 +36,7 @@ class Session:
     diagnosing: bool = False
     nested: bool = False
     recorder: Any = None  # convcalc.render.interactive.Recorder
+    stopped: list[bool] = field(default_factory=list)  # one per run; q in --step appends: a run of many stops
 
 
 _OUTERMOST = Session()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from convcalc.cli import app, run
+from convcalc.cli import app, run, session
 from convcalc.cli.common import FormatOpt
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.render import Format
@@ -74,6 +74,8 @@ def solve(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> No
         raise typer.Exit(int(status))
     with whole_document(fmt, sys.stdout, "convcalc solve: " + ", ".join(files)):
         for p in problems:
+            if session.current().stopped:  # q while stepping through an earlier problem
+                break
             sys.stdout.write(_header(p, fmt))
             sys.stdout.flush()
             if run(p.argv(fmt.value)) == ExitStatus.BAD_INPUT:

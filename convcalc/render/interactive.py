@@ -108,9 +108,10 @@ class Tee(io.TextIOBase):
 
 
 def present(solution: Solution, fmt: Format, out: TextIO, step: bool = False, export: str | None = None,
-            recorder: Recorder | None = None) -> None:
+            recorder: Recorder | None = None) -> bool:
     """Render ``solution`` to ``out``, one step at a time when ``step`` (and standard input is a
-    terminal), recording it for ``export``.
+    terminal), recording it for ``export``. True when the reader stopped it with q (a run of
+    several solutions, ``solve``, then stops too).
 
     ``recorder`` is the run's shared one (``solve`` and ``check`` export every problem into one
     file); without it, ``present`` records this solution alone and saves ``export`` itself.
@@ -122,19 +123,25 @@ def present(solution: Solution, fmt: Format, out: TextIO, step: bool = False, ex
         step = False
     if export is not None and recorder is None:
         own = Recorder(export, out)
-        _present(solution, fmt, own.tee, step)  # type: ignore[arg-type]  # a Tee is a text stream
+        stopped = _present(solution, fmt, own.tee, step)  # type: ignore[arg-type]  # a Tee is a text stream
         own.save()
-        return
-    _present(solution, fmt, out, step)
+        return stopped
+    return _present(solution, fmt, out, step)
 
 
-def _present(solution: Solution, fmt: Format, out: TextIO, step: bool) -> None:
+def _present(solution: Solution, fmt: Format, out: TextIO, step: bool) -> bool:
     blocks: Iterable[Any] = solution.blocks
+    keys: list[str] = []
+
+    def ask() -> str:
+        keys.append(ask_key())
+        return keys[-1]
+
     if step:
-        blocks = paced(blocks, ask_key, out.flush)
+        blocks = paced(blocks, ask, out.flush)
     if fmt is not Format.text:
         render(replace(solution, blocks=blocks), fmt, out)
-        return
+        return "q" in keys
     from convcalc.render.text import draw, make_console, render_text
 
     consoles = [make_console(out)]
@@ -147,6 +154,7 @@ def _present(solution: Solution, fmt: Format, out: TextIO, step: bool) -> None:
     for block in blocks:
         for console in consoles:
             draw(block, console, solution.index_base)
+    return "q" in keys
 
 
 def paced(blocks: Iterable[Any], ask: Callable[[], str], flush: Callable[[], None]) -> Iterator[Any]:

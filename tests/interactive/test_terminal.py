@@ -126,6 +126,32 @@ def test_step_q_stops_and_keeps_the_exit_status() -> None:
     assert child.exitstatus == 1  # the answer is wrong, shown or not
 
 
+def test_step_q_under_solve_stops_every_problem_after_it() -> None:
+    child = spawn("solve", "problems/nyu-dl-2020-hw2.toml", "--step")
+    child.expect("nyu20-hw2-1.1c")
+    child.expect("Enter: next step")
+    child.sendline("")  # Enter: the first problem goes on
+    child.expect("Enter: next step")
+    child.sendline("q")
+    rest = child.read()
+    assert "nyu20-hw2-1.2c" not in rest and "Enter: next step" not in rest
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_step_q_under_solve_only_stops_when_asked() -> None:
+    """The check above is not vacuous: with a for all, solve goes on to the next problem."""
+    child = spawn("solve", "problems/nyu-dl-2020-hw2.toml", "--step")
+    child.expect("Enter: next step")
+    child.sendline("a")
+    child.expect("nyu20-hw2-1.2c")
+    child.expect("Enter: next step")
+    child.sendline("q")
+    child.read()
+    child.close()
+    assert child.exitstatus == 0
+
+
 def test_missing_matrix_is_asked_for_row_by_row() -> None:
     child = spawn("conv", "--kernel", "1 0; 0 1")
     child.expect("--input")
