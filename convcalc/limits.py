@@ -31,6 +31,13 @@ def max_macs(kind: Kind) -> int:
     return _setting("CONVCALC_MAX_MACS", DEFAULT_MAX_MACS[kind])
 
 
+def threads() -> int:
+    """Threads the core's float pooling may use: ``CONVCALC_THREADS``, else the CPUs this process
+    may run on (1 means no thread pool at all)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return _setting("CONVCALC_THREADS", cpus)
+
+
 def check_work(macs: int, kind: Kind, what: str, exact_big_ints: bool = False) -> None:
     """Refuse ``macs`` multiply-adds over the limit for this number kind."""
     limit = max_macs(Kind.RATIONAL if exact_big_ints else kind)
