@@ -1,34 +1,47 @@
-"""Max and average pooling of float32/float64 arrays, one pass per kernel tap.
+"""Max and average pooling of float32/float64 arrays and their gradients, bit for bit PyTorch's.
 
 The same results as :func:`convcalc.core.pool.max_pool_nd` and ``avg_pool_nd`` (which also
-handle exact numbers and show each window), computed like PyTorch's CPU loops: each tap of
-the kernel meets a strided slice of the input, clipped to the output cells whose window
-puts that tap on a real input cell, so no padded copy and no window matrix is built. Floats
-keep their dtype (float32 stays float32, as in torch).
+handle exact numbers and show each window), computed in PyTorch's order: each window is walked
+tap by tap in row-major order (max: a value replaces the best so far if it is greater or NaN;
+average: a sum from +0, then one division), and the gradients add into each input cell in the
+row-major order of the windows that send to it. Floats keep their dtype, as in torch.
+
+How, with NumPy: planes are pooled in cache-sized blocks, on ``limits.threads()`` threads. A
+block's padded input is split by stride phase (:class:`_Phases`), so that each kernel tap reads
+one contiguous run and is one NumPy operation over the whole block; no window matrix is built.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
-from typing import Any
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from convcalc.core.pool import PoolGeometry, avg_divisors, pool_geometry
 from convcalc.errors import ConvcalcError
+from convcalc.limits import threads
 from convcalc.numbers import Array
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # Planes are pooled in runs of about this many input bytes, so the kernel's taps, one pass
 # each, re-read the run from cache instead of from memory (L2 here is 1 MiB per core).
 PLANE_BLOCK_BYTES = 1 * 2**20
-Span = tuple[tuple[int, ...], tuple[slice, ...], tuple[slice, ...]]  # tap, output slices, input slices
 
 
 def is_float_array(x: Array) -> bool:
     return np.asarray(x).dtype in FLOATS
+
+
+# --- Geometry ---------------------------------------------------------------------------
 
 
 def _axis_span(o_count: int, size: int, s: int, p: int, d: int, t: int) -> tuple[slice, slice] | None:
@@ -42,16 +55,16 @@ def _axis_span(o_count: int, size: int, s: int, p: int, d: int, t: int) -> tuple
     return slice(lo, hi), slice(start, start + (hi - lo - 1) * s + 1, s)
 
 
-def _tap_spans(geom: PoolGeometry) -> list[Span]:
-    """Per kernel tap with any real cell: (tap, output slices, input slices), row-major tap order."""
-    spans = []
-    for tap in itertools.product(*(range(k) for k in geom.kernel)):
-        per_axis = [_axis_span(o, i, s, p, d, t) for o, i, s, p, d, t in
-                    zip(geom.output_size, geom.input_size, geom.stride, geom.padding, geom.dilation, tap,
-                        strict=True)]
-        if all(a is not None for a in per_axis):
-            spans.append((tap, tuple(a[0] for a in per_axis if a), tuple(a[1] for a in per_axis if a)))
-    return spans
+def _real_taps(geom: PoolGeometry) -> list[tuple[int, ...]]:
+    """The kernel taps that land inside the input for some output, in row-major order."""
+    return [tap for tap in itertools.product(*(range(k) for k in geom.kernel))
+            if all(_axis_span(o, i, s, p, d, t) is not None for o, i, s, p, d, t in
+                   zip(geom.output_size, geom.input_size, geom.stride, geom.padding, geom.dilation, tap,
+                       strict=True))]
+
+
+def _tap_id(tap: tuple[int, ...], geom: PoolGeometry) -> int:
+    return int(np.ravel_multi_index(tap, geom.kernel))
 
 
 def _flat(coords: Sequence[Array], size: Sequence[int]) -> Array:
@@ -69,24 +82,21 @@ def _axis_coords(geom: PoolGeometry, axis: int, values: Array) -> Array:
     return values.reshape(shape)
 
 
-def _first_taps(geom: PoolGeometry) -> Array:
-    """PyTorch's starting index of each window: its first tap at or after 0 on every axis, (*O)."""
-    firsts = []
-    for axis, (o, s, p, d) in enumerate(zip(geom.output_size, geom.stride, geom.padding, geom.dilation, strict=True)):
+def _first_taps(geom: PoolGeometry) -> tuple[Array, Array]:
+    """Each window's first tap at or after 0 on every axis (PyTorch's starting point), (*O):
+    its index in the input, and its tap id (prod(K), "no tap", if it is not inside the input)."""
+    positions, ids = [], np.zeros((), dtype=np.int64)
+    inside: Array = np.ones((), dtype=bool)
+    for axis, (o, i, k, s, p, d) in enumerate(zip(geom.output_size, geom.input_size, geom.kernel, geom.stride,
+                                                 geom.padding, geom.dilation, strict=True)):
         start = np.arange(o) * s - p
-        firsts.append(_axis_coords(geom, axis, np.where(start >= 0, start, start + (-start + d - 1) // d * d)))
-    return np.broadcast_to(_flat(firsts, geom.input_size), geom.output_size)
-
-
-def _plane_blocks(planes: int, plane_bytes: int) -> list[slice]:
-    """Runs of (n, c) planes of about PLANE_BLOCK_BYTES: every tap's pass then reads from cache."""
-    step = max(1, PLANE_BLOCK_BYTES // max(1, plane_bytes))
-    return [slice(i, min(planes, i + step)) for i in range(0, planes, step)]
-
-
-def _planes(a: Array, spatial: int) -> Array:
-    """(N, C, *S) → (N·C, *S), a view when ``a`` is contiguous."""
-    return a.reshape((-1, *a.shape[a.ndim - spatial:]))
+        t = np.where(start >= 0, 0, (-start + d - 1) // d)
+        positions.append(_axis_coords(geom, axis, start + t * d))
+        inside = inside & _axis_coords(geom, axis, (t < k) & (start + t * d < i))
+        ids = ids * k + _axis_coords(geom, axis, t)
+    ids = np.where(inside, ids, math.prod(geom.kernel))
+    return (np.broadcast_to(_flat(positions, geom.input_size), geom.output_size),
+            np.broadcast_to(ids, geom.output_size))
 
 
 def _base_and_offsets(geom: PoolGeometry) -> tuple[Array, Array]:
@@ -98,36 +108,257 @@ def _base_and_offsets(geom: PoolGeometry) -> tuple[Array, Array]:
     return np.broadcast_to(base, geom.output_size), offsets
 
 
-def _winners(planes: Array, geom: PoolGeometry) -> tuple[Array, Array]:
-    """Max values and PyTorch's indices of (P, *S) planes, both (P, *O).
+@dataclass(frozen=True)
+class _Phases:
+    """A block of planes' padded input split by stride phase, so that each tap reads one
+    contiguous run (NumPy is several times slower on strided or clipped views than on flat ones).
 
-    PyTorch's rule per window, in row-major tap order: a value replaces the best so far if it
-    is greater or NaN, starting from −inf at the first tap inside the input. So ties keep the
-    first, the last NaN wins, and a window of −inf (or of padding only) keeps its first tap.
+    Along an axis, padded position f = i + p is phase f mod s, row f // s. The buffer is
+    (used phases, planes · plane + tail): per phase, each plane's (*rows) grid, plane after
+    plane. Output cell (n, *o) of the block has the place n · plane + Σ o · row_stride of a
+    "wide" array of planes · plane cells (the (*O) corner of each grid is real, the other cells
+    are computed and discarded), and tap t reads its input at that place plus ``offset`` in its
+    phase: one slice of planes · plane cells per tap.
     """
-    spans, taps = _tap_spans(geom), math.prod(geom.kernel)
-    base, offsets = _base_and_offsets(geom)
-    first = _first_taps(geom)
-    has_nan = bool(np.isnan(planes).any())
-    values = np.empty(planes.shape[:1] + geom.output_size, dtype=planes.dtype)
-    indices = np.empty(values.shape, dtype=np.int64)
-    def work(block: slice) -> None:
-        # The block's window matrix, taps innermost; cells outside the input stay −inf.
-        cand = np.full((block.stop - block.start, *geom.output_size, taps), -np.inf, dtype=planes.dtype)
-        for tap, outs, ins in spans:
-            where: tuple[Any, ...] = (slice(None), *outs, int(np.ravel_multi_index(tap, geom.kernel)))
-            cand[where] = planes[(block, *ins)]
-        best = np.argmax(cand, axis=-1)  # the first maximum; NaN counts as the maximum (the first NaN)
-        if has_nan:
-            nan = np.isnan(cand)
-            best = np.where(nan.any(axis=-1), taps - 1 - np.argmax(nan[..., ::-1], axis=-1), best)
-        top = np.take_along_axis(cand, best[..., None], axis=-1)[..., 0]
-        values[block] = top
-        indices[block] = np.where(top == -np.inf, first, base + offsets[best])
 
-    for block in _plane_blocks(planes.shape[0], values[0].nbytes * taps):
-        work(block)
-    return values, indices
+    rows: tuple[int, ...]
+    plane: int
+    phases: int
+    taps: tuple[tuple[int, int, int], ...]  # (tap id, phase, offset) of each real tap, ascending id
+    copies: tuple[tuple[int, tuple[slice, ...], tuple[slice, ...]], ...]  # phase, its rows, input cells
+    tail: int
+    output_size: tuple[int, ...]
+
+    def real(self, wide: Array, count: int) -> Array:
+        """The (count, *O) cells of a wide array, as a view."""
+        return wide[:count * self.plane].reshape(count, *self.rows)[
+            (slice(None), *(slice(0, o) for o in self.output_size))]
+
+    def buffer(self, scratch: threading.local, name: str, count: int, dtype: np.dtype[Any], pad: float) -> Array:
+        """This thread's (phases, count · plane + tail) buffer, made filled with ``pad`` on first use.
+
+        Blocks only write input cells, and the first block is the largest, so the padding
+        written once stays right for the other blocks of the call.
+        """
+        buf: Array | None = getattr(scratch, name, None)
+        if buf is None or buf.shape[1] < count * self.plane + self.tail:
+            buf = np.full((self.phases, count * self.plane + self.tail), pad, dtype=dtype)
+            setattr(scratch, name, buf)
+        return buf
+
+    def fill(self, buf: Array, planes: Array) -> None:
+        """Copy the (count, *S) planes into their places in ``buf``."""
+        count = planes.shape[0]
+        for phase, rows, ins in self.copies:
+            buf[phase, :count * self.plane].reshape(count, *self.rows)[(slice(None), *rows)] = \
+                planes[(slice(None), *ins)]
+
+    def drain(self, buf: Array, out: Array) -> None:
+        """Copy the input cells of ``buf`` into the (count, *S) ``out``."""
+        count = out.shape[0]
+        for phase, rows, ins in self.copies:
+            out[(slice(None), *ins)] = buf[phase, :count * self.plane].reshape(count, *self.rows)[
+                (slice(None), *rows)]
+
+    def view(self, buf: Array, tap: tuple[int, int, int], count: int) -> Array:
+        """The wide run that one tap reads (or adds into)."""
+        _, phase, offset = tap
+        return buf[phase, offset:offset + count * self.plane]
+
+    @property
+    def ids(self) -> list[int]:
+        return [tap for tap, _, _ in self.taps]
+
+    def wide(self, count: int, dtype: np.dtype[Any]) -> Array:
+        return np.empty(count * self.plane, dtype=dtype)
+
+    def reads(self, planes: Array, scratch: threading.local, pad: float) -> list[Array]:
+        """What each tap reads of the (count, *S) planes: one wide run each (``pad`` outside)."""
+        count = planes.shape[0]
+        buf = self.buffer(scratch, f"input{pad}", count, planes.dtype, pad)
+        self.fill(buf, planes)
+        return [self.view(buf, tap, count) for tap in self.taps]
+
+
+@dataclass(frozen=True)
+class _Direct:
+    """When every tap of every window is inside the input (no padding met, like 2×2 stride 2),
+    each tap's strided view of the input already lines up with the (count, *O) output: that
+    is cheaper than splitting the input by phase first. Same interface as :class:`_Phases`."""
+
+    ids: list[int]
+    ins: list[tuple[slice, ...]]
+    output_size: tuple[int, ...]
+
+    @staticmethod
+    def of(geom: PoolGeometry) -> _Direct | None:
+        ids, ins = [], []
+        for tap in itertools.product(*(range(k) for k in geom.kernel)):
+            spans = [_axis_span(o, i, s, p, d, t) for o, i, s, p, d, t in
+                     zip(geom.output_size, geom.input_size, geom.stride, geom.padding, geom.dilation, tap,
+                         strict=True)]
+            if not all(span is not None and span[0] == slice(0, o) for span, o in
+                       zip(spans, geom.output_size, strict=True)):
+                return None
+            ids.append(_tap_id(tap, geom))
+            ins.append(tuple(span[1] for span in spans if span is not None))
+        return _Direct(ids, ins, geom.output_size)
+
+    def wide(self, count: int, dtype: np.dtype[Any]) -> Array:
+        return np.empty((count, *self.output_size), dtype=dtype)
+
+    def real(self, wide: Array, count: int) -> Array:
+        return wide
+
+    def reads(self, planes: Array, scratch: threading.local, pad: float) -> list[Array]:
+        return [planes[(slice(None), *ins)] for ins in self.ins]
+
+
+def _phases(geom: PoolGeometry) -> _Phases:
+    rows = tuple(-(-f // s) for f, s in zip(geom.frame, geom.stride, strict=True))
+    row_strides = [math.prod(rows[a + 1:]) for a in range(len(rows))]
+    used: dict[tuple[int, ...], int] = {}
+    taps = []
+    for tap in _real_taps(geom):
+        shifts = [t * d for t, d in zip(tap, geom.dilation, strict=True)]
+        phase = used.setdefault(tuple(f % s for f, s in zip(shifts, geom.stride, strict=True)), len(used))
+        offset = sum(f // s * r for f, s, r in zip(shifts, geom.stride, row_strides, strict=True))
+        taps.append((_tap_id(tap, geom), phase, offset))
+    copies = []
+    for residues, phase in used.items():
+        row_slices, in_slices = [], []
+        for r, s, p, i, q in zip(residues, geom.stride, geom.padding, geom.input_size, rows, strict=True):
+            lo, hi = max(0, -((r - p) // s)), min(q, (i - 1 + p - r) // s + 1)  # rows holding input cells
+            row_slices.append(slice(lo, hi))
+            in_slices.append(slice(lo * s + r - p, (hi - 1) * s + r - p + 1, s))
+        copies.append((phase, tuple(row_slices), tuple(in_slices)))
+    return _Phases(rows, math.prod(rows), len(used), tuple(taps), tuple(copies),
+                   max((offset for _, _, offset in taps), default=0), geom.output_size)
+
+
+# --- Blocks and threads -----------------------------------------------------------------
+
+
+def _plane_blocks(planes: int, plane_bytes: int) -> list[slice]:
+    """Runs of (n, c) planes of about PLANE_BLOCK_BYTES: every tap's pass then reads from cache."""
+    step = max(1, PLANE_BLOCK_BYTES // max(1, plane_bytes))
+    return [slice(i, min(planes, i + step)) for i in range(0, planes, step)]
+
+
+_pools_lock = threading.Lock()
+_pools: dict[tuple[int, int], Executor] = {}  # (process id, threads) → pool
+
+
+def run_blocks(work: Callable[[slice], None], blocks: list[slice]) -> None:
+    """``work(block)`` for every block, on ``limits.threads()`` threads when there is more than one
+    block. The blocks write disjoint parts of the result, and NumPy releases the GIL in its loops."""
+    count = threads()
+    if count <= 1 or len(blocks) <= 1:
+        for block in blocks:
+            work(block)
+        return
+    for _ in _executor(count).map(work, blocks):
+        pass  # consuming the results re-raises any worker's exception here
+
+
+def _executor(count: int) -> Executor:
+    """A shared pool of ``count`` threads, made on first use (so importing this costs nothing).
+
+    Keyed by process too: a forked child inherits the pool object but not its threads.
+    """
+    key = (os.getpid(), count)
+    with _pools_lock:
+        if key not in _pools:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _pools[key] = ThreadPoolExecutor(count, thread_name_prefix="convcalc-pool")
+        return _pools[key]
+
+
+def _planes(a: Array, spatial: int) -> Array:
+    """(N, C, *S) → (N·C, *S), a view when ``a`` is contiguous."""
+    return a.reshape((-1, *a.shape[a.ndim - spatial:]))
+
+
+# --- Max pooling ------------------------------------------------------------------------
+
+
+def _tap_id_dtype(geom: PoolGeometry) -> np.dtype[Any]:
+    """The smallest unsigned type that holds every tap id and prod(K), "no tap"."""
+    return np.min_scalar_type(math.prod(geom.kernel))
+
+
+def _wide_max(views: list[Array], ids: list[int], best: Array, won: Array | None, has_nan: bool) -> None:
+    """Fill ``best`` with each window's maximum over the taps' ``views`` and ``won`` (if given)
+    with the id of PyTorch's tap; ``best`` stays −inf where no tap beat the start.
+
+    PyTorch's rule, one tap at a time in row-major order: a value replaces the best so far if it
+    is greater or NaN. So ties keep the first, the last NaN wins, and −inf never replaces.
+    Branch-free on purpose (a masked copy mispredicts on every other cell): ``best`` follows
+    ``np.maximum``, which may pick either zero of a ±0 tie (the callers fix that where it
+    shows), and since tap ids only grow, ``won = max(won, update · id)``.
+    """
+    if not views:  # every window is padding only
+        best.fill(-np.inf)
+        if won is not None:
+            won.fill(0)
+        return
+    np.copyto(best, views[0])
+    if won is None:
+        for v in views[1:]:
+            np.maximum(v, best, out=best)
+        return
+    won.fill(ids[0])  # where the first value is −inf, best stays −inf: no winner
+    update, step = np.empty(best.shape, dtype=bool), np.empty(best.shape, dtype=won.dtype)
+    for v, tap in zip(views[1:], ids[1:], strict=True):
+        np.greater(v, best, out=update)
+        if has_nan:
+            np.logical_or(update, np.isnan(v), out=update)
+        np.maximum(v, best, out=best)
+        np.maximum(won, np.multiply(update, won.dtype.type(tap), out=step), out=won)
+
+
+def _has_negative_zero(planes: Array) -> bool:
+    return bool(np.any(np.signbit(planes) & (planes == 0)))
+
+
+@dataclass(frozen=True)
+class _MaxPlan:
+    """Everything a block of max pooling needs, worked out once per call."""
+
+    geom: PoolGeometry
+    layout: _Phases
+    forward: _Phases | _Direct  # the cheaper layout when nothing goes back to the input
+    base: Array  # (*O) and (prod K,): input index = base + offsets[tap id]
+    offsets: Array
+    first_index: Array  # (*O): PyTorch's index of a window without a winner
+    first_id: Array  # (*O): its tap id, prod(K) if not inside the input
+
+    @classmethod
+    def of(cls, geom: PoolGeometry) -> _MaxPlan:
+        base, offsets = _base_and_offsets(geom)
+        first_index, first_id = _first_taps(geom)
+        layout = _phases(geom)
+        return cls(geom, layout, _Direct.of(geom) or layout, base, offsets, first_index,
+                   first_id.astype(_tap_id_dtype(geom)))
+
+    def winners(self, layout: _Phases | _Direct, planes: Array, scratch: threading.local,
+                with_ids: bool = True) -> tuple[Array, Array | None]:
+        """(best, won) of the (count, *S) planes in ``layout``'s wide form; ``won`` only if asked."""
+        best = layout.wide(planes.shape[0], planes.dtype)
+        won = np.empty(best.shape, dtype=_tap_id_dtype(self.geom)) if with_ids else None
+        _wide_max(layout.reads(planes, scratch, -np.inf), layout.ids, best, won,
+                  with_ids and bool(np.isnan(planes).any()))
+        return best, won
+
+    def indices(self, planes: Array, value: Array, won: Array, index: Array) -> None:
+        """PyTorch's (count, *O) indices from the winners' tap ids, and each ±0 maximum's own sign."""
+        np.add(self.base, self.offsets[won], out=index)
+        zero = value == 0
+        if zero.any():  # the winner's own zero: PyTorch keeps the first of −0 and +0
+            cells = np.nonzero(zero)
+            value[cells] = planes.reshape(planes.shape[0], -1)[cells[0], index[cells]]
+        np.copyto(index, self.first_index, where=value == -np.inf)
 
 
 def max_pool_float(
@@ -137,78 +368,90 @@ def max_pool_float(
     """Max pooling of a float (N, C, *S) array → (values, indices or None), both (N, C, *O).
 
     PyTorch's rule per window, in row-major tap order: a value replaces the best so far if
-    it is greater or NaN (so ties keep the first, and the last NaN wins); a window with no
-    input cell gives −inf and its first-tap index.
+    it is greater or NaN (so ties keep the first, and the last NaN wins); a window where
+    nothing beat −inf (all −inf, or padding only) gives −inf and its first tap's index.
     """
     geom = pool_geometry(x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
+    plan = _MaxPlan.of(geom)
     planes = _planes(x, len(geom.kernel))
-    if not with_indices:
-        # Max is separable: one axis at a time. Ties and NaN give the same value either way.
-        values = _separable(planes, geom, -np.inf, np.maximum)
-        return values.reshape(x.shape[:2] + geom.output_size), None
-    values, indices = _winners(planes, geom)
+    values = np.empty(planes.shape[:1] + geom.output_size, dtype=planes.dtype)
+    indices = np.empty(values.shape, dtype=np.int64) if with_indices else None
+    scratch = threading.local()
+
+    def work(block: slice) -> None:
+        count, value, layout = block.stop - block.start, values[block], plan.forward
+        best, won = plan.winners(layout, planes[block], scratch, with_indices)
+        np.copyto(value, layout.real(best, count))
+        if won is None and (value == 0).any() and _has_negative_zero(planes[block]):
+            _, won = plan.winners(layout, planes[block], scratch)  # which zero wins needs the winner
+        if won is not None:
+            index = indices[block] if indices is not None else np.empty(value.shape, dtype=np.int64)
+            plan.indices(planes[block], value, layout.real(won, count), index)
+
+    run_blocks(work, _plane_blocks(planes.shape[0], planes[0].nbytes))
     shape = x.shape[:2] + geom.output_size
-    return values.reshape(shape), indices.reshape(shape)
+    return values.reshape(shape), None if indices is None else indices.reshape(shape)
 
 
 def max_pool_float_backward(
     grad_output: Array, x: Array, kernel: Sequence[int], stride: Sequence[int] | None = None,
     padding: Sequence[int] | None = None, dilation: Sequence[int] | None = None, ceil_mode: bool = False,
 ) -> Array:
-    """∂L/∂x of :func:`max_pool_float`: each upstream value added to its window's winner, (N, C, *S)."""
+    """∂L/∂x of :func:`max_pool_float`: each upstream value added to its window's winner, (N, C, *S).
+
+    Per tap, the outputs that tap won add their upstream value onto the input run the tap
+    reads; for one tap no two outputs share an input cell.
+    """
     geom = pool_geometry(x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
     _check_grad(grad_output, x.shape[:2] + geom.output_size)
+    plan = _MaxPlan.of(geom)
+    layout = plan.layout
     planes = _planes(x, len(geom.kernel))
-    _, indices = _winners(planes, geom)
-    count, size = planes.shape[0], math.prod(geom.input_size)
-    flat = indices.reshape(count, -1)
-    targets = flat + (np.arange(count) * size)[:, None]
-    weights = np.asarray(grad_output, dtype=np.float64).reshape(count, -1)
-    # A window of padding only has no winner inside the input; it sends nothing back.
-    keep = (flat >= 0) & (flat < size)
-    if not keep.all():
-        targets, weights = targets[keep], weights[keep]
-    return np.bincount(targets.ravel(), weights.ravel(), minlength=count * size).astype(x.dtype).reshape(x.shape)
+    g = _planes(np.asarray(grad_output).astype(x.dtype, copy=False), len(geom.kernel))
+    grad: Array = np.zeros(planes.shape, dtype=x.dtype)
+    scratch = threading.local()
 
-
-def _axis_spans(geom: PoolGeometry, axis: int) -> list[tuple[slice, slice]]:
-    """(output slice, input slice) of each tap along one axis that meets the input, one that
-    covers every output first (it can be copied instead of combined into a filled array)."""
-    o = geom.output_size[axis]
-    spans = [span for t in range(geom.kernel[axis])
-             if (span := _axis_span(o, geom.input_size[axis], geom.stride[axis], geom.padding[axis],
-                                    geom.dilation[axis], t)) is not None]
-    return sorted(spans, key=lambda span: span[0] != slice(0, o))
-
-
-def _separable(planes: Array, geom: PoolGeometry, start: float, op: np.ufunc, divisor: Array | None = None) -> Array:
-    """``op``-reduce every window's input cells, one spatial axis at a time: (P, *S) → (P, *O).
-
-    Right for sums and maxima, because a window's input cells are a product of per-axis runs.
-    With ``divisor`` (*O), each block is divided while it is still in cache.
-    """
-    out = np.empty(planes.shape[:1] + geom.output_size, dtype=planes.dtype)
-    per_axis = [_axis_spans(geom, a) for a in range(len(geom.kernel))]
     def work(block: slice) -> None:
-        current = planes[block]
-        for axis, spans in enumerate(per_axis):
-            shape = list(current.shape)
-            shape[1 + axis] = geom.output_size[axis]
-            lead: tuple[Any, ...] = (slice(None),) * (1 + axis)
-            covers = bool(spans) and spans[0][0] == slice(0, geom.output_size[axis])
-            reduced = current[(*lead, spans[0][1])].copy() if covers else np.full(shape, start, dtype=planes.dtype)
-            for outs, ins in spans[1:] if covers else spans:
-                target = reduced[(*lead, outs)]
-                op(target, current[(*lead, ins)], out=target)
-            current = reduced
-        if divisor is None:
-            out[block] = current
-        else:
-            np.divide(current, divisor, out=out[block])
+        count = block.stop - block.start
+        best, won = plan.winners(layout, planes[block], scratch)
+        assert won is not None
+        np.copyto(layout.real(won, count), plan.first_id, where=layout.real(best, count) == -np.inf)
+        wide_g = _wide_upstream(layout, scratch, g[block])
+        sums = layout.buffer(scratch, "sums", count, x.dtype, 0)
+        sums.fill(0)
+        mine, zero = np.empty(won.shape, dtype=bool), x.dtype.type(0)
+        # Last tap first: a cell that wins several windows then adds their values in the
+        # windows' row-major order, as PyTorch does (float addition is not associative).
+        for tap in reversed(layout.taps):
+            target = layout.view(sums, tap, count)
+            target += np.where(np.equal(won, tap[0], out=mine), wide_g, zero)
+        layout.drain(sums, grad[block])
 
-    for block in _plane_blocks(planes.shape[0], planes[0].nbytes):
-        work(block)
-    return out
+    run_blocks(work, _plane_blocks(planes.shape[0], planes[0].nbytes))
+    # A window of padding only: PyTorch still sends its value to the cell its index names, when
+    # that index falls inside the plane (beyond it, torch writes into the next plane; not here).
+    size = math.prod(geom.input_size)
+    ghosts = np.flatnonzero((plan.first_id == math.prod(geom.kernel)) & (plan.first_index < size))
+    if ghosts.size:
+        cells = grad.reshape(grad.shape[0], -1).T  # (cell, plane), a view
+        np.add.at(cells, plan.first_index.ravel()[ghosts], g.reshape(g.shape[0], -1)[:, ghosts].T)
+    return grad.reshape(x.shape)
+
+
+def _wide_upstream(layout: _Phases, scratch: threading.local, g: Array) -> Array:
+    """The (count, *O) upstream values in the wide layout; the discarded cells hold +0, so that
+    whatever they add is +0 (a sum from +0 is never −0, so adding +0 changes nothing)."""
+    count = g.shape[0]
+    wide: Array | None = getattr(scratch, "upstream", None)
+    if wide is None or wide.shape[0] < count * layout.plane:
+        wide = np.zeros(count * layout.plane, dtype=g.dtype)
+        scratch.upstream = wide
+    wide = wide[:count * layout.plane]
+    layout.real(wide, count)[...] = g
+    return wide
+
+
+# --- Average pooling --------------------------------------------------------------------
 
 
 def _divisors(geom: PoolGeometry, count_include_pad: bool, divisor_override: int | None) -> Array:
@@ -222,11 +465,34 @@ def avg_pool_float(
     x: Array, kernel: Sequence[int], stride: Sequence[int] | None = None, padding: Sequence[int] | None = None,
     ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None,
 ) -> Array:
-    """Average pooling of a float (N, C, *S) array → (N, C, *O), PyTorch's divisor rules."""
+    """Average pooling of a float (N, C, *S) array → (N, C, *O), PyTorch's divisor rules.
+
+    As PyTorch: the window's input cells summed from +0 in row-major order, then divided.
+    """
     geom = pool_geometry(x.shape[2:], kernel, stride, padding, None, ceil_mode)
     divisor = _divisors(geom, count_include_pad, divisor_override).astype(x.dtype)
+    negative = divisor_override is not None and divisor_override < 0
+    layout = _Direct.of(geom) or _phases(geom)
     planes = _planes(x, len(geom.kernel))
-    return _separable(planes, geom, 0, np.add, divisor).reshape(x.shape[:2] + geom.output_size)
+    out = np.empty(planes.shape[:1] + geom.output_size, dtype=planes.dtype)
+    scratch = threading.local()
+
+    def work(block: slice) -> None:
+        count = block.stop - block.start
+        total = layout.wide(count, x.dtype)
+        # The sum starts at +0 (so a window of −0 sums to +0); padding adds +0 after that,
+        # which changes nothing, since a sum from +0 is never −0.
+        with np.errstate(all="ignore"):  # the discarded cells may meet inf − inf
+            views = layout.reads(planes[block], scratch, 0)  # never none: padding ≤ kernel / 2
+            np.add(views[0], x.dtype.type(0), out=total)
+            for view in views[1:]:
+                total += view
+            np.divide(layout.real(total, count), divisor, out=out[block])
+            if negative:  # torch adds the quotient to a zeroed output: 0 / −2 gives +0 there
+                out[block] += 0
+
+    run_blocks(work, _plane_blocks(planes.shape[0], planes[0].nbytes))
+    return out.reshape(x.shape[:2] + geom.output_size)
 
 
 def avg_pool_float_backward(
@@ -234,20 +500,29 @@ def avg_pool_float_backward(
     padding: Sequence[int] | None = None, ceil_mode: bool = False, count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> Array:
-    """∂L/∂x of :func:`avg_pool_float`: g/divisor added to every input cell of each window, (N, C, *S)."""
+    """∂L/∂x of :func:`avg_pool_float`: g/divisor added to every input cell of each window, (N, C, *S).
+
+    As PyTorch: each input cell adds its windows' shares in the windows' row-major order.
+    """
     geom = pool_geometry(input_shape[2:], kernel, stride, padding, None, ceil_mode)
     g = np.asarray(grad_output)
     _check_grad(g, tuple(input_shape[:2]) + geom.output_size)
     shares = _planes(g / _divisors(geom, count_include_pad, divisor_override).astype(g.dtype), len(geom.kernel))
+    layout = _phases(geom)
     grad = np.zeros((shares.shape[0], *geom.input_size), dtype=g.dtype)
-    spans = _tap_spans(geom)
+    scratch = threading.local()
 
     def work(block: slice) -> None:
-        for _, outs, ins in spans:
-            grad[(block, *ins)] += shares[(block, *outs)]
+        count = block.stop - block.start
+        wide = _wide_upstream(layout, scratch, shares[block])
+        sums = layout.buffer(scratch, "sums", count, g.dtype, 0)
+        sums.fill(0)
+        for tap in reversed(layout.taps):  # last tap first: the windows' row-major order
+            target = layout.view(sums, tap, count)
+            target += wide
+        layout.drain(sums, grad[block])
 
-    for block in _plane_blocks(grad.shape[0], grad[0].nbytes):
-        work(block)
+    run_blocks(work, _plane_blocks(grad.shape[0], grad[0].nbytes))
     return grad.reshape(tuple(input_shape))
 
 
