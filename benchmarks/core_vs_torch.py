@@ -5,8 +5,9 @@ stride 2). Prints, per case and dtype, the median time of each side and the rati
 convcalc/torch against the budget (float64: forward ≤ 1.2×, backward ≤ 2×; float32: ≤ 3×).
 The two sides alternate call by call, so load from other processes hits both alike.
 
-Threads: NumPy's OpenBLAS and torch both get ``--threads`` (default 2); the script re-runs
-itself with OPENBLAS_NUM_THREADS set, because OpenBLAS reads it only at start-up.
+Threads: NumPy's OpenBLAS, convcalc's float pooling (CONVCALC_THREADS) and torch all get
+``--threads`` (default 2); the script re-runs itself with OPENBLAS_NUM_THREADS and
+CONVCALC_THREADS set, because OpenBLAS reads its setting only at start-up.
 
 Memory: peak extra memory, measured the same way for both sides: a fresh subprocess per
 case and side makes the call twice; before each call the kernel's peak-RSS mark (VmHWM) is
@@ -36,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from convcalc import functional as F
+from convcalc import limits
 
 N, C, SIZE = 16, 64, 56
 Budget = tuple[float, float]  # (float64, float32)
@@ -163,14 +165,17 @@ def main() -> None:
     if os.environ.get("OPENBLAS_NUM_THREADS") != str(a.threads) and not a.probe:
         os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)  # OpenBLAS reads it only at start-up
         os.execv(sys.executable, [sys.executable, __file__, *sys.argv[1:]])
+    if not a.probe:
+        os.environ["CONVCALC_THREADS"] = str(a.threads)
     if a.probe:
         probe_memory(*a.probe)
         return
     import torch
 
     torch.set_num_threads(a.threads)
-    print(f"numpy {np.__version__} (OpenBLAS threads {blas_threads()}), torch {torch.__version__} "
-          f"(threads {torch.get_num_threads()}); median of {a.runs} alternating calls")
+    print(f"numpy {np.__version__} (OpenBLAS threads {blas_threads()}), convcalc pooling threads "
+          f"{limits.threads()}, torch {torch.__version__} (threads {torch.get_num_threads()}); "
+          f"median of {a.runs} alternating calls")
     print(f"N={N}, C={C}→{C}, {SIZE}×{SIZE}, 3×3, padding 1; pools 3×3 s2 p1 and 2×2 s2")
     print(f"{'case':38} {'convcalc':>9} {'torch':>9} {'ratio':>7} {'budget':>7}")
     over = []
