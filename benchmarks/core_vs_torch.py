@@ -5,9 +5,9 @@ stride 2). Prints, per case and dtype, the median time of each side and the rati
 convcalc/torch against the budget (float64: forward ≤ 1.2×, backward ≤ 2×; float32: ≤ 3×).
 The two sides alternate call by call, so load from other processes hits both alike.
 
-Threads: NumPy's OpenBLAS, convcalc's float pooling (CONVCALC_THREADS) and torch all get
-``--threads`` (default 2); the script re-runs itself with OPENBLAS_NUM_THREADS and
-CONVCALC_THREADS set, because OpenBLAS reads its setting only at start-up.
+Threads: NumPy's OpenBLAS, convcalc's float pooling and torch all get ``--threads`` (default
+2); the script sets CONVCALC_THREADS, and re-runs itself with OPENBLAS_NUM_THREADS set,
+because OpenBLAS reads it only at start-up.
 
 Memory: peak extra memory, measured the same way for both sides: a fresh subprocess per
 case and side makes the call twice; before each call the kernel's peak-RSS mark (VmHWM) is
