@@ -7,9 +7,12 @@ Every problem is reported as a ConvcalcError naming the flag, file, row and colu
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import sys
+import tokenize
+import warnings
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -20,11 +23,19 @@ from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
 
 MAX_ENTRY_CHARS = 40
-MAX_ENTRIES = 10_000_000
+MAX_ENTRIES = 10_000_000  # a .npy file
+MAX_TEXT_ENTRIES = 1_000_000  # text (inline, .csv/.txt/.json, stdin): each number is parsed, ~2 µs apiece
 MAX_TEXT_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 8
 _FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".npy", ".json")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+/[+-]?\d+$")
+_CELL = re.compile(r"[^,\t ]+")
+_JSON_TOKEN = re.compile(r"\[|\]|,|[^\s\[\],]+")
+_TOO_MANY = f"has more than {MAX_TEXT_ENTRIES} numbers, the most a text may hold (use a .npy file for more)"
+
+
+class _NotANumber(ValueError):
+    """A cell that is not a number; the caller adds where it is."""
 
 
 def read_tensor(source: str, flag: str, exact: bool = False) -> Array:
@@ -41,9 +52,11 @@ def read_tensor(source: str, flag: str, exact: bool = False) -> Array:
         if sys.stdin is None:
             raise ConvcalcError("no standard input to read", flag)
         try:
-            text_in = sys.stdin.read(MAX_TEXT_BYTES)
+            text_in = sys.stdin.read(MAX_TEXT_BYTES + 1)
         except (OSError, UnicodeDecodeError) as e:
             raise ConvcalcError(f"cannot read standard input ({e})", flag) from None
+        if len(text_in) > MAX_TEXT_BYTES:  # never parse a silently cut-off part of it
+            raise ConvcalcError(f"standard input is larger than {MAX_TEXT_BYTES // 2**20} MiB (use a .npy file)", flag)
         return parse_text(text_in, f"{flag} (stdin)", exact)
     path = Path(text)
     if _looks_like_path(text):
@@ -86,29 +99,60 @@ def _read_file(path: Path, where: str, exact: bool) -> Array:
     return parse_text(text, where, exact)
 
 
-def _read_npy(path: Path, where: str) -> Array:
+# How NumPy's .npy header reader reports a malformed header: it parses the header text with
+# ast.literal_eval and, failing that, tokenize; a hostile header reaches each of these.
+_NPY_HEADER_ERRORS = (ValueError, SyntaxError, OverflowError, MemoryError, RecursionError, tokenize.TokenError,
+                      EOFError, OSError)
+
+
+def _check_npy_header(path: Path, where: str) -> None:
+    """Check the shape and dtype a .npy file declares before NumPy reads (or maps) any data."""
     try:
-        a = np.load(path, allow_pickle=False, mmap_mode="r")
-        if a.size > MAX_ENTRIES:
-            raise ConvcalcError(f"has {a.size} entries; at most {MAX_ENTRIES}", where)
-        a = np.asarray(a)
+        with path.open("rb") as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # NumPy warns about Python 2 headers it had to repair
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ConvcalcError(f".npy format version {version[0]}.{version[1]} is not supported", where)
+    except _NPY_HEADER_ERRORS as e:
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ConvcalcError(f"not a readable .npy file ({message[:200]})", where) from None
+    if any(n < 0 for n in shape):
+        raise ConvcalcError(f"the header's shape {shape} has a negative size", where)
+    size = math.prod(shape)
+    if size > MAX_ENTRIES:
+        raise ConvcalcError(f"has {size} entries; at most {MAX_ENTRIES}", where)
+    if dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype is not None:
+        raise ConvcalcError(f"a .npy file must hold a numeric array, not {str(dtype)[:40]}", where)
+
+
+def _read_npy(path: Path, where: str) -> Array:
+    _check_npy_header(path, where)
+    try:
+        a = np.asarray(np.load(path, allow_pickle=False))
     except (ValueError, OSError, EOFError) as e:
-        raise ConvcalcError(f"not a readable .npy file ({e})", where) from None
-    if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf":
-        raise ConvcalcError("a .npy file must hold a numeric array", where)
+        raise ConvcalcError(f"not a readable .npy file ({str(e)[:200]})", where) from None
     if a.size == 0:
         raise ConvcalcError("is empty", where)
     if a.dtype.kind == "f":
+        a = a.astype(np.float64)  # a long double beyond float64 becomes inf here, and is refused
         if not np.all(np.isfinite(a)):
-            raise ConvcalcError("contains NaN or infinity", where)
-        return a.astype(np.float64)
+            raise ConvcalcError("contains NaN or infinity (or a number beyond float64)", where)
+        return a
     if a.dtype.kind == "u" and int(a.max()) > np.iinfo(np.int64).max:
         return a.astype(object)  # Python ints: a uint64 beyond int64 must not wrap to a negative number
     return a.astype(np.int64)
 
 
 def parse_text(text: str, where: str, exact: bool = False) -> Array:
-    """Inline or file text: JSON if it starts with ``[``, else rows and 2-D slices."""
+    """Inline or file text: JSON if it starts with ``[``, else rows and 2-D slices.
+
+    At most MAX_TEXT_ENTRIES numbers: more is refused as soon as they are counted, before
+    they are parsed, so a huge text costs no more than the limit.
+    """
     stripped = text.strip()
     if not stripped:
         raise ConvcalcError("is empty", where)
@@ -117,75 +161,110 @@ def parse_text(text: str, where: str, exact: bool = False) -> Array:
     slices = _split_slices(stripped)
     if not slices:
         raise ConvcalcError("is empty (no rows with numbers)", where)
-    parsed = [_parse_rows(rows, where, first) for rows, first in slices]
+    budget = [MAX_TEXT_ENTRIES]
+    parsed = [_parse_rows(rows, where, budget) for rows in slices]
     widths = {len(s[0]) for s in parsed}
     heights = {len(s) for s in parsed}
     if len(parsed) > 1 and (len(widths) > 1 or len(heights) > 1):
         raise ConvcalcError("the 2-D slices separated by blank lines differ in shape", where)
     entries = [e for s in parsed for row in s for e in row]
     shape = (len(parsed[0]), len(parsed[0][0])) if len(parsed) == 1 else (len(parsed), len(parsed[0]), len(parsed[0][0]))
-    return _to_array(entries, shape, exact)
+    return _to_array(entries, shape, exact, where)
 
 
-def _split_slices(text: str) -> list[tuple[list[tuple[int, str]], int]]:
+def _split_slices(text: str) -> list[list[tuple[int, str]]]:
     """Rows (with 1-based line numbers) grouped into 2-D slices at blank lines."""
     lines = text.replace("\r\n", "\n").split("\n")
     if len(lines) == 1 and ";" in lines[0]:
         lines = lines[0].split(";")
         if lines and not lines[-1].strip():
             lines.pop()
-    slices: list[tuple[list[tuple[int, str]], int]] = []
+    slices: list[list[tuple[int, str]]] = []
     current: list[tuple[int, str]] = []
     for number, line in enumerate(lines, start=1):
         content = line.split("#", 1)[0].strip()
         if content:
             current.append((number, content))
         elif current:
-            slices.append((current, current[0][0]))
+            slices.append(current)
             current = []
     if current:
-        slices.append((current, current[0][0]))
+        slices.append(current)
     return slices
 
 
-def _parse_rows(rows: list[tuple[int, str]], where: str, first: int) -> list[list[Fraction | float]]:
-    out: list[list[Fraction | float]] = []
+def _cells(content: str, budget: list[int], where: str) -> list[str]:
+    """The cells of one row, counted against ``budget`` (numbers still allowed) before parsing."""
+    if (len(content) + 1) // 2 <= budget[0]:  # cannot hold more cells than that: split at C speed
+        cells = [c for c in re.split(r"[,\t ]+", content) if c]
+    else:  # a huge row: take one more cell than allowed, and stop there
+        cells = [m.group() for m in itertools.islice(_CELL.finditer(content), budget[0] + 1)]
+    budget[0] -= len(cells)
+    if budget[0] < 0:
+        raise ConvcalcError(_TOO_MANY, where)
+    return cells
+
+
+def _parse_rows(rows: list[tuple[int, str]], where: str, budget: list[int]) -> list[list[Fraction | int | float]]:
+    out: list[list[Fraction | int | float]] = []
     for number, content in rows:
-        cells = [c for c in re.split(r"[,\t ]+", content.strip(" ,")) if c]
-        out.append([parse_entry(c, f"{where}: row {number}, column {col}") for col, c in enumerate(cells, 1)])
+        cells = _cells(content, budget, where)
+        try:
+            out.append([_entry(c) for c in cells])
+        except _NotANumber as e:
+            col = next(i for i, c in enumerate(cells, 1) if _is_bad(c))
+            raise ConvcalcError(str(e), f"{where}: row {number}, column {col}") from None
         if len(out[-1]) != len(out[0]):
             raise ConvcalcError(
                 f"row {number} has {len(out[-1])} entries but row {rows[0][0]} has {len(out[0])} (ragged rows)", where)
     return out
 
 
+def _is_bad(cell: str) -> bool:
+    try:
+        _entry(cell)
+    except _NotANumber:
+        return True
+    return False
+
+
 def parse_entry(cell: str, where: str) -> Fraction | float:
     """One number: ``4``, ``-2.5``, ``1e-3``, ``1/3``. Decimals come back as float."""
+    try:
+        value = _entry(cell)
+    except _NotANumber as e:
+        raise ConvcalcError(str(e), where) from None
+    return Fraction(value) if isinstance(value, int) else value
+
+
+def _entry(cell: str) -> Fraction | int | float:
+    """``parse_entry`` without the location, and plain integers as ``int`` (the common case, fast)."""
+    body = cell[1:] if cell[:1] in ("+", "-") else cell
+    if len(body) <= 18 and body.isascii() and body.isdecimal():
+        return int(cell)
     s = cell.strip().replace("\u2212", "-")
     if len(s) > MAX_ENTRY_CHARS:
-        raise ConvcalcError(f"number too long ({len(s)} characters; at most {MAX_ENTRY_CHARS})", where)
+        raise _NotANumber(f"number too long ({len(s)} characters; at most {MAX_ENTRY_CHARS})")
     if s.lower().lstrip("+-") in ("nan", "inf", "infinity"):
-        raise ConvcalcError(f"{cell!r} is not allowed (NaN and infinity have no place in a worked solution)", where)
+        raise _NotANumber(f"{cell!r} is not allowed (NaN and infinity have no place in a worked solution)")
     if not _NUMBER.match(s):
-        raise ConvcalcError(f"{cell!r} is not a number", where)
+        raise _NotANumber(f"{cell!r} is not a number")
     if "/" in s:
         num, den = s.split("/")
         if int(den) == 0:
-            raise ConvcalcError(f"{cell!r} divides by zero", where)
+            raise _NotANumber(f"{cell!r} divides by zero")
         return Fraction(int(num), int(den))
     if re.fullmatch(r"[+-]?\d+", s):
-        return Fraction(int(s))
+        return int(s)
     value = float(s)
     if not math.isfinite(value):
-        raise ConvcalcError(f"{cell!r} is out of range", where)
+        raise _NotANumber(f"{cell!r} is out of range")
     return value
 
 
-def _to_array(entries: list[Any], shape: tuple[int, ...], exact: bool) -> Array:
+def _to_array(entries: list[Any], shape: tuple[int, ...], exact: bool, where: str) -> Array:
     if not entries:
-        raise ConvcalcError("is empty", "input")
-    if len(entries) > MAX_ENTRIES:
-        raise ConvcalcError(f"has {len(entries)} entries; at most {MAX_ENTRIES}", "input")
+        raise ConvcalcError("is empty", where)
     if any(isinstance(e, float) for e in entries):
         if exact:
             entries = [Fraction(str(e)) if isinstance(e, float) else e for e in entries]
@@ -204,11 +283,20 @@ def _to_array(entries: list[Any], shape: tuple[int, ...], exact: bool) -> Array:
 
 
 def _parse_json(text: str, where: str, exact: bool) -> Array:
-    """Nested lists like ``[[4, 5], [3, 1/3]]`` (JSON, plus fractions), parsed iteratively."""
-    tokens = re.findall(r"\[|\]|,|[^\s\[\],]+", text)
+    """Nested lists like ``[[4, 5], [3, 1/3]]`` (JSON, plus fractions), parsed iteratively.
+
+    Depth, lists, empty lists, missing values and the count of numbers are refused as they
+    are met, so a hostile text (10⁵ brackets, 10⁷ commas) stops at once. Commas between
+    numbers may be left out (NumPy prints ``[[1 2] [3 4]]``).
+    """
+    if text.count("[") > 2 * MAX_TEXT_ENTRIES:
+        raise ConvcalcError(f"has more than {2 * MAX_TEXT_ENTRIES} lists", where)
     root: list[Any] = []
     stack: list[list[Any]] = [root]
-    for i, tok in enumerate(tokens):
+    budget = MAX_TEXT_ENTRIES
+    previous = ""
+    for i, m in enumerate(_JSON_TOKEN.finditer(text), 1):
+        tok = m.group()
         if tok == "[":
             if len(stack) > MAX_JSON_DEPTH:
                 raise ConvcalcError(f"nested deeper than {MAX_JSON_DEPTH} levels", where)
@@ -217,27 +305,45 @@ def _parse_json(text: str, where: str, exact: bool) -> Array:
             stack.append(child)
         elif tok == "]":
             if len(stack) == 1:
-                raise ConvcalcError(f"unbalanced ']' (token {i + 1})", where)
+                raise ConvcalcError(f"unbalanced ']' (token {i})", where)
+            if previous == "[":
+                raise ConvcalcError(f"empty list (token {i})", where)
             stack.pop()
-        elif tok != ",":
+        elif tok == ",":
+            if previous in ("", "[", ","):
+                raise ConvcalcError(f"a value is missing before ',' (token {i})", where)
+        else:
+            budget -= 1
+            if budget < 0:
+                raise ConvcalcError(_TOO_MANY, where)
             stack[-1].append(tok.strip('"'))
+        previous = tok if tok in ("[", "]", ",") else "0"
     if len(stack) != 1:
         raise ConvcalcError("unbalanced '[': a list is not closed", where)
     if len(root) != 1 or not isinstance(root[0], list):
         raise ConvcalcError("expected one bracketed list such as [[1, 2], [3, 4]]", where)
     entries: list[Any] = []
     shape = _nested_shape(root[0], where, entries, path="")
-    return _to_array(entries, shape, exact)
+    return _to_array(entries, shape, exact, where)
 
 
-def _nested_shape(node: Any, where: str, entries: list[Any], path: str) -> tuple[int, ...]:
-    if isinstance(node, list):
-        if not node:
-            raise ConvcalcError(f"empty list at {path or 'top level'}", where)
-        shapes = [_nested_shape(x, where, entries, f"{path}[{i}]") for i, x in enumerate(node)]
-        if any(s != shapes[0] for s in shapes):
-            bad = next(i for i, s in enumerate(shapes) if s != shapes[0])
-            raise ConvcalcError(f"ragged: {path}[{bad}] has a different shape than {path}[0]", where)
-        return (len(node), *shapes[0])
-    entries.append(parse_entry(node, f"{where}: at {path or 'top level'}"))
-    return ()
+def _nested_shape(node: list[Any], where: str, entries: list[Any], path: str) -> tuple[int, ...]:
+    """The shape of a nested list (every item a list of one shape, or every item a number)."""
+    if not node:
+        raise ConvcalcError(f"empty list at {path or 'top level'}", where)
+    lists = [isinstance(x, list) for x in node]
+    if not all(lists) and any(lists):
+        bad = next(i for i, is_list in enumerate(lists) if is_list != lists[0])
+        raise ConvcalcError(f"ragged: {path}[{bad}] has a different shape than {path}[0]", where)
+    if not lists[0]:  # a list of numbers (the bulk of the work): no location built per number
+        try:
+            entries += [_entry(x) for x in node]
+        except _NotANumber as e:
+            bad = next(i for i, x in enumerate(node) if _is_bad(x))
+            raise ConvcalcError(str(e), f"{where}: at {path}[{bad}]") from None
+        return (len(node),)
+    shapes = [_nested_shape(x, where, entries, f"{path}[{i}]") for i, x in enumerate(node)]
+    if any(s != shapes[0] for s in shapes):
+        bad = next(i for i, s in enumerate(shapes) if s != shapes[0])
+        raise ConvcalcError(f"ragged: {path}[{bad}] has a different shape than {path}[0]", where)
+    return (len(node), *shapes[0])

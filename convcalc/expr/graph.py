@@ -107,6 +107,9 @@ class _Builder:
         if term.op == "var":
             if term.name not in self.var_index:
                 raw = self.env[term.name]
+                if raw.size > MAX_ENTRIES:  # before any per-entry work (Fractions cost ~µs apiece)
+                    raise ConvcalcError(f"has {raw.size} entries; at most {MAX_ENTRIES} per variable",
+                                        f"--var {term.name}")
                 value = exact.fractions(raw) if self.exact else _as_float(raw, term.name)
                 self.var_index[term.name] = self._push("var", (), value, term.text, name=term.name)
             return self.var_index[term.name]
