@@ -246,23 +246,35 @@ def _plane_blocks(planes: int, plane_bytes: int) -> list[slice]:
 
 
 _pools_lock = threading.Lock()
-_pools: dict[tuple[int, int], Executor] = {}  # (process id, threads) → pool
+_pools: dict[tuple[int, int], Executor] = {}  # (process id, helper threads) → pool
 
 
 def run_blocks(work: Callable[[slice], None], blocks: list[slice]) -> None:
     """``work(block)`` for every block, on ``limits.threads()`` threads when there is more than one
-    block. The blocks write disjoint parts of the result, and NumPy releases the GIL in its loops."""
+    block. The blocks write disjoint parts of the result, and NumPy releases the GIL in its loops.
+
+    The calling thread works too, taking blocks from the same queue as the pool's threads: when
+    a pool thread gets no core (the machine is busy), the caller simply does more of the blocks.
+    """
     count = threads()
-    if count <= 1 or len(blocks) <= 1:
-        for block in blocks:
+    queue = iter(blocks)  # next() on a list iterator is atomic under the GIL
+
+    def drain() -> None:
+        for block in queue:
             work(block)
-        return
-    for _ in _executor(count).map(work, blocks):
-        pass  # consuming the results re-raises any worker's exception here
+
+    helpers = [_executor(count - 1).submit(drain) for _ in range(min(count, len(blocks)) - 1)]
+    try:
+        drain()
+    finally:
+        errors = [helper.exception() for helper in helpers]  # waits for every helper
+    for error in errors:
+        if error is not None:
+            raise error
 
 
 def _executor(count: int) -> Executor:
-    """A shared pool of ``count`` threads, made on first use (so importing this costs nothing).
+    """A shared pool of ``count`` helper threads, made on first use (importing this costs nothing).
 
     Keyed by process too: a forked child inherits the pool object but not its threads.
     """
