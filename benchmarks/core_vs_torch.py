@@ -3,7 +3,9 @@
 Shape: N=16, C=64→64, 56×56, 3×3, padding 1 (pools: 3×3, stride 2, padding 1 and 2×2,
 stride 2). Prints, per case and dtype, the median time of each side and the ratio
 convcalc/torch against the budget (float64: forward ≤ 1.2×, backward ≤ 2×; float32: ≤ 3×).
-The two sides alternate call by call, so load from other processes hits both alike.
+The two sides alternate call by call, so load from other processes hits both alike; each
+call comes after a pause (``--settle``, 30 ms), so that torch's OpenMP threads, which spin for
+about 10 ms after a call, have gone idle and do not slow the next call (ours) on the same cores.
 
 Threads: NumPy's OpenBLAS, convcalc's float pooling and torch all get ``--threads`` (default
 2); the script sets CONVCALC_THREADS, and re-runs itself with OPENBLAS_NUM_THREADS set,
@@ -17,7 +19,8 @@ set-up (BLAS buffers, oneDNN kernels); the second shows what a call costs once w
 MALLOC_MMAP_THRESHOLD_=65536 makes glibc return freed blocks at once, so memory one call
 freed is not silently reused by the next. Linux only; ``--no-memory`` skips it.
 
-Usage: ``python benchmarks/core_vs_torch.py [--threads 2] [--runs 5] [--only conv2d] [--no-memory]``.
+Usage: ``python benchmarks/core_vs_torch.py [--threads 2] [--runs 5] [--settle 30] [--only conv2d]
+[--no-memory]``.
 Needs torch installed (``torch==2.13.0``, CPU).
 """
 
@@ -100,12 +103,16 @@ def make_cases(dtype: type, torch: Any) -> list[tuple[str, Budget, Callable[[], 
     return cases
 
 
-def median_pair(ours: Callable[[], object], theirs: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Median seconds of each side, calls alternating (one warm-up each first)."""
+def median_pair(ours: Callable[[], object], theirs: Callable[[], object], runs: int,
+                settle: float) -> tuple[float, float]:
+    """Median seconds of each side, calls alternating (one warm-up each first), each call after
+    ``settle`` seconds of pause: torch's OpenMP threads keep spinning for about 10 ms after a
+    call (libgomp's default wait policy), which slows whatever runs next on the same cores."""
     ours(), theirs()
     a, b = [], []
     for _ in range(runs):
         for fn, times in ((ours, a), (theirs, b)):
+            time.sleep(settle)
             t0 = time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)
@@ -158,6 +165,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--settle", type=float, default=30, help="pause before each timed call, ms (0: none)")
     ap.add_argument("--only", default="", help="run only cases whose name contains this")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
@@ -175,7 +183,7 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     print(f"numpy {np.__version__} (OpenBLAS threads {blas_threads()}), convcalc pooling threads "
           f"{limits.threads()}, torch {torch.__version__} (threads {torch.get_num_threads()}); "
-          f"median of {a.runs} alternating calls")
+          f"median of {a.runs} alternating calls, each after a {a.settle:g} ms pause")
     print(f"N={N}, C={C}→{C}, {SIZE}×{SIZE}, 3×3, padding 1; pools 3×3 s2 p1 and 2×2 s2")
     print(f"{'case':38} {'convcalc':>9} {'torch':>9} {'ratio':>7} {'budget':>7}")
     over = []
@@ -184,7 +192,7 @@ def main() -> None:
         for case, budget, ours, theirs in make_cases(dtype, torch):
             if a.only not in case:
                 continue
-            t_ours, t_theirs = median_pair(ours, theirs, a.runs)
+            t_ours, t_theirs = median_pair(ours, theirs, a.runs, a.settle / 1000)
             limit = budget[0] if dtype is np.float64 else budget[1]
             ratio = t_ours / t_theirs
             mark = "" if ratio <= limit else "  OVER"
