@@ -434,9 +434,10 @@ def max_pool_float_backward(
         mine, zero = np.empty(won.shape, dtype=bool), x.dtype.type(0)
         # Last tap first: a cell that wins several windows then adds their values in the
         # windows' row-major order, as PyTorch does (float addition is not associative).
-        for tap in reversed(layout.taps):
-            target = layout.view(sums, tap, count)
-            target += np.where(np.equal(won, tap[0], out=mine), wide_g, zero)
+        with np.errstate(all="ignore"):  # inf − inf is NaN, as in torch, without a warning
+            for tap in reversed(layout.taps):
+                target = layout.view(sums, tap, count)
+                target += np.where(np.equal(won, tap[0], out=mine), wide_g, zero)
         layout.drain(sums, grad[block])
 
     run_blocks(work, _plane_blocks(planes.shape[0], planes[0].nbytes))
@@ -529,9 +530,10 @@ def avg_pool_float_backward(
         wide = _wide_upstream(layout, scratch, shares[block])
         sums = layout.buffer(scratch, "sums", count, g.dtype, 0)
         sums.fill(0)
-        for tap in reversed(layout.taps):  # last tap first: the windows' row-major order
-            target = layout.view(sums, tap, count)
-            target += wide
+        with np.errstate(all="ignore"):  # inf − inf is NaN, as in torch, without a warning
+            for tap in reversed(layout.taps):  # last tap first: the windows' row-major order
+                target = layout.view(sums, tap, count)
+                target += wide
         layout.drain(sums, grad[block])
 
     run_blocks(work, _plane_blocks(grad.shape[0], grad[0].nbytes))

@@ -12,6 +12,7 @@ import math
 import os
 import subprocess
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -240,3 +241,16 @@ def test_an_average_sums_in_torchs_order() -> None:
     ref.backward(torch.from_numpy(g))
     assert_same_floats(avg_pool_float(x, (3,), (1,), (1,)), ref.detach().numpy())
     assert_same_floats(avg_pool_float_backward(g, x.shape, (3,), (1,), (1,)), xt.grad.numpy())
+
+
+def test_inf_minus_inf_in_a_gradient_is_nan_without_a_warning() -> None:
+    x = np.array([[[0.0, 0.0, 5.0, 0.0, 0.0]]])
+    g = np.array([[[np.inf, -np.inf, 1.0]]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _check_max(x, 3, 1, 0, g=g)  # the 5 wins all three windows
+        xt = torch.from_numpy(x).requires_grad_()
+        tf.avg_pool1d(xt, 3, 1, 0).backward(torch.from_numpy(g))
+        assert_same_floats(avg_pool_float_backward(g, x.shape, (3,), (1,), (0,)), xt.grad.numpy())
+        big = np.array([[[np.inf, 1.0, -np.inf, 2.0]]])
+        assert_same_floats(avg_pool_float(big, (2,), (1,), (0,)), tf.avg_pool1d(torch.from_numpy(big), 2, 1).numpy())
