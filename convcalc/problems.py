@@ -17,12 +17,20 @@ How a TOML value becomes command-line text:
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from convcalc.errors import ConvcalcError
+
+MAX_FILE_BYTES = 4 * 2**20  # tomllib reads about 10 MB/s; the bank's files are a few kB
+MAX_KEY_PARTS = 64
+MAX_PROBLEMS = 1000  # per file; the bank's largest has 30
+NOT_A_PROBLEM = ("solve", "check", "quiz")  # a problem of these would run files (itself, even) or a game
+_COMMAND_WORD = re.compile(r"[a-z][a-z0-9-]{0,40}")
+_OPTION_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,60}")
 
 RESERVED = ("id", "source", "asks", "command", "args", "claimed", "answer")
 
@@ -92,25 +100,66 @@ def problem_files(paths: list[str]) -> list[Path]:
     """Files named, and every .toml file in folders named (sorted, README excluded)."""
     out: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
+        kind = _kind(p)
+        if kind == "folder":
             out += sorted(f for f in p.glob("*.toml"))
-        elif p.is_file():
+        elif kind == "file":
             out.append(p)
         else:
             raise ConvcalcError(f"no such file or folder: {p}", "FILES")
     return out
 
 
+def _kind(p: Path) -> str:
+    """"folder", "file" or "" (nothing there, or a name the OS refuses: too long, a NUL byte)."""
+    try:
+        return "folder" if p.is_dir() else "file" if p.is_file() else ""
+    except (OSError, ValueError):
+        return ""
+
+
 def load(path: Path) -> list[Problem]:
     """Every problem of one file; a malformed file or problem names the key at fault."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConvcalcError(f"is {size} bytes; a problem file may have at most {MAX_FILE_BYTES}", str(path))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConvcalcError("is not a text file (not UTF-8)", str(path)) from None
+    except OSError as e:
+        raise ConvcalcError(f"cannot read: {e.strerror}", str(path)) from None
+    _check_key_depth(text, str(path))
+    try:
+        data = tomllib.loads(text)
+    except ValueError as e:  # TOMLDecodeError, or int()'s refusal of a number with over 4300 digits
         raise ConvcalcError(f"not a valid TOML problem file ({e})", str(path)) from None
+    except RecursionError:  # how tomllib meets arrays or inline tables nested thousands deep
+        raise ConvcalcError("not a valid TOML problem file (nested too deeply)", str(path)) from None
     tables = data.get("problem")
     if not isinstance(tables, list) or not tables:
         raise ConvcalcError("has no [[problem]] tables", str(path))
+    if len(tables) > MAX_PROBLEMS:
+        raise ConvcalcError(f"has {len(tables)} problems; at most {MAX_PROBLEMS} in one file", str(path))
     return [_problem(t, path, i) for i, t in enumerate(tables, 1)]
+
+
+# TOML strings and comments, which may hold any dots: multi-line first, then one-line ones.
+_TOML_STRINGS = re.compile(r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*', re.DOTALL)
+_DECIMAL_POINT = re.compile(r"(?<=\d)\.(?=\d)")
+
+
+def _check_key_depth(text: str, where: str) -> None:
+    """Refuse a dotted key of more than MAX_KEY_PARTS parts before tomllib reads it.
+
+    tomllib's time and memory grow with the square of a dotted key's length (``a.a.a… = 1``
+    with 10⁵ parts takes minutes and tens of GB); a problem file needs no dotted keys at all.
+    A dot outside strings and comments and not between two digits belongs to a key.
+    """
+    bare = _DECIMAL_POINT.sub("", _TOML_STRINGS.sub(lambda m: '""' + "\n" * m.group().count("\n"), text))
+    for number, line in enumerate(bare.splitlines(), 1):
+        if line.count(".") > MAX_KEY_PARTS:
+            raise ConvcalcError(f"a key with more than {MAX_KEY_PARTS} dotted parts (near line {number})", where)
 
 
 def _claim(key: str, v: Any, where: str) -> Claim | None:
@@ -130,8 +179,17 @@ def _problem(t: Any, path: Path, number: int) -> Problem:
         if not isinstance(t.get(key), str) or not t[key].strip():
             raise ConvcalcError(f"needs a string key {key!r}", where)
     where = f"{where} ({t['id']})"
+    words = t["command"].split()
+    if len(words) > 2 or not all(_COMMAND_WORD.fullmatch(w) for w in words):
+        raise ConvcalcError(f"'command' must name a command, such as conv or backprop conv; got {t['command']!r}",
+                            where)
+    if words[0] in NOT_A_PROBLEM:
+        raise ConvcalcError(f"'command' cannot be {words[0]}: it runs problem files or a game, not one problem",
+                            where)
     options = {k: v for k, v in t.items() if k not in RESERVED}
     for k, v in options.items():
+        if not _OPTION_KEY.fullmatch(k) or k == "help":  # a key becomes one --flag word; --help is no problem's
+            raise ConvcalcError(f"key {k[:40]!r} is not an option name (letters, digits, _ and -)", where)
         _check_value(k, v, where, switch=True)
     args = t.get("args", [])
     if isinstance(args, str):

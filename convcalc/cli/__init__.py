@@ -92,23 +92,23 @@ def run(argv: list[str] | None = None) -> int:
                                                         **fresh):
             rc = command.main(args=args, prog_name="convcalc", standalone_mode=False)
     except ConvcalcError as e:
-        _fail(f"error: {e}")
+        fail(f"error: {e}")
         return ExitStatus.BAD_INPUT
     except (KeyboardInterrupt, EOFError):
-        _fail("interrupted")
+        fail("interrupted")
         return ExitStatus.BAD_INPUT
     except BrokenPipeError:
         return ExitStatus.OK
     except Exception as e:
         if _is_usage_error(e):  # Click's (or Typer's vendored Click's) UsageError and kin
-            _fail(f"error: {e.format_message()}" + _hint(e))  # type: ignore[attr-defined]
+            fail(f"error: {e.format_message()}" + _hint(e))  # type: ignore[attr-defined]
             return ExitStatus.BAD_INPUT
         if type(e).__name__ == "Abort":
-            _fail("aborted")
+            fail("aborted")
             return ExitStatus.BAD_INPUT
         if os.environ.get("CONVCALC_DEBUG"):
             traceback.print_exc()
-        _fail(f"internal error: {type(e).__name__}: {e} — please report it (CONVCALC_DEBUG=1 shows details)")
+        fail(f"internal error: {type(e).__name__}: {e} — please report it (CONVCALC_DEBUG=1 shows details)")
         return 3
     return int(rc or 0)
 
@@ -122,8 +122,20 @@ def _hint(e: Exception) -> str:
     return f" (see '{ctx.command_path} --help')" if ctx is not None else ""
 
 
-def _fail(message: str) -> None:
-    # one line, whatever the user typed: control characters are shown escaped
-    line = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message.replace("\n", " ").strip())
-    sys.stderr.write(line + "\n")
+MAX_MESSAGE = 600  # characters of an error line; a value echoed back may be a million long
+
+
+def error_line(message: str) -> str:
+    """``message`` as one line: newlines as spaces, control characters escaped, and the middle
+    of an over-long message (a 10⁶-digit value echoed back) cut out, saying how much."""
+    message = message.replace("\n", " ").strip()
+    if len(message) > MAX_MESSAGE:
+        cut = len(message) - MAX_MESSAGE
+        message = f"{message[:MAX_MESSAGE - 150]} …({cut} characters cut)… {message[-150:]}"
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+
+
+def fail(message: str) -> None:
+    """Write ``message`` to stderr as one line (see :func:`error_line`)."""
+    sys.stderr.write(error_line(message) + "\n")
     sys.stderr.flush()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from convcalc.cli import app
+from convcalc.cli import app, fail
 from convcalc.cli.common import FormatOpt, emit
 from convcalc.cli.solve import FilesArg, IdOpt, selected
 from convcalc.derive.records import Solution
@@ -35,7 +34,7 @@ def check(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> No
     verdicts = [judge(p) for p in problems]
     for v in verdicts:
         if v.verdict == derive.ERROR:
-            sys.stderr.write(f"error: {v.problem.file}: problem {v.problem.id}: {v.error}\n")
+            fail(f"error: {v.problem.file}: problem {v.problem.id}: {v.error}")
     sol = derive.report(verdicts, files)
     if read_status == ExitStatus.BAD_INPUT:
         sol = replace(sol, status=ExitStatus.BAD_INPUT)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from convcalc.cli import app, run, session
+from convcalc.cli import app, fail, run, session
 from convcalc.cli.common import FormatOpt
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.render import Format
@@ -33,7 +33,7 @@ def selected(files: list[str], ids: list[str] | None) -> tuple[list[Problem], in
         try:
             problems += load(path)
         except ConvcalcError as e:
-            sys.stderr.write(f"error: {e}\n")
+            fail(f"error: {e}")
             status = ExitStatus.BAD_INPUT
     if ids:
         missing = set(ids) - {p.id for p in problems}
@@ -68,7 +68,10 @@ def solve(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> No
             rc, out, err = run_captured(p.argv("json"))
             results.append({"id": p.id, "source": p.source, "result": json.loads(out) if rc in (0, 1) else None,
                             "error": err.strip() or None})
-            status = max(status, ExitStatus.BAD_INPUT if rc == ExitStatus.BAD_INPUT else ExitStatus.OK)
+            if rc not in (ExitStatus.OK, ExitStatus.WRONG_ANSWER):  # stderr says so too, as check does
+                message = err.strip().removeprefix("error: ") or f"exit status {rc}"
+                fail(f"error: {p.file}: problem {p.id}: {message}")
+                status = max(status, rc)
         json.dump({"command": "solve", "problems": results}, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         raise typer.Exit(int(status))
@@ -78,8 +81,9 @@ def solve(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> No
                 break
             sys.stdout.write(_header(p, fmt))
             sys.stdout.flush()
-            if run(p.argv(fmt.value)) == ExitStatus.BAD_INPUT:
-                status = ExitStatus.BAD_INPUT
+            rc = run(p.argv(fmt.value))
+            if rc not in (ExitStatus.OK, ExitStatus.WRONG_ANSWER):  # bad input (2) or an internal error (3)
+                status = max(status, rc)
     raise typer.Exit(int(status))
 
 
