@@ -179,3 +179,12 @@ def transposed_taps(k: int, s: int, d: int = 1) -> tuple[int, int, Fraction]:
 def adaptive_window(u: int, n: int, o: int) -> tuple[int, int]:
     """Window [begin, end) of adaptive pooling's unit u: ⌊u·n/o⌋ to ⌈(u+1)·n/o⌉ (PyTorch's rule)."""
     return (u * n) // o, -((-(u + 1) * n) // o)
+
+
+def adaptive_widths(n: int, o: int) -> tuple[int, int]:
+    """(narrowest, widest) window of adaptive pooling from n to o units, without listing the o windows.
+
+    Unit u's window is ⌈(r + n)/o⌉ wide, r = u·n mod o; r is 0 for u = 0 (the first window is
+    a narrowest one) and takes every multiple of g = gcd(n, o) below o, so at most o − g.
+    """
+    return -(-n // o), -(-(o - math.gcd(n, o) + n) // o)

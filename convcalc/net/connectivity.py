@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from convcalc.errors import ConvcalcError
-from convcalc.formulas import adaptive_window
+from convcalc.formulas import adaptive_widths
 
 Sets = tuple[np.ndarray, np.ndarray]
 EMPTY_LO = np.iinfo(np.int64).max
@@ -27,8 +27,11 @@ def _guard(pairs: int, where: str) -> None:
                             f"the limit is {MAX_PAIRS}", where)
 
 
-def input_sets(n: int) -> Sets:
+def input_sets(n: int, where: str = "") -> Sets:
     """The input itself: unit i sees exactly pixel i."""
+    if n > MAX_PAIRS:
+        raise ConvcalcError(f"exact receptive fields would follow {n} input positions on one axis; "
+                            f"the limit is {MAX_PAIRS}", where)
     idx = np.arange(n, dtype=np.int64)
     return idx, idx.copy()
 
@@ -69,7 +72,7 @@ def through_transposed(sets: Sets, out: int, k: int, s: int, p: int, d: int, whe
     """
     lo, hi = sets
     n = len(lo)
-    _guard(n * k, where)
+    _guard(max(n * k, out), where)
     o = np.arange(n, dtype=np.int64)[:, None] * s - p + np.arange(k, dtype=np.int64)[None, :] * d
     valid = (o >= 0) & (o < out)
     new_lo = np.full(out, EMPTY_LO, dtype=np.int64)
@@ -79,18 +82,22 @@ def through_transposed(sets: Sets, out: int, k: int, s: int, p: int, d: int, whe
     return new_lo, new_hi
 
 
-def through_adaptive(sets: Sets, out: int) -> Sets:
+def through_adaptive(sets: Sets, out: int, where: str = "") -> Sets:
     """Adaptive pooling: unit u reads the window ``adaptive_window(u, n, out)``."""
     lo, hi = sets
     n = len(lo)
-    windows = [adaptive_window(u, n, out) for u in range(out)]
-    return (np.array([lo[b:e].min() for b, e in windows], dtype=np.int64),
-            np.array([hi[b:e].max() for b, e in windows], dtype=np.int64))
+    widest = adaptive_widths(n, out)[1]
+    _guard(out * widest, where)
+    u = np.arange(out, dtype=np.int64)
+    begin, end = (u * n) // out, -((-(u + 1) * n) // out)
+    q = begin[:, None] + np.arange(widest, dtype=np.int64)[None, :]
+    return _combine(lo, hi, q, q < end[:, None])
 
 
 def whole(sets: Sets, out: int) -> Sets:
     """A layer that mixes the whole axis (Linear over it, Softmax along it): one union for all."""
     lo, hi = sets
+    _guard(out, "")
     return np.full(out, lo.min(), dtype=np.int64), np.full(out, hi.max(), dtype=np.int64)
 
 

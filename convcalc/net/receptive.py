@@ -25,7 +25,7 @@ from fractions import Fraction
 
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import (
-    adaptive_window,
+    adaptive_widths,
     jump_step,
     receptive_field_step,
     start_step,
@@ -159,24 +159,24 @@ def _transposed_axis(ax: _Axis, k: int, s: int, p: int, d: int, out: int, where:
         ax.sets = conn.through_transposed(ax.sets, out, k, s, p, d, where)
 
 
-def _adaptive_axis(ax: _Axis, n: int, out: int) -> None:
+def _adaptive_axis(ax: _Axis, n: int, out: int, where: str) -> None:
     if ax.is_global:
         if ax.sets is not None:
-            ax.sets = conn.through_adaptive(ax.sets, out)
+            ax.sets = conn.through_adaptive(ax.sets, out, where)
         return
     if out == 1:
         ax.make_global(1)
         return
-    widths = [e - b for b, e in (adaptive_window(u, n, out) for u in range(out))]
-    ax.r = receptive_field_step(ax.r, ax.j, max(widths), 1)
-    ax.r_min = receptive_field_step(ax.r_min, ax.j, min(widths), 1)
-    ax.start += Fraction(widths[0] - 1, 2) * ax.j
+    narrowest, widest = adaptive_widths(n, out)  # the first window is a narrowest one
+    ax.r = receptive_field_step(ax.r, ax.j, widest, 1)
+    ax.r_min = receptive_field_step(ax.r_min, ax.j, narrowest, 1)
+    ax.start += Fraction(narrowest - 1, 2) * ax.j
     ax.j = jump_step(ax.j, Fraction(n, out))
     if n % out:
         ax.approximate = True
-        ax.notes.append(f"{ax.name}: adaptive windows of {min(widths)} to {max(widths)} at uneven steps")
+        ax.notes.append(f"{ax.name}: adaptive windows of {narrowest} to {widest} at uneven steps")
     if ax.sets is not None:
-        ax.sets = conn.through_adaptive(ax.sets, out)
+        ax.sets = conn.through_adaptive(ax.sets, out, where)
 
 
 def _spatial(labels: list[tuple[str, ...]], layer: Layer, ndim: int) -> list[str]:
@@ -218,7 +218,7 @@ def _step(layer: Layer, row: LayerShape, axes: dict[str, _Axis], labels: list[tu
     elif isinstance(layer, AdaptivePoolLayer):
         for i, name in enumerate(_spatial(labels, layer, layer.ndim)):
             if layer.output_size[i] is not None:
-                _adaptive_axis(axes[name], row.input_shape[2 + i], out[2 + i])
+                _adaptive_axis(axes[name], row.input_shape[2 + i], out[2 + i], layer.where)
     elif isinstance(layer, FlattenLayer):
         start, end = flatten_dims(layer, len(labels))
         labels[start : end + 1] = [tuple(x for lab in labels[start : end + 1] for x in lab)]
@@ -242,7 +242,7 @@ def receptive_fields(layers: tuple[Layer, ...], input_shape: Shape, exact: bool 
     axes = {name: _Axis(name, n) for name, n in zip(names, input_shape[2:], strict=True)}
     if exact:
         for ax in axes.values():
-            ax.sets = conn.input_sets(ax.n)
+            ax.sets = conn.input_sets(ax.n, "--input-shape")
     labels: list[tuple[str, ...]] = [("N",), ("C",), *((name,) for name in names)][: len(input_shape)]
     rows: list[FieldRow] = []
     for layer, row in zip(layers, shapes.rows, strict=True):

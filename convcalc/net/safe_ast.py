@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from dataclasses import dataclass
 
 from convcalc.errors import ConvcalcError
@@ -123,10 +124,32 @@ def _dotted(node: ast.expr) -> tuple[str, ...] | None:
     return tuple(reversed(parts))
 
 
-def _layer_name(call: ast.Call, source: str) -> str:
+class _Source:
+    """The spec's lines, split once, and the text behind a node (``ast.get_source_segment``
+    splits the whole text again on every call: a thousand layers in a long spec took minutes)."""
+
+    # Lines as Python's parser splits them: at \r\n, \r or \n only (not at form feeds).
+    _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+    def __init__(self, text: str) -> None:
+        self.lines = self._LINE.findall(text)
+
+    def segment(self, node: ast.AST) -> str | None:
+        first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        if first is None or last is None or start is None or end is None:
+            return None
+        if first == last:  # offsets count UTF-8 bytes, as in ast.get_source_segment
+            return self.lines[first - 1].encode()[start:end].decode()
+        head = self.lines[first - 1].encode()[start:].decode()
+        tail = self.lines[last - 1].encode()[:end].decode()
+        return "".join([head, *self.lines[first : last - 1], tail])
+
+
+def _layer_name(call: ast.Call, source: _Source) -> str:
     """The layer's class name, if the call is ``[nn.|torch.nn.]<allowed name>(...)``."""
     dotted = _dotted(call.func)
-    shown = ast.get_source_segment(source, call.func) or "?"
+    shown = source.segment(call.func) or "?"
     if dotted is None or (len(dotted) > 1 and dotted[:-1] not in PREFIXES):
         raise _err(f"'{shown[:60]}' is not allowed: only layer names, optionally after nn. or torch.nn.", call.lineno)
     name = dotted[-1]
@@ -170,7 +193,7 @@ def _literal(node: ast.expr, line: int) -> Value:
     raise _err(f"{_describe(node)} is not allowed as an argument", line)
 
 
-def _read_call(call: ast.Call, source: str, out: list[Call]) -> None:
+def _read_call(call: ast.Call, source: _Source, out: list[Call]) -> None:
     name = _layer_name(call, source)
     if name in WRAPPERS:
         if call.keywords:
@@ -186,7 +209,7 @@ def _read_call(call: ast.Call, source: str, out: list[Call]) -> None:
             raise _err("argument unpacking with ** is not allowed", call.lineno)
         kwargs.append((kw.arg, _literal(kw.value, call.lineno)))
     args = tuple(_literal(a, call.lineno) for a in call.args)
-    text = ast.get_source_segment(source, call) or name
+    text = source.segment(call) or name
     out.append(Call(name, args, tuple(kwargs), call.lineno, " ".join(text.split())))
     if len(out) > MAX_LAYERS:
         raise _err(f"more than {MAX_LAYERS} layers", call.lineno)
@@ -205,6 +228,7 @@ def read_calls(source: str) -> list[Call]:
     except (ValueError, MemoryError, RecursionError) as exc:
         raise _err(f"cannot be read: {type(exc).__name__}", None) from None
     _check_nodes(tree)
+    lines = _Source(source)
     out: list[Call] = []
     for stmt in tree.body:
         value = stmt.value if isinstance(stmt, ast.Expr) else stmt
@@ -213,7 +237,7 @@ def read_calls(source: str) -> list[Call]:
             if not isinstance(item, ast.Call):
                 raise _err(f"expected a layer like Conv2d(...), found {_describe(item)}",
                            getattr(item, "lineno", stmt.lineno))
-            _read_call(item, source, out)
+            _read_call(item, lines, out)
     if not out:
         raise _err("no layers found", None)
     return out

@@ -105,11 +105,14 @@ def parse_shape(text: str, where: str = "--input-shape") -> Shape:
     """``"100x3x512x512"``, ``"1,3,32,32"``, ``"(1, 3, 32)"`` -> (N, C, [H,] W) or (N, F)."""
     body = text.strip().strip("()[]")
     parts = [p for p in re.split(r"[x×,\s]+", body) if p]
-    if not 2 <= len(parts) <= 4 or not all(p.isdigit() for p in parts):
-        raise ConvcalcError(f"expected N,C,H,W or N,C,W (e.g. 100x3x512x512), got {text!r}", where)
-    dims = tuple(int(p) for p in parts)
+    shown = repr(text) if len(text) <= 60 else repr(text[:50]) + f"… ({len(text)} characters)"
+    # ASCII digits only ("²".isdigit() is true, and int() refuses it), and no longer than MAX_DIM
+    # before int() (which refuses more than 4300 digits)
+    if not 2 <= len(parts) <= 4 or not all(p.isascii() and p.isdigit() for p in parts):
+        raise ConvcalcError(f"expected N,C,H,W or N,C,W (e.g. 100x3x512x512), got {shown}", where)
+    dims = tuple(int(p) if len(p) <= len(str(MAX_DIM)) else MAX_DIM + 1 for p in parts)
     if any(d < 1 or d > MAX_DIM for d in dims):
-        raise ConvcalcError(f"every size must be between 1 and {MAX_DIM}, got {text!r}", where)
+        raise ConvcalcError(f"every size must be between 1 and {MAX_DIM}, got {shown}", where)
     return dims
 
 
