@@ -38,7 +38,11 @@ BASE: dict[str, list[str]] = {
 HOSTILE = ["0", "-1", "-999999999999", "99999999999999999999", "abc", "", " ", "1/0", "nan", "inf", "-inf",
            "1e308", "1e-400", "\x00", "é∑≈", "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]", "1,2,3,4,5",
            "9" * 5000, "__import__('os').system('echo pwned')", "; ; ;", "[[1,2],[3]]", "1 2; 3",
-           "/nonexistent/file.csv", "-"]
+           "/nonexistent/file.csv", "-", "²", "３", "١", "0.5", "-0", "0,0", "1,-1", "2x2", "1e-5", "+1", "0x10",
+           "1_0", "None", "true", "all", "-1,1", "3,3,3"]
+BIG = "9" * 10**6  # a number with a million digits
+HUGE = [BIG, "-" + BIG, "1," + BIG, BIG + ",1", "1e" + BIG, "0." + BIG, "1/" + BIG, f"1x3x{BIG}x8", "[" * 10**5,
+        "(" * 10**5, "1" + ",1" * 10**5, "x".join(["1"] * 10**5), "é" * 10**6, "\x00" * 10**5]
 
 
 def commands() -> list[tuple[str, object]]:
@@ -70,6 +74,7 @@ def _check(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     if code == 2:
         assert err.strip(), f"{shown!r} exit 2 without a message"
         assert len(err.strip().splitlines()) == 1, f"{shown!r}: more than one line: {err[:300]!r}"
+        assert len(err) < 2000, f"{shown!r}: a message of {len(err)} characters"
     assert took < 10, f"{shown!r} took {took:.1f}s"
 
 
@@ -127,3 +132,84 @@ def test_binary_files(tmp_path_factory, capsys, data: bytes) -> None:
     npy = path.with_suffix(".npy")
     npy.write_bytes(data)
     _check(["conv", "--input", str(npy), "--kernel", "1"], capsys)
+
+
+def _with(name: str, flag: str, value: str) -> list[str]:
+    base = list(BASE[name])
+    if flag in base:
+        base[base.index(flag) + 1] = value
+    else:
+        base += [flag, value]
+    return [*name.split(), *base]
+
+
+@pytest.mark.parametrize("name", REGISTERED)
+def test_huge_values_for_every_option(name: str, capsys, monkeypatch) -> None:
+    """10⁶ digits, 10⁵ brackets and the like in every option (each refused or read at once)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    for flag in _options(dict(commands())[name]):
+        for value in HUGE:
+            _check(_with(name, flag, value), capsys)
+
+
+def test_huge_and_hostile_positional_arguments(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    for value in [*HOSTILE, *HUGE]:
+        _check(["backprop", "expr", "--var", "W=1 2; 3 4", "--", value], capsys)
+        _check(["solve", value], capsys)
+        _check(["check", value], capsys)
+        _check(["quiz", value, "--format", "json"], capsys)
+        _check([value], capsys)
+        _check(["backprop", value], capsys)
+
+
+# Text that Hypothesis draws for any option: unicode, control characters, digits, brackets and the
+# words numbers are refused with.
+_ALPHABET = string.printable + "−½é∞\u200b\x00\x1b\u202e²３١" + "()[]{},;:=/*.-+_" + "\n\t"
+_hostile_text = st.one_of(
+    st.text(alphabet=_ALPHABET, max_size=60),
+    st.text(max_size=20),  # any unicode at all
+    st.sampled_from(["1/0", "nan", "-inf", "1e999", "0", "-1", "[[1,2],[3]]", "", "-", "2**99", "1 2; 3"]),
+    st.from_regex(r"-?[0-9]{1,30}(,-?[0-9]{1,30}){0,4}", fullmatch=True),
+)
+OPTIONS = sorted((name, flag) for name, cmd in commands() for flag in _options(cmd))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(OPTIONS), _hostile_text, st.sampled_from(["text", "json", "markdown", "latex"]))
+def test_random_text_for_every_option_of_every_command(capsys, option: tuple[str, str], text: str, fmt: str) -> None:
+    name, flag = option
+    argv = _with(name, flag, text)
+    _check(argv if flag == "--format" else [*argv, "--format", fmt], capsys)
+
+
+def test_an_internal_error_is_one_line_with_a_hint_and_debug_shows_the_traceback(cli, monkeypatch) -> None:
+    from convcalc.cli import conv
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom\nsecond line " + "x" * 10**5)
+
+    monkeypatch.setattr(conv, "make_conv_spec", broken)
+    monkeypatch.delenv("CONVCALC_DEBUG", raising=False)
+    r = cli(*BASE_ARGV)
+    assert r.code == 3 and len(r.err.splitlines()) == 1 and len(r.err) < 1000
+    assert r.err.startswith("internal error: RuntimeError: boom second line") and "please report it" in r.err
+    assert "CONVCALC_DEBUG=1" in r.err and "Traceback" not in r.err
+    monkeypatch.setenv("CONVCALC_DEBUG", "1")
+    r = cli(*BASE_ARGV)
+    assert r.code == 3 and "Traceback (most recent call last)" in r.err and "RuntimeError: boom" in r.err
+
+
+BASE_ARGV = ["conv", *BASE["conv"]]
+
+
+def test_error_lines_are_one_line_and_short() -> None:
+    from convcalc.cli import MAX_MESSAGE, error_line
+
+    assert error_line("a\nb\x00\x1b[31m") == "a b\\x00\\x1b[31m"
+    for message in ("error: " + "9" * 10**6 + " the end", "\x00" * 10**5, "é" * 601, "x" * MAX_MESSAGE):
+        line = error_line(message)
+        assert "\n" not in line and len(line) <= MAX_MESSAGE and line.isprintable()
+    long = "error: " + "9" * 10**6 + " the end"
+    assert error_line(long).startswith("error: 999") and error_line(long).endswith(" the end")
+    assert f"({len(long)} characters in all)" in error_line(long)

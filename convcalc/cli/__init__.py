@@ -127,12 +127,18 @@ MAX_MESSAGE = 600  # characters of an error line; a value echoed back may be a m
 
 def error_line(message: str) -> str:
     """``message`` as one line: newlines as spaces, control characters escaped, and the middle
-    of an over-long message (a 10⁶-digit value echoed back) cut out, saying how much."""
-    message = message.replace("\n", " ").strip()
-    if len(message) > MAX_MESSAGE:
-        cut = len(message) - MAX_MESSAGE
-        message = f"{message[:MAX_MESSAGE - 150]} …({cut} characters cut)… {message[-150:]}"
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+    of an over-long message (a 10⁶-digit value echoed back) cut out, saying how long it was."""
+    text = message.replace("\n", " ").strip()
+    line = _printable(text[: MAX_MESSAGE + 1])
+    if len(text) <= MAX_MESSAGE and len(line) <= MAX_MESSAGE:
+        return line
+    head = line[: MAX_MESSAGE - 200]
+    tail = _printable(text[-150:])[-150:]
+    return f"{head} …({len(text)} characters in all)… {tail}"
+
+
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def fail(message: str) -> None:
