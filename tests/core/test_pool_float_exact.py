@@ -254,3 +254,12 @@ def test_inf_minus_inf_in_a_gradient_is_nan_without_a_warning() -> None:
         assert_same_floats(avg_pool_float_backward(g, x.shape, (3,), (1,), (0,)), xt.grad.numpy())
         big = np.array([[[np.inf, 1.0, -np.inf, 2.0]]])
         assert_same_floats(avg_pool_float(big, (2,), (1,), (0,)), tf.avg_pool1d(torch.from_numpy(big), 2, 1).numpy())
+
+
+def test_an_average_that_rounds_to_minus_zero_is_plus_zero_as_in_torch() -> None:
+    # −5e−324 / 2 rounds to −0; torch adds the quotient to a zeroed output, which gives +0.
+    x = np.array([[[[-5e-324, 0.0, -0.0, -0.0]]]])
+    ref = tf.avg_pool2d(torch.from_numpy(x), (1, 2)).numpy()
+    assert_same_floats(avg_pool_float(x, (1, 2)), ref)
+    assert_same_floats(avg_pool_float(x, (1, 2), divisor_override=-2), tf.avg_pool2d(
+        torch.from_numpy(x), (1, 2), divisor_override=-2).numpy())
