@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,7 +23,7 @@ from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cells
 from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.records import AnswerCheck, Block, CellWork, Elided, Heading, Note, Solution, TermGroup
 from convcalc.errors import ConvcalcError, ExitStatus
-from convcalc.numbers import Array, fmt, normalize, unify
+from convcalc.numbers import Array, fmt, max_abs, normalize, unify
 from convcalc.specs import ConvSpec
 
 WRT = ("input", "kernel", "bias")
@@ -237,11 +238,35 @@ def weight_cell(p: fwd.ConvProblem, gr: Grads, cell: tuple[int, ...], src: str) 
     groups = []
     for n in range(gr.g.shape[0]):
         window = gr.fw.xp[(n, ch, *sl)]
-        terms = tuple((normalize(a), normalize(b)) for a, b in zip(gr.g[n, o].flat, window.flat, strict=True))
-        subtotal = normalize(sum((a * b for a, b in terms), start=0))
-        groups.append(TermGroup(f"sample {n + 1}" if gr.g.shape[0] > 1 else "", terms, subtotal, window, at))
+        label = f"sample {n + 1}" if gr.g.shape[0] > 1 else ""
+        groups.append(products_group(label, gr.g[n, o], window, window, at))
     idx = tuple(t) if gr.fw.w.shape[:2] == (1, 1) else (o, ci, *t)
     return CellWork("d" + p.names.kernel, idx, tuple(groups), normalize(gr.gw[cell]), None, src)
+
+
+KEPT_TERMS = 256  # products a worked cell keeps to show (the renderers show 64); its sum takes them all
+
+
+def products_group(label: str, a: Array, b: Array, window: Array | None,
+                   at: tuple[tuple[int, int], ...]) -> TermGroup:
+    """The products a·b of two windows of one shape, as one group of a worked cell.
+
+    A kernel tap's gradient sums over every output position, millions with a big padding: the
+    first KEPT_TERMS products are kept to show and the subtotal takes them all, at NumPy's speed
+    where that is exact (int64 without overflow; float64), else in Python.
+    """
+    fa, fb = a.reshape(-1), b.reshape(-1)
+    terms = tuple((normalize(x), normalize(y)) for x, y in zip(fa[:KEPT_TERMS], fb[:KEPT_TERMS], strict=True))
+    if fa.size <= KEPT_TERMS:
+        subtotal = normalize(sum((x * y for x, y in terms), start=0))
+    elif fa.dtype.kind == "f" and fb.dtype.kind == "f":
+        subtotal = float(np.dot(fa, fb))
+    elif (fa.dtype.kind in "iu" and fb.dtype.kind in "iu"
+          and max_abs(fa) * max_abs(fb) * fa.size < 2**63):
+        subtotal = int(np.dot(fa.astype(np.int64), fb.astype(np.int64)))
+    else:  # exact: Python ints and Fractions
+        subtotal = normalize(sum(map(operator.mul, fa.tolist(), fb.tolist()), start=0))
+    return TermGroup(label, terms, subtotal, window, at, count=fa.size)
 
 
 def _grad_bias(p: fwd.ConvProblem, gr: Grads) -> Iterator[Block]:

@@ -20,7 +20,7 @@ from convcalc.core.padding import pad_spatial
 from convcalc.core.transposed import conv_transpose_nd
 from convcalc.derive import conv as fwd
 from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cells
-from convcalc.derive.backprop import upstream
+from convcalc.derive.backprop import products_group, upstream
 from convcalc.derive.layout import select_cells, shown_index
 from convcalc.derive.records import AnswerCheck, Block, CellWork, Elided, Heading, Note, Solution, TermGroup
 from convcalc.derive.transposed import TransposedProblem
@@ -185,22 +185,22 @@ def weight_cell(p: TransposedProblem, gr: TGrads, cell: tuple[int, ...]) -> Cell
     """gw[c, ol, t] = Σ_n Σ_i g[n, o, i·s + t·d − p] · x[n, c, i], one group per sample."""
     c, ol, *t = cell
     o = c // (gr.x.shape[1] // p.groups) * gr.w.shape[1] + ol
-    # the input positions whose stamp of tap t lands inside Y form a box: one range per axis
-    ranges = [[i for i in range(size) if 0 <= i * s + tt * d - pad < out]
+    # the input positions i whose stamp of tap t lands inside Y (0 ≤ i·s + t·d − p < out) form a
+    # box: one range [lo, hi] per axis; Y's matching positions are the same box, strided by s
+    bounds = [(max(0, -(-(pad - tt * d) // s)), min(size - 1, (out - 1 + pad - tt * d) // s))
               for size, tt, s, d, pad, out in zip(gr.x.shape[2:], t, p.stride, p.dilation, p.padding, gr.g.shape[2:],
                                                    strict=True)]
-    at = tuple((r[0], r[-1]) for r in ranges) if all(ranges) else ()
+    at = tuple(bounds) if all(lo <= hi for lo, hi in bounds) else ()
+    targets = tuple(slice(lo * s + tt * d - pad, hi * s + tt * d - pad + 1, s)
+                    for (lo, hi), tt, s, d, pad in zip(at, t, p.stride, p.dilation, p.padding, strict=True)) if at else ()
     groups = []
     for n in range(gr.x.shape[0]):
-        terms = []
-        for pos in itertools.product(*ranges):
-            target = _targets(p, pos, t, gr.g.shape[2:])
-            assert target is not None
-            terms.append((normalize(gr.g[(n, o, *target)]), normalize(gr.x[(n, c, *pos)])))
-        subtotal = normalize(sum((a * b for a, b in terms), start=0))
-        box: tuple[Any, ...] = (n, c, *(slice(lo, hi + 1) for lo, hi in at))
-        window = gr.x[box] if at else None
-        groups.append(TermGroup(f"sample {n + 1}" if gr.x.shape[0] > 1 else "", tuple(terms), subtotal, window, at))
+        label = f"sample {n + 1}" if gr.x.shape[0] > 1 else ""
+        if not at:
+            groups.append(TermGroup(label, (), 0, None, at))
+            continue
+        window = gr.x[(n, c, *(slice(lo, hi + 1) for lo, hi in at))]
+        groups.append(products_group(label, gr.g[(n, o, *targets)], window, window, at))
     idx = tuple(t) if gr.w.shape[:2] == (1, 1) else (c, ol, *t)
     return CellWork("dW", idx, tuple(groups), normalize(gr.gw[cell]), None, "X")
 

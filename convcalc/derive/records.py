@@ -68,6 +68,12 @@ class TermGroup:
     subtotal: Scalar
     window: Array | None = None
     window_at: tuple[tuple[int, int], ...] = ()  # inclusive (first, last) index per axis
+    count: int | None = None  # products in the sum, when ``terms`` keeps only the first of them
+
+    @property
+    def n_terms(self) -> int:
+        """How many products the sum has (``terms`` may show only the first of them)."""
+        return len(self.terms) if self.count is None else self.count
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,8 @@ def symbol_tex(symbol: str) -> str:
 
 def terms(group: TermGroup) -> str:
     items = [rf"{num(a, True)} \cdot {num(b, True)}" for a, b in group.terms[:MAX_TERMS]]
-    if len(group.terms) > MAX_TERMS:
-        items.append(rf"\cdots\ (\text{{{len(group.terms)} products}})")
+    if group.n_terms > MAX_TERMS:
+        items.append(rf"\cdots\ (\text{{{group.n_terms} products}})")
     return " + ".join(items) or "0"
 
 

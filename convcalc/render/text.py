@@ -135,8 +135,8 @@ def _factor(x: Any) -> str:
 
 def terms_text(group: TermGroup) -> str:
     items = [product(a, b) for a, b in group.terms[:MAX_TERMS]]
-    if len(group.terms) > MAX_TERMS:
-        items.append(f"… ({len(group.terms)} products)")
+    if group.n_terms > MAX_TERMS:
+        items.append(f"… ({group.n_terms} products)")
     return " + ".join(items) or "0"
 
 
@@ -159,8 +159,8 @@ def window_terms(group: TermGroup) -> Text:
     for i, (a, b) in enumerate(group.terms[:MAX_TERMS]):
         out.append((" + " if i else "") + _factor(a) + "·")
         out.append(_factor(b), style=WINDOW)
-    if len(group.terms) > MAX_TERMS:
-        out.append(f" + … ({len(group.terms)} products)")
+    if group.n_terms > MAX_TERMS:
+        out.append(f" + … ({group.n_terms} products)")
     return out if group.terms else Text("0")
 
 
