@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -10,6 +11,7 @@ from convcalc.core.columns import correlate
 from convcalc.core.padding import pad_spatial
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import effective_kernel
+from convcalc.limits import check_memory
 from convcalc.numbers import Array
 
 
@@ -54,6 +56,9 @@ def conv_nd(
     """
     padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[2:], padding, strict=True)]
     check_conv_shapes(x.shape, w.shape, groups, padded, dilation)
+    # the input is padded whole (block by block here, and once more by a worked solution): with a
+    # stride as large as the padding the output and the work stay small, but not the padded input
+    check_memory(x.shape[0] * x.shape[1] * math.prod(padded) * max(x.dtype.itemsize, 8), "this convolution's padded input")
     pad_spatial(x[:0], padding, padding_mode)  # the mode's own checks, before any work
     out_sizes = [(p - effective_kernel(k, d)) // s + 1
                  for p, k, s, d in zip(padded, w.shape[2:], stride, dilation, strict=True)]

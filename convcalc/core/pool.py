@@ -19,7 +19,8 @@ import numpy as np
 
 from convcalc.core.windows import window_view
 from convcalc.errors import ConvcalcError
-from convcalc.formulas import effective_kernel, pool_output_size
+from convcalc.formulas import adaptive_widths, effective_kernel, pool_output_size
+from convcalc.limits import check_memory, check_work
 from convcalc.numbers import Array, Kind, as_kind, integer_product_fits, kind_of, normalize, to_exact_object
 
 # Window cells are one of three kinds: a real input value, padding inside the padded input,
@@ -86,8 +87,21 @@ def pool_geometry(
     return PoolGeometry(tuple(input_size), tuple(kernel), stride, padding, dilation, ceil_mode, out)
 
 
+def check_pool_size(x: Array, geom: PoolGeometry) -> None:
+    """Refuse, before any array is made, a pooling whose frame or windows a laptop cannot hold.
+
+    A window of 10⁶ with padding 5·10⁵ around a 1×1 input frames 10¹² cells (8 TB).
+    """
+    planes = x.shape[0] * x.shape[1]
+    taps = planes * math.prod(geom.output_size) * math.prod(geom.kernel)
+    kind = Kind.FLOAT if x.dtype.kind == "f" else Kind.RATIONAL if x.dtype == object else Kind.INT
+    check_work(taps, kind, "this pooling")
+    check_memory(8 * max(planes * math.prod(geom.frame), taps), "this pooling")
+
+
 def frame(x: Array, geom: PoolGeometry, fill: Any) -> Array:
     """(N, C, *S) placed into the extended frame, the rest set to ``fill``: (N, C, *frame)."""
+    check_pool_size(x, geom)
     out = np.empty(x.shape[:2] + geom.frame, dtype=x.dtype)
     out[...] = fill
     out[(slice(None), slice(None), *(slice(p, p + i) for p, i in zip(geom.padding, geom.input_size, strict=True)))] = x
@@ -245,6 +259,9 @@ def lp_pool_nd(
         return np.power(out, 1.0 / norm_type)
 
 
+MAX_ADAPTIVE_CELLS = 100_000
+
+
 def adaptive_ranges(in_size: int, out_size: int) -> list[tuple[int, int]]:
     """PyTorch's adaptive windows along one axis: [floor(i·In/Out), ceil((i+1)·In/Out))."""
     return [(i * in_size // out_size, -(-(i + 1) * in_size // out_size)) for i in range(out_size)]
@@ -258,6 +275,13 @@ def _adaptive_cells(x: Array, output_size: Sequence[int]) -> tuple[tuple[int, ..
                             "--output-size")
     if any(i < 1 for i in size):
         raise ConvcalcError(f"the input's spatial size {size} has an empty axis", "--input")
+    cells = math.prod(output_size)
+    if cells > MAX_ADAPTIVE_CELLS:  # each output cell is one NumPy step here
+        raise ConvcalcError(f"adaptive pooling to {cells} cells per channel is worked window by window; "
+                            f"at most {MAX_ADAPTIVE_CELLS}", "--output-size")
+    kind = Kind.FLOAT if x.dtype.kind == "f" else Kind.RATIONAL if x.dtype == object else Kind.INT
+    check_work(x.shape[0] * x.shape[1] * math.prod(o * adaptive_widths(i, o)[1] for i, o in zip(size, output_size,
+               strict=True) if o), kind, "this adaptive pooling")
     ranges = [adaptive_ranges(i, o) for i, o in zip(size, output_size, strict=True)]
     cells = [(idx, tuple(slice(*ranges[a][i]) for a, i in enumerate(idx)))
              for idx in itertools.product(*(range(o) for o in output_size))]

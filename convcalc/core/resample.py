@@ -4,6 +4,7 @@ every-k-th-sample downsampling, and their backward passes (each is the other's a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import downsample_size, upsample_size
+from convcalc.limits import check_memory
 from convcalc.numbers import Array
 
 
@@ -41,7 +43,9 @@ def upsample(x: Array, factor: int | Sequence[int], ndim: int | None = None) -> 
     """Insert k−1 zeros between neighbouring samples: (..., *W) → (..., *(W·k − (k−1)))."""
     ks = _factors(x, factor, ndim)
     lead = x.shape[:x.ndim - len(ks)]
-    out = _zeros(lead + tuple(upsample_size(w, k) for w, k in zip(x.shape[len(lead):], ks, strict=True)), x)
+    shape = lead + tuple(upsample_size(w, k) for w, k in zip(x.shape[len(lead):], ks, strict=True))
+    check_memory(math.prod(shape) * max(x.dtype.itemsize, 8), "this upsampling")  # 3×3 by 10⁶ per axis: 29 TiB
+    out = _zeros(shape, x)
     out[_every(ks)] = x
     return out
 

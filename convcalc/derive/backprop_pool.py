@@ -148,9 +148,18 @@ def _blocks(p: PoolProblem, r: Routing, check: AnswerCheck | None, cells: Sequen
         yield from _answer(p, r, check, base)
 
 
+MAX_ROUTED_CELLS = 100_000  # window cells routed one by one (every output cell's, for the sums of overlaps)
+
+
 def _forward_routes(p: PoolProblem, r: Routing, cap: int | None, base: int) -> Iterator[Block]:
     yield Heading("Where each upstream value goes")
     yield Note(_how(r))
+    routed = math.prod(r.out.shape) * math.prod(p.kernel)
+    if routed > MAX_ROUTED_CELLS:
+        yield Note(f"{math.prod(r.out.shape)} windows of {math.prod(p.kernel)} cells are too many to route one by "
+                   f"one (at most {MAX_ROUTED_CELLS} cells in all); --cell i,j shows what flows into one input cell. "
+                   "The result below is computed exactly all the same.")
+        return
     contributions: dict[tuple[int, ...], list[str]] = {}
     lines = _routes(p, r, contributions, base)
     total = math.prod(r.out.shape)

@@ -25,7 +25,7 @@ from convcalc.derive.conv import show
 from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.records import Block, Elided, Heading, Note, SizeFormula, Solution
 from convcalc.errors import ConvcalcError, ExitStatus
-from convcalc.formulas import pool_output_size
+from convcalc.formulas import adaptive_widths, pool_output_size
 from convcalc.numbers import Array, Kind, equal_numbers, fmt, fmt_with_decimal, kind_of, unify
 from convcalc.specs import AXIS_NAMES
 
@@ -134,11 +134,16 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
                        "pooling of |x|." if p.norm > 0 else "p = −∞: (Σ|x|^p)^(1/p) tends to the smallest |x| of the "
                        "window; PyTorch computes it as −(max pooling of −|x|).")
         chosen, total = select_cells(out.shape, cells, None if cells else cap, base)
+        window = _largest_window(p)
+        if window > MAX_LISTED_CELLS:  # one sentence would list them all
+            yield Note(f"A window holds up to {window} cells: too many to list one by one (at most "
+                       f"{MAX_LISTED_CELLS}); the result below is computed exactly all the same.")
+            chosen = []
         n = 0
         for cell in chosen:
             n += 1
             yield Note(cell_text(p, out, idx, cell, base))
-        if not cells and n < total:
+        if not cells and 0 < n < total:
             yield Elided(n, total, "--cell i,j for one cell, --steps all for every cell")
         if p.as_conv:
             yield from as_conv_steps(p, out, base)
@@ -156,6 +161,17 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
                        "ok" if check.shape_ok and not bad else "error")
 
     return Solution("pool", title, p.settings(), data, blocks(), base, status)
+
+
+MAX_LISTED_CELLS = 1000  # window cells one worked output cell lists
+
+
+def _largest_window(p: PoolProblem) -> int:
+    """Cells in the largest window: the kernel, or the widest adaptive window."""
+    if p.adaptive:
+        return math.prod(adaptive_widths(i, o)[1] if o else 0 for i, o in zip(p.x.shape[2:], p.output_size,
+                                                                             strict=True))
+    return math.prod(p.kernel)
 
 
 def size_steps(p: PoolProblem) -> Iterator[Block]:
