@@ -213,3 +213,23 @@ def test_error_lines_are_one_line_and_short() -> None:
     long = "error: " + "9" * 10**6 + " the end"
     assert error_line(long).startswith("error: 999") and error_line(long).endswith(" the end")
     assert f"({len(long)} characters in all)" in error_line(long)
+
+
+@pytest.mark.parametrize("value", ["abc", "", " ", "nan", "0", "-5", "1e308", "1e9", "1,000", "0x10", "²"])
+@pytest.mark.parametrize("var", ["CONVCALC_MAX_MACS", "CONVCALC_MAX_BYTES", "CONVCALC_THREADS"])
+def test_hostile_limit_settings(var: str, value: str, capsys, monkeypatch) -> None:
+    monkeypatch.setenv(var, value)
+    for argv in (BASE_ARGV, ["pool", "--input", "1.5 2 3; 4 5 6; 7 8 9", "--kernel-size", "2"],
+                 ["backprop", "conv", *BASE["backprop conv"]]):
+        _check(argv, capsys)
+
+
+@pytest.mark.xfail(strict=True, reason="convcalc/limits.py _setting catches ValueError only: int(float('inf')) "
+                   "raises OverflowError, so CONVCALC_MAX_MACS/CONVCALC_MAX_BYTES set to inf, -inf, 1e999 or 400 "
+                   "digits end in an internal error (exit 3); it should catch OverflowError too and say "
+                   "'must be a finite number'")
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e999", "9" * 400])
+@pytest.mark.parametrize("var", ["CONVCALC_MAX_MACS", "CONVCALC_MAX_BYTES"])
+def test_infinite_limit_settings(var: str, value: str, capsys, monkeypatch) -> None:
+    monkeypatch.setenv(var, value)
+    _check(BASE_ARGV, capsys)
