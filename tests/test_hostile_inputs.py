@@ -7,7 +7,10 @@ command is covered as soon as it has base arguments below (the test fails until 
 
 from __future__ import annotations
 
+import io
+import re
 import string
+import sys
 import time
 
 import pytest
@@ -233,3 +236,35 @@ def test_hostile_limit_settings(var: str, value: str, capsys, monkeypatch) -> No
 def test_infinite_limit_settings(var: str, value: str, capsys, monkeypatch) -> None:
     monkeypatch.setenv(var, value)
     _check(BASE_ARGV, capsys)
+
+
+class _Terminal(io.StringIO):
+    """Standard input that says it is a terminal, so commands ask for what is missing."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+TYPED = ["", "q", "1", BIG, "1 2; 3 " + BIG, "[" * 10**5, "\x00", "é", "1/0", "nan", "-", "__import__('os')",
+         "\x1b[31m", "?"]
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_hostile_text_typed_at_prompts(terminal: bool, capsys, monkeypatch) -> None:
+    """Answers typed into the quiz and rows typed when a matrix is missing: prompts go to stderr,
+    so only the last line must be the error."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    kinds = ["conv", "pool", "output-size", "params", "receptive-field", "backprop", "transposed-conv", "dilated"]
+    for i, typed in enumerate(TYPED):
+        runs = [(["quiz", kinds[i % len(kinds)], "--seed", str(i), "--rounds", "2"], (typed + "\n") * 10)]
+        if terminal:
+            runs += [(["conv", "--kernel", "1"], f"{typed}\n{typed}\n\n"), (["pool", "--kernel-size", "1"], f"{typed}\n\n")]
+        for argv, text in runs:
+            monkeypatch.setattr(sys, "stdin", _Terminal(text) if terminal else io.StringIO(text))
+            t0 = time.monotonic()
+            code = run(argv)
+            out, err = capsys.readouterr()
+            assert code in (0, 1, 2) and "Traceback" not in err + out, (argv, typed[:20], err[-300:])
+            if code == 2:  # after the prompt "row 1: " (a real terminal echoes the typed line and its newline)
+                assert re.search(r"(^|: )(error: |interrupted)", err.strip().splitlines()[-1]), (argv, err[-300:])
+            assert time.monotonic() - t0 < 10
