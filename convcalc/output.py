@@ -34,8 +34,16 @@ def save(a: Array | Mapping[str, Array], target: str) -> None:
             if suffix == ".json" else _encode(np.asarray(next(iter(a.values()))), suffix)
     else:
         payload = _encode(a, suffix)
-    if not path.parent.exists():
-        raise ConvcalcError(f"no such folder: {path.parent}", "--output")
+    try:
+        if path.parent.is_dir():
+            _write_atomically(path, payload)
+            return
+    except (OSError, ValueError) as e:  # a name too long or with a NUL byte, a folder we may not write, a full disk
+        raise ConvcalcError(f"cannot write {target}: {getattr(e, 'strerror', None) or e}", "--output") from None
+    raise ConvcalcError(f"no such folder: {path.parent}", "--output")
+
+
+def _write_atomically(path: Path, payload: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

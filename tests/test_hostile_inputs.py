@@ -268,3 +268,17 @@ def test_hostile_text_typed_at_prompts(terminal: bool, capsys, monkeypatch) -> N
             if code == 2:  # after the prompt "row 1: " (a real terminal echoes the typed line and its newline)
                 assert re.search(r"(^|: )(error: |interrupted)", err.strip().splitlines()[-1]), (argv, err[-300:])
             assert time.monotonic() - t0 < 10
+
+
+def test_hostile_output_paths(tmp_path, capsys, monkeypatch) -> None:
+    """--output to a folder, a device, a name too long or with a NUL byte, where nothing can be made."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.npy").mkdir()
+    targets = ["folder.npy", "folder.npy/", "/dev/full", "/dev/null.csv", "x" * 10**6 + ".csv", "x" * 300 + ".npy",
+               "a\x00b.csv", "/proc/self/status.npy", "nowhere/x.csv", "x.xyz", ".npy", "X.NPY", "é.json", "-", "/",
+               ".", ".."]
+    for target in targets:
+        for argv in (BASE_ARGV, ["conv", "--input", "1/3 2; 3 4", "--kernel", "1"],
+                     ["backprop", "expr", "sum(W @ x)", "--var", "W=1 2; 3 4", "--var", "x=1; 2"]):
+            _check([*argv, "--output", target], capsys)
+    assert not list(tmp_path.glob(".*.tmp")), "a temporary file was left behind"
