@@ -8,11 +8,20 @@ Listed cases that once crashed or hung, and Hypothesis drawing several settings 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_hostile_inputs import BASE, _check, _options, commands
+
+
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in a fresh folder: a hostile value may name a file that can be made."""
+    monkeypatch.chdir(tmp_path)
+
 
 M = "4 5 2; 3 3 2; 1 2 3"
 LISTED = [

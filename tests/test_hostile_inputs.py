@@ -12,6 +12,7 @@ import re
 import string
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import typer
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from convcalc.cli import app, register_commands, run
 
 M = "4 5 2; 3 3 2; 1 2 3"
+BANK = str(Path(__file__).resolve().parent.parent / "problems" / "nyu-dl-2020-hw2.toml")
 BASE: dict[str, list[str]] = {
     "conv": ["--input", M, "--kernel", "1 0; 0 1"],
     "dilated": ["--input", "1 2 3 4 5; 5 4 3 2 1; 1 2 3 4 5; 5 4 3 2 1; 1 2 3 4 5", "--kernel", "1 0; 0 1"],
@@ -30,9 +32,9 @@ BASE: dict[str, list[str]] = {
     "output-size": ["--input-size", "32", "--kernel-size", "5"],
     "params": ["--in-channels", "3", "--out-channels", "8", "--kernel-size", "3"],
     "receptive-field": ["--layer", "Conv2d(3, 8, 3)", "--input-shape", "1x3x16x16"],
-    "solve": ["problems/nyu-dl-2020-hw2.toml"],
+    "solve": [BANK],
     "quiz": ["conv", "--seed", "1"],  # --format json lists the problem; text asks (and reads no answer here)
-    "check": ["problems/nyu-dl-2020-hw2.toml"],
+    "check": [BANK],
     "backprop conv": ["--input", M, "--kernel", "1 0; 0 1"],
     "backprop transposed-conv": ["--input", M, "--kernel", "1 0; 0 1"],
     "backprop pool": ["--input", M, "--kernel-size", "2"],
@@ -59,6 +61,12 @@ def commands() -> list[tuple[str, object]]:
         else:
             found.append((name, cmd))
     return found
+
+
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in a fresh folder: a hostile --output or --export value may name a file that can be made."""
+    monkeypatch.chdir(tmp_path)
 
 
 def test_every_command_has_base_arguments() -> None:
@@ -272,7 +280,6 @@ def test_hostile_text_typed_at_prompts(terminal: bool, capsys, monkeypatch) -> N
 
 def test_hostile_output_paths(tmp_path, capsys, monkeypatch) -> None:
     """--output to a folder, a device, a name too long or with a NUL byte, where nothing can be made."""
-    monkeypatch.chdir(tmp_path)
     (tmp_path / "folder.npy").mkdir()
     targets = ["folder.npy", "folder.npy/", "/dev/full", "/dev/null.csv", "x" * 10**6 + ".csv", "x" * 300 + ".npy",
                "a\x00b.csv", "/proc/self/status.npy", "nowhere/x.csv", "x.xyz", ".npy", "X.NPY", "é.json", "-", "/",
@@ -282,3 +289,24 @@ def test_hostile_output_paths(tmp_path, capsys, monkeypatch) -> None:
                      ["backprop", "expr", "sum(W @ x)", "--var", "W=1 2; 3 4", "--var", "x=1; 2"]):
             _check([*argv, "--output", target], capsys)
     assert not list(tmp_path.glob(".*.tmp")), "a temporary file was left behind"
+
+
+def test_hostile_global_options(tmp_path, capsys, monkeypatch) -> None:
+    """--export FILE and --step anywhere, with hostile file names; --step without a terminal says so
+    in one note line before the outcome."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    (tmp_path / "folder.svg").mkdir()
+    targets = ["folder.svg", "x" * 10**6 + ".svg", "a\x00b.svg", "/proc/self/x.html", "nowhere/x.svg", ".svg", "é.htm",
+               "x.png", "", "-", "--step"]
+    commands_ = [BASE_ARGV, ["solve", BANK], ["quiz", "conv", "--seed", "1", "--rounds", "1"]]
+    for target in targets:
+        for argv in commands_:
+            for line in (["--export", target, *argv], [*argv, f"--export={target}"], ["--step", "--export", target, *argv],
+                         [*argv, "--export"], [*argv, "--step", "--step"], [*argv, "--step", "--format", "json"]):
+                code = run(line)
+                out, err = capsys.readouterr()
+                assert code in (0, 1, 2) and "Traceback" not in out + err, (line[:4], err[-300:])
+                lines = err.strip().splitlines()
+                if code == 2:
+                    assert lines and lines[-1].startswith("error:"), (line[:4], err[-300:])
+                    assert all(x.startswith("note:") for x in lines[:-1]), (line[:4], err[-300:])

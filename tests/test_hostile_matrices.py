@@ -21,6 +21,13 @@ from hypothesis import strategies as st
 
 from tests.test_hostile_inputs import BASE, _check, _options, commands
 
+
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in a fresh folder: a hostile value may name a file that can be made."""
+    monkeypatch.chdir(tmp_path)
+
+
 BIG = "9" * 10**6  # a number with a million digits
 DEEP = "[" * 10**5 + "1" + "]" * 10**5
 

@@ -17,6 +17,13 @@ from hypothesis import strategies as st
 
 from tests.test_hostile_inputs import _check
 
+
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in a fresh folder: a hostile value may name a file that can be made."""
+    monkeypatch.chdir(tmp_path)
+
+
 BIG = "9" * 10**6
 P = '[[problem]]\nid = "p"\ncommand = "conv"\ninput = "1 2; 3 4"\nkernel = "1"\n'
 EXPR = '[[problem]]\nid = "e"\ncommand = "backprop expr"\nvar = ["W=1 2; 3 4"]\n'
