@@ -15,29 +15,19 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from convcalc.core.blocks import plane_blocks, run_blocks
 from convcalc.core.pool import PoolGeometry, avg_divisors, pool_geometry
 from convcalc.errors import ConvcalcError
-from convcalc.limits import threads
 from convcalc.numbers import Array
 
-if TYPE_CHECKING:
-    from concurrent.futures import Executor
-
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-# Planes are pooled in runs of about this many input bytes, so the kernel's taps, one pass
-# each, re-read the run from cache (L3; L2 here is 1 MiB per core) instead of from memory.
-# Measured at issue 7's shape: 256 KiB and 512 KiB blocks are slower (each block costs ~20 µs
-# of Python, which also holds the GIL the other threads wait for), 2 MiB the fastest on one
-# thread and on two, 8 MiB slower again.
-PLANE_BLOCK_BYTES = 2 * 2**20
 
 
 def is_float_array(x: Array) -> bool:
@@ -239,57 +229,6 @@ def _phases(geom: PoolGeometry) -> _Phases:
                    max((offset for _, _, offset in taps), default=0), geom.output_size)
 
 
-# --- Blocks and threads -----------------------------------------------------------------
-
-
-def _plane_blocks(planes: int, plane_bytes: int) -> list[slice]:
-    """Runs of (n, c) planes of about PLANE_BLOCK_BYTES: every tap's pass then reads from cache."""
-    step = max(1, PLANE_BLOCK_BYTES // max(1, plane_bytes))
-    return [slice(i, min(planes, i + step)) for i in range(0, planes, step)]
-
-
-_pools_lock = threading.Lock()
-_pools: dict[tuple[int, int], Executor] = {}  # (process id, helper threads) → pool
-
-
-def run_blocks(work: Callable[[slice], None], blocks: list[slice]) -> None:
-    """``work(block)`` for every block, on ``limits.threads()`` threads when there is more than one
-    block. The blocks write disjoint parts of the result, and NumPy releases the GIL in its loops.
-
-    The calling thread works too, taking blocks from the same queue as the pool's threads: when
-    a pool thread gets no core (the machine is busy), the caller simply does more of the blocks.
-    """
-    count = threads()
-    queue = iter(blocks)  # next() on a list iterator is atomic under the GIL
-
-    def drain() -> None:
-        for block in queue:
-            work(block)
-
-    helpers = [_executor(count - 1).submit(drain) for _ in range(min(count, len(blocks)) - 1)]
-    try:
-        drain()
-    finally:
-        errors = [helper.exception() for helper in helpers]  # waits for every helper
-    for error in errors:
-        if error is not None:
-            raise error
-
-
-def _executor(count: int) -> Executor:
-    """A shared pool of ``count`` helper threads, made on first use (importing this costs nothing).
-
-    Keyed by process too: a forked child inherits the pool object but not its threads.
-    """
-    key = (os.getpid(), count)
-    with _pools_lock:
-        if key not in _pools:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _pools[key] = ThreadPoolExecutor(count, thread_name_prefix="convcalc-pool")
-        return _pools[key]
-
-
 def _planes(a: Array, spatial: int) -> Array:
     """(N, C, *S) → (N·C, *S), a view when ``a`` is contiguous."""
     return a.reshape((-1, *a.shape[a.ndim - spatial:]))
@@ -403,7 +342,7 @@ def max_pool_float(
             index = indices[block] if indices is not None else np.empty(value.shape, dtype=np.int64)
             plan.indices(planes[block], value, layout.real(won, count), index)
 
-    run_blocks(work, _plane_blocks(planes.shape[0], planes[0].nbytes))
+    run_blocks(work, plane_blocks(planes.shape[0], planes[0].nbytes))
     shape = x.shape[:2] + geom.output_size
     return values.reshape(shape), None if indices is None else indices.reshape(shape)
 
@@ -443,7 +382,7 @@ def max_pool_float_backward(
                 target += np.where(np.equal(won, tap[0], out=mine), wide_g, zero)
         layout.drain(sums, grad[block])
 
-    run_blocks(work, _plane_blocks(planes.shape[0], planes[0].nbytes))
+    run_blocks(work, plane_blocks(planes.shape[0], planes[0].nbytes))
     # A window of padding only: PyTorch still sends its value to the cell its index names, when
     # that index falls inside the plane (beyond it, torch writes into the next plane; not here).
     size = math.prod(geom.input_size)
@@ -510,7 +449,7 @@ def avg_pool_float(
             # of −0 (padding adds +0), 0 / −2, or a quotient that rounds to −0 all give +0.
             result += 0
 
-    run_blocks(work, _plane_blocks(planes.shape[0], planes[0].nbytes))
+    run_blocks(work, plane_blocks(planes.shape[0], planes[0].nbytes))
     return out.reshape(x.shape[:2] + geom.output_size)
 
 
@@ -542,7 +481,7 @@ def avg_pool_float_backward(
                 target += wide
         layout.drain(sums, grad[block])
 
-    run_blocks(work, _plane_blocks(grad.shape[0], grad[0].nbytes))
+    run_blocks(work, plane_blocks(grad.shape[0], grad[0].nbytes))
     return grad.reshape(tuple(input_shape))
 
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from convcalc import limits
-from convcalc.core import pool_float
+from convcalc.core import blocks
 from convcalc.core.pool_float import (
     avg_pool_float,
     avg_pool_float_backward,
@@ -140,7 +140,7 @@ def test_blocks_and_threads_do_not_change_a_bit(monkeypatch: pytest.MonkeyPatch,
     plane = x[0, 0].nbytes
     for block_bytes, threads in ((plane, "1"), (plane, "2"), (4 * plane, "2"), (5 * plane, "3")):
         # 21 planes in blocks of 1, 4 or 5: the last block is smaller than the others
-        monkeypatch.setattr(pool_float, "PLANE_BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr(blocks, "PLANE_BLOCK_BYTES", block_bytes)
         monkeypatch.setenv("CONVCALC_THREADS", threads)
         for ours, reference in zip(_all_four(x, g_max, g_avg, k, s, p), whole, strict=True):
             assert_same_floats(ours, reference) if ours.dtype.kind == "f" else np.testing.assert_array_equal(
@@ -156,14 +156,14 @@ def test_blocks_and_threads_do_not_change_a_bit(monkeypatch: pytest.MonkeyPatch,
 
 def test_threads_really_used_and_one_thread_makes_no_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     x = np.random.default_rng(0).standard_normal((2, 8, 9, 9))
-    monkeypatch.setattr(pool_float, "PLANE_BLOCK_BYTES", x[0, 0].nbytes)
-    monkeypatch.setattr(pool_float, "_pools", {})
+    monkeypatch.setattr(blocks, "PLANE_BLOCK_BYTES", x[0, 0].nbytes)
+    monkeypatch.setattr(blocks, "_pools", {})
     monkeypatch.setenv("CONVCALC_THREADS", "1")
     avg_pool_float(x, (3, 3), (2, 2), (1, 1))
-    assert pool_float._pools == {}
+    assert blocks._pools == {}
     monkeypatch.setenv("CONVCALC_THREADS", "2")
     avg_pool_float(x, (3, 3), (2, 2), (1, 1))
-    assert list(pool_float._pools) == [(os.getpid(), 1)]  # one helper beside the calling thread
+    assert list(blocks._pools) == [(os.getpid(), 1)]  # one helper beside the calling thread
 
 
 def test_importing_the_float_path_starts_no_thread_machinery() -> None:
