@@ -238,3 +238,11 @@ def test_generated_layer_specs(capsys, layers: list[str], command: str, shape: s
     if exact:
         argv.append("--exact" if command == "receptive-field" else "--exact-ops")
     _check(argv, capsys)
+
+
+def test_parsing_warns_nothing(capsys) -> None:
+    """ast.parse warns (SyntaxWarning 'invalid decimal literal', invalid escapes) on stderr: a second line."""
+    for expression in ("x ** 1.in", "sum(1if W else 2)", "'\\d'", "W.T.in"):
+        _check(["backprop", "expr", "--var", "W=1 2; 3 4", "--", expression], capsys)
+    for spec in ("Conv2d(3, 8, 1if 1 else 2)", "Conv2d(3, 8, 3, padding='\\d')", "ReLU(0x1for)"):
+        _check(["params", "--layer", spec, "--input-shape", "1x3x8x8"], capsys)

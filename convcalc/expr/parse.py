@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 import string
+import warnings
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -60,7 +61,9 @@ def parse(text: str, variables: Collection[str]) -> Term:
     source = text.strip()
     _check_text(source)
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():  # "invalid decimal literal" and the like: the allow-list judges, silently
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as e:
         raise ConvcalcError(f"not a valid expression: {e.msg} (column {e.offset})", _WHERE) from None
     except (ValueError, RecursionError, MemoryError) as e:

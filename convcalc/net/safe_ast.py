@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import warnings
 from dataclasses import dataclass
 
 from convcalc.errors import ConvcalcError
@@ -222,7 +223,9 @@ def read_calls(source: str) -> list[Call]:
     """
     _check_limits(source)
     try:
-        tree = ast.parse(source, mode="exec")
+        with warnings.catch_warnings():  # "invalid escape sequence" and the like: the allow-list judges, silently
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="exec")
     except SyntaxError as exc:
         raise _err(f"not a layer list: {exc.msg}", exc.lineno) from None
     except (ValueError, MemoryError, RecursionError) as exc:
