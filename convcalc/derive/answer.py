@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from convcalc.derive.records import AnswerCheck, Block, Heading, Note
+from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, Note
 from convcalc.numbers import Array, Kind, equal_numbers
+
+MAX_REWORKED = 25  # wrong cells re-worked after the verdict (as many as a command works by default)
 
 
 def check_matrix(symbol: str, claimed: Array, computed: Array, kind: Kind) -> AnswerCheck:
@@ -22,10 +24,28 @@ def check_matrix(symbol: str, claimed: Array, computed: Array, kind: Kind) -> An
     if c.shape != computed.shape:
         return AnswerCheck(symbol, claimed, computed, np.zeros(computed.shape, dtype=bool), shape_ok=False)
     exact = kind is not Kind.FLOAT
-    ok = np.empty(computed.shape, dtype=bool)
-    for idx in np.ndindex(computed.shape):
-        ok[idx] = equal_numbers(c[idx], computed[idx], exact)
+    ok = _equal_arrays(c, computed, exact)
+    if ok is None:  # Python ints, Fractions: cell by cell
+        ok = np.empty(computed.shape, dtype=bool)
+        for idx in np.ndindex(computed.shape):
+            ok[idx] = equal_numbers(c[idx], computed[idx], exact)
     return AnswerCheck(symbol, c, computed, ok)
+
+
+def _equal_arrays(a: Array, b: Array, exact: bool, rel: float = 1e-6) -> Array | None:
+    """``equal_numbers`` over whole int64/float64 arrays at NumPy's speed (a 10⁷-cell answer took
+    half a minute cell by cell); None for object arrays."""
+    if a.dtype == object or b.dtype == object:
+        return None
+    if exact:
+        if a.dtype.kind not in "iub" or b.dtype.kind not in "iub":
+            return None
+        return np.asarray(a == b)
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(x - y)
+        bound = np.maximum(rel * np.maximum(np.abs(x), np.abs(y)), rel * 1e-6)  # math.isclose's test
+        return np.asarray((x == y) | (np.isfinite(diff) & (diff <= bound)))
 
 
 def wrong_cells(check: AnswerCheck) -> list[tuple[int, ...]]:
@@ -49,5 +69,7 @@ def verdict_steps(check: AnswerCheck, of: str, how: str,
         yield Note("Every cell of your answer is right.", "ok")
         return
     yield Note(f"{len(wrong)} of {check.ok.size} cells differ; {how}.", "error")
-    for idx in wrong:
+    for idx in wrong[:MAX_REWORKED]:
         yield from rework(idx)
+    if len(wrong) > MAX_REWORKED:  # a wholly wrong 300×300 answer re-worked 89 401 cells (13 s, 6 MB of text)
+        yield Elided(MAX_REWORKED, len(wrong), "--cell i,j works any one cell")
