@@ -19,7 +19,7 @@ import numpy as np
 from convcalc.core.backward import GradInputSteps, conv_grad_weight, grad_bias, grad_input_steps
 from convcalc.core.padding import pad_spatial
 from convcalc.derive import conv as fwd
-from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cells
+from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indices
 from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.records import AnswerCheck, Block, CellWork, Elided, Heading, Note, Solution, TermGroup
 from convcalc.errors import ConvcalcError, ExitStatus
@@ -90,7 +90,7 @@ def solve(p: fwd.ConvProblem, grad_output: Array | None, answer: Array | None = 
                             "grad_output": p.layout.shown(gr.g), "output": p.layout.shown(gr.fw.out)}
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
-        data["wrong_cells"] = [[i + base for i in idx] for idx in wrong_cells(check)]
+        data["wrong_cells"] = wrong_cell_indices(check, base)
     settings = {**p.spec.settings(), "bias": gr.fw.bias is not None}
     settings.pop("flip", None)
     return Solution("backprop conv", "Backpropagation through a convolution", settings, data,

@@ -17,7 +17,7 @@ import numpy as np
 
 from convcalc.core import pool as core
 from convcalc.core import pool_backward as bw
-from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cells
+from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indices
 from convcalc.derive.conv import DEFAULT_CELL_CAP, canonical_cell, show
 from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.pool_cells import Routing, input_cell, local_derivatives
@@ -104,7 +104,7 @@ def solve(p: PoolProblem, grad_output: Array | None, answer: Array | None = None
     data: dict[str, Any] = {"grad_input": shown, "output": p.layout.shown(r.out), "grad_output": p.layout.shown(r.g)}
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
-        data["wrong_cells"] = [[i + base for i in idx] for idx in wrong_cells(check)]
+        data["wrong_cells"] = wrong_cell_indices(check, base)
     title = {"max": "Backpropagation through max pooling", "avg": "Backpropagation through average pooling",
              "lp": "Backpropagation through power-average (LP) pooling"}[p.mode]
     return Solution("backprop pool", title, p.settings(), data, _blocks(p, r, check, cells, cap, base), base,

@@ -19,7 +19,7 @@ from convcalc.core.conv import conv_nd
 from convcalc.core.padding import pad_spatial
 from convcalc.core.transposed import conv_transpose_nd
 from convcalc.derive import conv as fwd
-from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cells
+from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indices
 from convcalc.derive.backprop import products_group, upstream
 from convcalc.derive.layout import select_cells, shown_index
 from convcalc.derive.records import AnswerCheck, Block, CellWork, Elided, Heading, Note, Solution, TermGroup
@@ -74,7 +74,7 @@ def solve(p: TransposedProblem, grad_output: Array | None, cap: int | None = fwd
                             "grad_bias": gr.gb, "grad_output": p.layout.shown(gr.g), "output": p.layout.shown(gr.y)}
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
-        data["wrong_cells"] = [[i + base for i in idx] for idx in wrong_cells(check)]
+        data["wrong_cells"] = wrong_cell_indices(check, base)
     return Solution("backprop transposed-conv", "Backpropagation through a transposed convolution", p.settings(),
                     data, _blocks(p, gr, check, cells, wrt, cap, base), base, status)
 

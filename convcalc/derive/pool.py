@@ -20,7 +20,7 @@ from convcalc.core.pool import (
     max_pool_nd,
     pool_window,
 )
-from convcalc.derive.answer import check_matrix, wrong_cells
+from convcalc.derive.answer import check_matrix, wrong_cell_indices, wrong_cells
 from convcalc.derive.conv import show
 from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.records import Block, Elided, Heading, Note, SizeFormula, Solution
@@ -118,7 +118,7 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
         data["argmax"] = p.layout.shown(idx)
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
-        data["wrong_cells"] = [[i + base for i in c] for c in wrong_cells(check)]
+        data["wrong_cells"] = wrong_cell_indices(check, base)
     title = {"max": "Max pooling", "avg": "Average pooling", "lp": f"Power-average (L{_power(p.norm)}) pooling",
              "adaptive-max": "Adaptive max pooling", "adaptive-avg": "Adaptive average pooling"}[p.mode]
 

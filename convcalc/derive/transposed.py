@@ -20,7 +20,7 @@ from convcalc.core.transposed import (
     transposed_terms,
 )
 from convcalc.derive import conv as cv
-from convcalc.derive.answer import check_matrix, wrong_cells
+from convcalc.derive.answer import check_matrix, wrong_cell_indices
 from convcalc.derive.layout import Layout, select_cells
 from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, MatrixView, Note, SizeFormula, Solution
 from convcalc.errors import ExitStatus
@@ -96,7 +96,7 @@ def solve(p: TransposedProblem, answer: Array | None = None, cells: Sequence[tup
     data: dict[str, object] = {"output": shown, "shape": list(shown.shape)}
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
-        data["wrong_cells"] = [[i + base for i in idx] for idx in wrong_cells(check)]
+        data["wrong_cells"] = wrong_cell_indices(check, base)
     title = f"Transposed convolution ({p.view} view)"
     return Solution("transposed-conv", title, p.settings(), data, _blocks(p, wk, check, cells, cap, base),
                     base, status)

@@ -38,6 +38,8 @@ def jsonable(v: Any) -> Any:
     if isinstance(v, dict):
         return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, list | tuple):
+        if all(type(x) is int for x in v):  # plain ints are JSON already (wrong_cells: millions of [i, j])
+            return list(v)
         return [jsonable(x) for x in v]
     if isinstance(v, bool | np.bool_ | str) or v is None:
         return bool(v) if isinstance(v, np.bool_) else v
