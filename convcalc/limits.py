@@ -6,25 +6,38 @@ machine (or more patience) can raise them.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Kind
 
 # Multiply-adds: float64/int64 run through BLAS-like kernels at ~1e9/s here; exact Python
-# ints and Fractions go through object arithmetic, about a thousand times slower.
-DEFAULT_MAX_MACS = {Kind.FLOAT: 20_000_000_000, Kind.INT: 5_000_000_000, Kind.RATIONAL: 20_000_000}
+# ints and Fractions go through object arithmetic, about a thousand times slower (a Fraction
+# multiply-add ~3 µs here: the limit is a few seconds of it).
+DEFAULT_MAX_MACS = {Kind.FLOAT: 20_000_000_000, Kind.INT: 5_000_000_000, Kind.RATIONAL: 2_000_000}
 DEFAULT_MAX_BYTES = 4 * 2**30
+UNLIMITED = 2**63 - 1  # a setting of "inf", or of any number beyond this
+MAX_THREADS = 64
 
 
 def _setting(name: str, default: int) -> int:
+    """A positive whole-number setting from the environment: "inf" (or any number too big to
+    matter) means no limit; zero and negative numbers mean 1."""
     raw = os.environ.get(name)
     if raw is None:
         return default
+    text = raw.strip()
+    if re.fullmatch(r"\+?\d{1,4000}", text):
+        return max(1, min(int(text), UNLIMITED))
     try:
-        return max(1, int(float(raw)))
+        value = float(text)
     except ValueError:
-        raise ConvcalcError(f"must be a number, got {raw!r}", name) from None
+        raise ConvcalcError(f"must be a number, got {raw[:40]!r}", name) from None
+    if math.isnan(value):
+        raise ConvcalcError("must be a number, got NaN", name)
+    return 1 if value < 1 else UNLIMITED if value >= UNLIMITED else int(value)
 
 
 def max_macs(kind: Kind) -> int:
@@ -35,7 +48,7 @@ def threads() -> int:
     """Threads the core's float pooling may use: ``CONVCALC_THREADS``, else the CPUs this process
     may run on (1 means no thread pool at all)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return _setting("CONVCALC_THREADS", cpus)
+    return min(MAX_THREADS, _setting("CONVCALC_THREADS", cpus))
 
 
 def check_work(macs: int, kind: Kind, what: str, exact_big_ints: bool = False) -> None:

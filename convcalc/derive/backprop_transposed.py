@@ -23,7 +23,7 @@ from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indic
 from convcalc.derive.backprop import products_group, upstream
 from convcalc.derive.layout import select_cells, shown_index
 from convcalc.derive.records import AnswerCheck, Block, CellWork, Elided, Heading, Note, Solution, TermGroup
-from convcalc.derive.transposed import TransposedProblem
+from convcalc.derive.transposed import TransposedProblem, check_size
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.numbers import Array, common_kind, fmt, kind_of, normalize, unify
 from convcalc.specs import ConvSpec
@@ -45,6 +45,7 @@ class TGrads:
 
 
 def compute(p: TransposedProblem, grad_output: Array | None) -> TGrads:
+    check_size(p, passes=3)
     terms = p.w.shape[0] // p.groups * math.prod(p.w.shape[2:]) + 1
     x, w, b = unify([p.x, p.w, p.bias], terms)
     assert x is not None and w is not None

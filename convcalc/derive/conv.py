@@ -10,7 +10,7 @@ import numpy as np
 
 from convcalc.core.conv import conv_nd
 from convcalc.core.padding import pad_spatial
-from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cells
+from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indices
 from convcalc.derive.layout import Layout, select_cells, shown_index, slices_2d
 from convcalc.derive.records import (
     AnswerCheck,
@@ -66,12 +66,13 @@ class Worked:
     kind: Kind
 
 
-def compute(p: ConvProblem) -> Worked:
-    """Run the core once on unified number kinds (after refusing work too big to do)."""
+def compute(p: ConvProblem, passes: int = 1) -> Worked:
+    """Run the core once on unified number kinds (after refusing work too big to do; ``passes``:
+    3 when the two gradients follow)."""
     kind = common_kind(*(a for a in (p.x, p.w, p.bias) if a is not None))
     w = np.flip(p.w, axis=tuple(range(2, p.w.ndim))) if p.spec.flip else p.w
     terms = w.shape[1] * math.prod(w.shape[2:]) + 1
-    _check_size(p, terms, kind)
+    _check_size(p, terms, kind, passes)
     x, w2, b = unify([p.x, w, p.bias], terms)
     assert x is not None and w2 is not None
     with np.errstate(over="ignore", invalid="ignore"):
@@ -80,11 +81,12 @@ def compute(p: ConvProblem) -> Worked:
     return Worked(x, w2, b, xp, out, kind)
 
 
-def _check_size(p: ConvProblem, terms: int, kind: Kind) -> None:
+def _check_size(p: ConvProblem, terms: int, kind: Kind, passes: int) -> None:
     sizes = [conv_output_size(i, k, s, lo + hi, d).value for i, k, s, (lo, hi), d
              in zip(p.x.shape[2:], p.spec.kernel_size, p.spec.stride, p.spec.padding, p.spec.dilation, strict=True)]
     cells = p.x.shape[0] * p.w.shape[0] * math.prod(max(v, 0) for v in sizes)
-    check_work(cells * (terms - 1), kind, "this convolution", exact_big_ints=p.x.dtype == object)
+    what = "this convolution" + (" and its gradients" if passes > 1 else "")
+    check_work(passes * cells * (terms - 1), kind, what, exact_big_ints=p.x.dtype == object)
     # the core gathers each group's windows into one matrix: N·∏O rows of C_in/g·∏K entries
     check_memory(p.x.shape[0] * math.prod(max(v, 0) for v in sizes) * (terms - 1) * 8, "this convolution")
 
@@ -109,7 +111,7 @@ def solve(
     data = {"output": shown, "shape": list(shown.shape)}
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
-        data["wrong_cells"] = [[i + base for i in idx] for idx in wrong_cells(check)]
+        data["wrong_cells"] = wrong_cell_indices(check, base)
     return Solution(command, title, p.spec.settings(), data,
                     _blocks(p, wk, check, cells, cap, base), base, status)
 

@@ -69,13 +69,21 @@ class Worked:
     kind: Kind
 
 
-def compute(p: TransposedProblem) -> Worked:
-    """Both core forms once; they must agree (they share nothing but the size formula)."""
+def check_size(p: TransposedProblem, passes: int = 1) -> tuple[tuple[int, ...], int, Kind]:
+    """The output size, the products per output cell and the number kind, after refusing work
+    too big to do (``passes``: 3 for the forward pass and the two gradients)."""
     size = check_transposed(p.x.shape, p.w.shape, p.stride, p.padding, p.output_padding, p.dilation, p.groups)
     terms = transposed_terms(p.w.shape, p.groups)
     kind = common_kind(*(a for a in (p.x, p.w, p.bias) if a is not None))
     cells = p.x.shape[0] * p.w.shape[1] * p.groups * int(np.prod(size))
-    check_work(cells * terms, kind, "this transposed convolution", exact_big_ints=p.x.dtype == object)
+    what = "this transposed convolution" + (" and its gradients" if passes > 1 else "")
+    check_work(passes * cells * terms, kind, what, exact_big_ints=p.x.dtype == object)
+    return size, terms, kind
+
+
+def compute(p: TransposedProblem) -> Worked:
+    """Both core forms once; they must agree (they share nothing but the size formula)."""
+    size, terms, kind = check_size(p)
     x, w, b = unify([p.x, p.w, p.bias], terms)
     assert x is not None and w is not None
     out = conv_transpose_nd(x, w, b, p.stride, p.padding, p.output_padding, p.dilation, p.groups)
