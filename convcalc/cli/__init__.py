@@ -4,7 +4,6 @@ Every user mistake ends as one line on stderr and exit 2; anything unexpected as
 with a hint to report it (``CONVCALC_DEBUG=1`` shows the traceback).
 """
 
-from __future__ import annotations
 
 import os
 import sys

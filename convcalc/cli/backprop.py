@@ -4,7 +4,6 @@ A command group: ``backprop expr`` differentiates an expression over scalars, ve
 matrices; the conv, pool and transposed-conv gradients join this group as commands of their own.
 """
 
-from __future__ import annotations
 
 import keyword
 from fractions import Fraction

@@ -1,6 +1,5 @@
 """``convcalc backprop conv``, ``backprop transposed-conv`` and ``backprop pool``: layer gradients worked."""
 
-from __future__ import annotations
 
 from enum import Enum
 from typing import Annotated

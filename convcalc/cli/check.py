@@ -1,6 +1,5 @@
 """``convcalc check``: every problem's claim (or the student's ``answer``) against the truth."""
 
-from __future__ import annotations
 
 import re
 from dataclasses import replace
@@ -41,7 +40,7 @@ def check(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> No
     emit(sol, fmt, document="convcalc check: " + ", ".join(files))
 
 
-def judge(p: Problem) -> Verdict:
+def judge(p: "Problem") -> "Verdict":
     """Run the problem with its claim as ``--answer``, through the command's own code."""
     from convcalc.cli.invoke import solution_of
     from convcalc.derive import check as derive

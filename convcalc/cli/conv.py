@@ -1,6 +1,5 @@
 """``convcalc conv`` and ``convcalc dilated``."""
 
-from __future__ import annotations
 
 from typing import Annotated
 

@@ -1,6 +1,5 @@
 """``convcalc transposed-conv``, ``convcalc pool`` and ``convcalc resample``."""
 
-from __future__ import annotations
 
 from enum import Enum
 from typing import Annotated

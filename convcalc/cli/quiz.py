@@ -8,7 +8,6 @@ all. Prompts go to standard error and only at a terminal; answers may also be pi
 line (a matrix row by row, then an empty line).
 """
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 from enum import Enum

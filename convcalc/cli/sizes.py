@@ -1,6 +1,5 @@
 """``convcalc output-size``, ``convcalc params`` and ``convcalc receptive-field``."""
 
-from __future__ import annotations
 
 import sys
 from typing import Annotated

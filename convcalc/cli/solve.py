@@ -1,6 +1,5 @@
 """``convcalc solve``: the worked solution of every problem in problem-bank files."""
 
-from __future__ import annotations
 
 import contextlib
 import io
@@ -23,7 +22,7 @@ FilesArg = Annotated[list[str], typer.Argument(help="Problem files (TOML) or fol
 IdOpt = Annotated[list[str] | None, typer.Option("--id", help="Only the problem with this id (repeatable).")]
 
 
-def selected(files: list[str], ids: list[str] | None) -> tuple[list[Problem], int]:
+def selected(files: list[str], ids: list[str] | None) -> "tuple[list[Problem], int]":
     """Problems to run, and the exit status so far (2 when a file could not be read)."""
     from convcalc.problems import load, problem_files
 
@@ -87,7 +86,7 @@ def solve(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> No
     raise typer.Exit(int(status))
 
 
-def _header(p: Problem, fmt: Format) -> str:
+def _header(p: "Problem", fmt: Format) -> str:
     if fmt is Format.latex:
         from convcalc.render.latex import escape
 
