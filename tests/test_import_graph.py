@@ -77,3 +77,13 @@ def test_a_wrong_answer_does_load_the_slip_search() -> None:
     """The check above is not vacuous: a wrong --answer imports the diagnosis."""
     names = imported("conv", "--input", A, "--kernel", B, "--format", "json", "--answer", "1 2 3; 4 5 6; 7 8 9")
     assert {"convcalc.slips", "convcalc.cli.diagnose"} <= names
+
+
+@pytest.mark.parametrize("name", ["backprop", "backprop_layers", "check", "conv", "layers", "quiz", "sizes", "solve"])
+def test_command_modules_keep_real_annotations(name: str) -> None:
+    """Typer reads every command's parameters on each run; string annotations (``from __future__
+    import annotations``) would be eval'd and compiled each time, ~20 ms of start-up."""
+    import importlib
+
+    module = importlib.import_module(f"convcalc.cli.{name}")
+    assert "annotations" not in vars(module), f"convcalc/cli/{name}.py: drop 'from __future__ import annotations'"
