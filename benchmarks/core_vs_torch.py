@@ -3,9 +3,14 @@
 Shape: N=16, C=64→64, 56×56, 3×3, padding 1 (pools: 3×3, stride 2, padding 1 and 2×2,
 stride 2). Prints, per case and dtype, the median time of each side and the ratio
 convcalc/torch against the budget (float64: forward ≤ 1.2×, backward ≤ 2×; float32: ≤ 3×).
-The two sides alternate call by call, so load from other processes hits both alike; each
-call comes after a pause (``--settle``, 30 ms), so that torch's OpenMP threads, which spin for
-about 10 ms after a call, have gone idle and do not slow the next call (ours) on the same cores.
+The two sides alternate call by call, back to back, so load from other processes hits both
+alike. Neither side's threads may spin into the other's call: by default torch's OpenMP
+threads spin for about 10 ms after each call (libgomp's active wait policy) and take the
+cores from whatever runs next, always convcalc's call, so the script runs torch with
+OMP_WAIT_POLICY=PASSIVE (its threads sleep between calls, as convcalc's pool threads do; its
+own times were the same as with the default, measured). ``--settle MS`` instead pauses before
+each call; that favours torch the other way: its threads spin through the pause and start
+warm, while convcalc's sleeping pool threads wake from idle (a 3.5 ms call took 6 ms).
 
 Threads: NumPy's OpenBLAS, convcalc's float pooling and torch all get ``--threads`` (default
 2); the script sets CONVCALC_THREADS, and re-runs itself with OPENBLAS_NUM_THREADS set,
@@ -19,7 +24,7 @@ set-up (BLAS buffers, oneDNN kernels); the second shows what a call costs once w
 MALLOC_MMAP_THRESHOLD_=65536 makes glibc return freed blocks at once, so memory one call
 freed is not silently reused by the next. Linux only; ``--no-memory`` skips it.
 
-Usage: ``python benchmarks/core_vs_torch.py [--threads 2] [--runs 5] [--settle 30] [--only conv2d]
+Usage: ``python benchmarks/core_vs_torch.py [--threads 2] [--runs 5] [--settle 0] [--only conv2d]
 [--no-memory]``.
 Needs torch installed (``torch==2.13.0``, CPU).
 """
@@ -165,13 +170,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--settle", type=float, default=30, help="pause before each timed call, ms (0: none)")
+    ap.add_argument("--settle", type=float, default=0, help="pause before each timed call, ms (0: none)")
     ap.add_argument("--only", default="", help="run only cases whose name contains this")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--probe", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    if os.environ.get("OPENBLAS_NUM_THREADS") != str(a.threads) and not a.probe:
-        os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)  # OpenBLAS reads it only at start-up
+    unset = "OMP_WAIT_POLICY" not in os.environ  # a policy the caller set is kept
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see the module's docstring
+    if (os.environ.get("OPENBLAS_NUM_THREADS") != str(a.threads) or unset) and not a.probe:
+        os.environ["OPENBLAS_NUM_THREADS"] = str(a.threads)  # OpenBLAS and OpenMP read these only at start-up
         os.execv(sys.executable, [sys.executable, __file__, *sys.argv[1:]])
     if not a.probe:
         os.environ["CONVCALC_THREADS"] = str(a.threads)
@@ -183,7 +190,8 @@ def main() -> None:
     torch.set_num_threads(a.threads)
     print(f"numpy {np.__version__} (OpenBLAS threads {blas_threads()}), convcalc pooling threads "
           f"{limits.threads()}, torch {torch.__version__} (threads {torch.get_num_threads()}); "
-          f"median of {a.runs} alternating calls, each after a {a.settle:g} ms pause")
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; median of {a.runs} alternating calls, "
+          f"each after a {a.settle:g} ms pause")
     print(f"N={N}, C={C}→{C}, {SIZE}×{SIZE}, 3×3, padding 1; pools 3×3 s2 p1 and 2×2 s2")
     print(f"{'case':38} {'convcalc':>9} {'torch':>9} {'ratio':>7} {'budget':>7}")
     over = []
