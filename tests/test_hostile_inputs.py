@@ -149,7 +149,8 @@ def test_binary_files(tmp_path_factory, capsys, data: bytes) -> None:
     _check(["conv", "--input", str(npy), "--kernel", "1"], capsys)
 
 
-def _with(name: str, flag: str, value: str) -> list[str]:
+def argv_with(name: str, flag: str, value: str) -> list[str]:
+    """The command's base arguments with ``flag`` set to ``value``."""
     base = list(BASE[name])
     if flag in base:
         base[base.index(flag) + 1] = value
@@ -164,7 +165,7 @@ def test_huge_values_for_every_option(name: str, capsys, monkeypatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     for flag in _options(dict(commands())[name]):
         for value in HUGE:
-            _check(_with(name, flag, value), capsys)
+            _check(argv_with(name, flag, value), capsys)
 
 
 def test_huge_and_hostile_positional_arguments(capsys, monkeypatch) -> None:
@@ -198,7 +199,7 @@ def test_random_text_for_every_option_of_every_command(capsys, monkeypatch, opti
     # smaller limit keeps what is allowed quick, and what is refused is refused the same way.
     monkeypatch.setenv("CONVCALC_MAX_BYTES", str(256 * 2**20))
     name, flag = option
-    argv = _with(name, flag, text)
+    argv = argv_with(name, flag, text)
     _check(argv if flag == "--format" else [*argv, "--format", fmt], capsys)
 
 

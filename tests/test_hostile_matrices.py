@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.test_hostile_inputs import BASE, _check, _options, commands
+from tests.test_hostile_inputs import BASE, _check, _options, argv_with, commands
 
 
 @pytest.fixture(autouse=True)
@@ -87,16 +87,6 @@ def test_matrix_options_are_found() -> None:
     assert ("conv", "--kernel") in MATRIX_FLAGS and ("backprop pool", "--grad-output") in MATRIX_FLAGS
     assert {name for name, _ in MATRIX_FLAGS} >= {"conv", "dilated", "transposed-conv", "pool", "resample",
                                                    "backprop conv", "backprop pool", "backprop transposed-conv"}
-
-
-def argv_with(name: str, flag: str, value: str) -> list[str]:
-    """The command's base arguments with ``flag`` set to ``value``."""
-    base = list(BASE[name])
-    if flag in base:
-        base[base.index(flag) + 1] = value
-    else:
-        base += [flag, value]
-    return [*name.split(), *base]
 
 
 @pytest.fixture(autouse=True)
