@@ -72,6 +72,8 @@ def _scalar(values: list[Any]) -> Any:
 def output_size(p: SizeProblem, solve: str | None = None, target: int | None = None,
                 answer: str | None = None) -> Solution:
     """The size per axis worked from the formula; optionally solve for a setting or check a claim."""
+    from convcalc.render.formula import symbolic_latex
+
     results = [_result(p, a) for a in range(len(p.axes))]
     if solve is None:
         for a, res in enumerate(results):
@@ -81,7 +83,7 @@ def output_size(p: SizeProblem, solve: str | None = None, target: int | None = N
         "output_size": _scalar([r.value for r in results]),
         "exact": _scalar(exact) if any(exact) else None,
         "valid": all(r.valid for r in results),
-        "formula": _formula_latex(p.kind, _values(p, 0)),
+        "formula": symbolic_latex(p.kind, _values(p, 0)),  # the formula the renderers print
     }
     blocks: list[Block] = [Heading("Output size")]
     for a, res in enumerate(results):
@@ -133,12 +135,6 @@ def _verdict(p: SizeProblem, a: int, res: SizeResult) -> Iterator[Block]:
         yield Note(f"{ax}: ceil_mode drops the last window because it would start in the right padding", "warn")
     yield Note(f"{ax}: output size {res.value}" + ("" if res.integral else f" (exact {fmt(res.exact)})"),
                "ok" if res.integral else "warn")
-
-
-def _formula_latex(kind: str, values: dict[str, int]) -> str:
-    from convcalc.render.formula import symbolic_latex  # the one formula the renderers print
-
-    return symbolic_latex(kind, values)
 
 
 _RANGES = {"padding": "0..K", "stride": "1..I", "kernel-size": "1..I+2P", "output-padding": "0..max(S,d)−1"}
