@@ -59,7 +59,7 @@ def expr(expression: ExprArg, var: VarOpt = None, answer: ExprAnswerOpt = None, 
         if name in claims:
             raise ConvcalcError(f"{name} is claimed twice", "--answer")
         claims[name] = _value(name, value, "--answer", exact=True)
-    emit(derive.solve(expression, variables, closed_forms=fmt is Format.latex, answers=claims), fmt, output,
+    emit(derive.solve(expression, variables, answers=claims), fmt, output,
          "gradients")
 
 

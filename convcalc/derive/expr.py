@@ -1,8 +1,6 @@
 """The worked solution of ``backprop expr``: the graph, the forward pass, the backward pass
-node by node (local derivative, chain rule, gradient) and every variable's gradient.
-
-With ``closed_forms`` (the LaTeX output asks for it) SymPy's closed forms are added where
-it finds them; SymPy is imported only then.
+node by node (local derivative, chain rule, gradient), every variable's gradient, and the
+closed forms of f and its gradients (:mod:`convcalc.expr.closed_form`) where they exist.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ from convcalc.derive.expr_answer import answer_blocks, check_answers
 from convcalc.derive.records import Block, Equation, Heading, Note, Solution, Table
 from convcalc.errors import ExitStatus
 from convcalc.expr.autodiff import Backward, backward
+from convcalc.expr.closed_form import ClosedForms, closed_forms
 from convcalc.expr.graph import Graph, Node, build
 from convcalc.expr.parse import parse
 from convcalc.expr.rules import chain, definition, grad_tex, grad_text, tex_name
@@ -25,8 +24,7 @@ MAX_SHOWN = 100  # entries of a matrix written out in the steps; all of them are
 MAX_INLINE = 12  # entries of a value written inline in the node table
 
 
-def solve(expression: str, variables: Mapping[str, Array], closed_forms: bool = False,
-          answers: Mapping[str, Array] | None = None) -> Solution:
+def solve(expression: str, variables: Mapping[str, Array], answers: Mapping[str, Array] | None = None) -> Solution:
     """Parse, evaluate and differentiate ``expression`` with the given variable values; check
     ``answers`` (a variable's name: its claimed gradient; the output's name: the claimed value)."""
     graph = build(parse(expression, variables.keys()), variables)
@@ -39,15 +37,14 @@ def solve(expression: str, variables: Mapping[str, Array], closed_forms: bool = 
     blocks += _forward(graph, worked)
     blocks += _backward(graph, back, worked)
     blocks += _gradients(graph, back)
-    if closed_forms:
-        from convcalc.expr.symbolic import closed_form_blocks
-
-        blocks += closed_form_blocks(graph, back)
+    forms = closed_forms(graph, back)
+    blocks += _closed_form_blocks(forms)
     out = graph.output
     data: dict[str, Any] = {
         "value": out.value.reshape(()),
         "gradients": {name: back.grads[graph.node_of(name).index] for name in graph.variables},
         "nodes": [_node_json(graph, back, n) for n in graph.nodes],
+        "closed_forms": _closed_form_json(forms),
     }
     exact = {name: exact_strings(g) for name, g in data["gradients"].items()} \
         if graph.output.value.dtype == object else {}
@@ -130,6 +127,38 @@ def _gradients(graph: Graph, back: Backward) -> list[Block]:
     for name in graph.variables:
         blocks.append(_equation(grad_text(name, out), grad_tex(name, out), back.grads[graph.node_of(name).index]))
     return blocks
+
+
+# What the closed forms' symbols mean, said only for the symbols a form uses.
+_LEGEND = (("𝟏", "𝟏 is all ones", r"\mathbf{1}\text{ is all ones}"),
+           ("⊙", "⊙ multiplies entry by entry", r"\odot\text{ multiplies entry by entry}"),
+           ("⊘", "⊘ divides entry by entry", r"\oslash\text{ divides entry by entry}"),
+           ("> 0]", "[a > 0] is 1 where a > 0, else 0", r"[a > 0]\text{ is 1 where } a > 0\text{, else 0}"))
+
+
+def _closed_form_blocks(forms: ClosedForms | None) -> list[Block]:
+    if forms is None:
+        return []
+    shown = ([forms.value] if forms.value else []) + list(forms.gradients)
+    blocks: list[Block] = [Heading("Closed forms"),
+                           Note("By matrix calculus on the same graph, each checked against the numbers above.")]
+    blocks += [Equation(form.text, form.tex) for form in shown]
+    legend = [(text, tex) for symbol, text, tex in _LEGEND if any(symbol in form.text for form in shown)]
+    if legend:
+        blocks.append(Equation("; ".join(t for t, _ in legend), r",\quad ".join(t for _, t in legend)))
+    if forms.missing:
+        names = ", ".join(forms.missing)
+        blocks.append(Note(f"No closed form is shown for the gradient of {names}: too long to read, or beyond "
+                           "what the derivation covers. The numbers above stand."))
+    return blocks
+
+
+def _closed_form_json(forms: ClosedForms | None) -> dict[str, Any] | None:
+    """f's form and each gradient's, as text and LaTeX; None when there are none."""
+    if forms is None:
+        return None
+    return {"value": {"text": forms.value.text, "latex": forms.value.tex} if forms.value else None,
+            "gradients": {f.name: {"text": f.text, "latex": f.tex} for f in forms.gradients}}
 
 
 def _equation(text: str, tex: str, value: Array) -> Equation:

@@ -58,6 +58,6 @@ def test_markdown(cli) -> None:
 def test_latex_has_the_closed_forms(cli) -> None:
     r = cli("backprop", "expr", "norm(W @ x)**2", "--var", f"W={W}", "--var", f"x={X}", "--format", "latex")
     assert r.code == 0
-    assert r"\nabla_{W} f = 2 W x x^{T}" in r.out
-    assert r"\nabla_{x} f = 2 W^{T} W x" in r.out
+    assert r"\nabla_{W} f = 2 W x x^{\top}" in r.out
+    assert r"\nabla_{x} f = 2 W^{\top} W x" in r.out
     assert "∂" not in r.out  # LaTeX math, not Unicode: pdflatex must compile it
