@@ -35,6 +35,7 @@ class ClosedForm:
     name: str
     text: str
     tex: str
+    form: Sum  # the expression itself, in the variables (for evaluating it elsewhere)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def closed_forms(graph: Graph, back: Backward) -> ClosedForms | None:
 def _shown(form: Sum, text: str, tex: str, name: str) -> ClosedForm | None:
     if al.size(form) > MAX_SIZE:
         return None
-    return ClosedForm(name, text + TEXT.expr(form), tex + LATEX.expr(form))
+    return ClosedForm(name, text + TEXT.expr(form), tex + LATEX.expr(form), form)
 
 
 def _agrees(form: Sum, env: dict[str, Array], numeric: Array) -> bool:
