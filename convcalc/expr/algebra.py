@@ -21,6 +21,10 @@ from math import gcd, lcm
 Q = Fraction
 Shape = tuple[int, int]
 SCALAR: Shape = (1, 1)
+# Exact numbers grow fast under powers ((2x)^16 nested a few times is 2^(16^k)); a form
+# with a coefficient or an exponent past these is unreadable, so none is made.
+MAX_BITS = 256
+MAX_EXPONENT = Q(10**6)
 
 
 class Unsupported(Exception):
@@ -94,6 +98,9 @@ class Term:
     coef: Q
     scalars: tuple[tuple[Factor, Q], ...] = ()  # 1×1 factors with their powers, sorted
     body: Factor | None = None  # None: the term is a scalar
+
+    def __post_init__(self) -> None:
+        _bounded(self.coef)
 
     @property
     def shape(self) -> Shape:
@@ -284,8 +291,20 @@ def elementwise(a: Sum, b: Sum) -> Sum:
     raise Unsupported(f"{a.shape} * {b.shape}")
 
 
+def _bounded(q: Q) -> None:
+    if max(q.numerator.bit_length(), q.denominator.bit_length()) > MAX_BITS:
+        raise Unsupported("a coefficient too long to read")
+
+
+def _exponent(p: Q) -> Q:
+    if abs(p) > MAX_EXPONENT or p.denominator > MAX_EXPONENT:
+        raise Unsupported("an exponent too long to read")
+    return p
+
+
 def power(a: Sum, p: Q) -> Sum:
     """``a`` to the power ``p``, elementwise for a matrix (a Hadamard power)."""
+    _exponent(p)
     if p == 0:
         return ones(a.shape)
     if p == 1:
@@ -297,9 +316,11 @@ def power(a: Sum, p: Q) -> Sum:
     if p.denominator != 1 and not _plain(a):  # (c·x)^½ = c^½·x^½ needs c^½ rational and x ≥ 0
         return Sum(a.shape, (Term(Q(1), ((a, p),)) if a.shape == SCALAR else Term(Q(1), (), Had(((a, p),))),))
     t = as_term(a)  # an integer power distributes over a product; any power over one factor
-    scalars = _merge(tuple((f, q * p) for f, q in t.scalars))
-    body = None if t.body is None else _had(tuple((f, q * p) for f, q in _had_items(t.body)), a.shape)
-    return Sum(a.shape, (Term(t.coef**p if p.denominator == 1 else t.coef, scalars, body),))
+    if p.denominator == 1 and abs(p) * max(t.coef.numerator.bit_length(), t.coef.denominator.bit_length()) > MAX_BITS:
+        raise Unsupported("a coefficient too long to read")  # before computing it
+    scalars = _merge(tuple((f, _exponent(q * p)) for f, q in t.scalars))
+    body = None if t.body is None else _had(tuple((f, _exponent(q * p)) for f, q in _had_items(t.body)), a.shape)
+    return Sum(a.shape, (Term(t.coef**p.numerator if p.denominator == 1 else t.coef, scalars, body),))
 
 
 def _plain(a: Sum) -> bool:

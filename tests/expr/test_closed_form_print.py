@@ -123,3 +123,16 @@ def test_every_construct_compiles_with_pdflatex(cli, tmp_path: Path) -> None:
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_coefficients_too_long_to_read_give_no_form(cli) -> None:
+    """((2x)^16)^16… with a tiny x stays finite in floats (it underflows to 0) while its exact
+    coefficient is 2^(16^k): the derivation stops at a bound instead of computing it."""
+    tower = "x"
+    for _ in range(7):
+        tower = f"(2*{tower})**16"
+    r = cli(*_argv(f"sum({tower})", ["x=1e-300; 1e-300"], "json"))
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["closed_forms"] is None
+    r = cli(*_argv("sum((2*x)**16)", ["x=1e-300; 1e-300"], "json"))  # a short one still has its form
+    assert json.loads(r.out)["closed_forms"]["gradients"]["x"]["text"] == "∇_x f = 1048576 x^⊙15"  # 16 · 2¹⁶
