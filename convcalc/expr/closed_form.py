@@ -56,15 +56,21 @@ def closed_forms(graph: Graph, back: Backward) -> ClosedForms | None:
         return None
     env = {n.name: n.value for n in graph.nodes if n.op == "var"}
     out = graph.output
-    value = _shown(forward[out.index], f"{out.name} = ", f"{tex_name(out.name)} = ", out.name)
-    shown, missing = [], []
+    value = _shown(forward[out.index], f"{out.name} = ", f"{tex_name(out.name)} = ", out.name) \
+        if _agrees(forward[out.index], env, out.value) else None
+    shown: list[ClosedForm] = []
+    missing: list[str] = []
     for name in graph.variables:
-        node = graph.node_of(name)
-        form = grads.get(node.index)
-        ok = form is not None and _agrees(form, env, back.grads[node.index])
-        item = _shown(form, f"∇_{name} {out.name} = ", rf"\nabla_{{{tex_name(name)}}} {tex_name(out.name)} = ",
-                      name) if ok and form is not None else None
-        (shown.append(item) if item else missing.append(name))
+        index = graph.node_of(name).index
+        form = grads.get(index)
+        item = None
+        if form is not None and _agrees(form, env, back.grads[index]):
+            item = _shown(form, f"∇_{name} {out.name} = ", rf"\nabla_{{{tex_name(name)}}} {tex_name(out.name)} = ",
+                          name)
+        if item is None:
+            missing.append(name)
+        else:
+            shown.append(item)
     if not shown:
         return None
     return ClosedForms(value, tuple(shown), tuple(missing))
