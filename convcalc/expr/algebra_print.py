@@ -51,7 +51,7 @@ class _Printer:
             bottom.insert(0, str(t.coef.denominator))
         if t.coef.numerator != 1 or not (top or t.body is not None):
             top.insert(0, str(t.coef.numerator))
-        body = self.body(t.body) if t.body is not None else ""
+        body = self.factor(t.body) if t.body is not None else ""
         return self.layout(top, bottom, body)
 
     def layout(self, top: list[str], bottom: list[str], body: str) -> str:
@@ -72,9 +72,6 @@ class _Printer:
         if p.denominator == 1:
             return base + str(p.numerator).translate(_SUPERSCRIPT)
         return f"{base}^({p})"
-
-    def body(self, f: Factor) -> str:
-        return self.factor(f)
 
     def factor(self, f: Factor) -> str:
         return getattr(self, f"print_{type(f).__name__}")(f)
