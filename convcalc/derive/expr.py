@@ -133,7 +133,8 @@ def _gradients(graph: Graph, back: Backward) -> list[Block]:
 _LEGEND = (("𝟏", "𝟏 is all ones", r"\mathbf{1}\text{ is all ones}"),
            ("⊙", "⊙ multiplies entry by entry", r"\odot\text{ multiplies entry by entry}"),
            ("⊘", "⊘ divides entry by entry", r"\oslash\text{ divides entry by entry}"),
-           ("> 0]", "[a > 0] is 1 where a > 0, else 0", r"[a > 0]\text{ is 1 where } a > 0\text{, else 0}"))
+           ("> 0]", "[a > 0] is 1 where a > 0, else 0", r"[a > 0]\text{ is 1 where } a > 0\text{, else 0}"),
+           ("σ′", "σ′(a) = σ(a) (1 − σ(a))", r"\sigma'(a) = \sigma(a) \left(1 - \sigma(a)\right)"))
 
 
 def _closed_form_blocks(forms: ClosedForms | None) -> list[Block]:

@@ -47,14 +47,17 @@ class Ones:
 
 @dataclass(frozen=True)
 class Fn:
-    """An elementwise function (exp log tanh sigmoid relu, and step = [arg > 0])."""
+    """An elementwise function of ``arg``, transposed after if ``transposed``: exp log tanh
+    sigmoid relu, dsigmoid = σ′ = σ(1 − σ), and step = [arg > 0] (relu′)."""
 
     name: str
     arg: Sum
+    transposed: bool = False  # σ(A x + b)ᵀ, as the notes write it, not σ(xᵀAᵀ + bᵀ)
 
     @property
     def shape(self) -> Shape:
-        return self.arg.shape
+        rows, cols = self.arg.shape
+        return (cols, rows) if self.transposed else (rows, cols)
 
 
 @dataclass(frozen=True)
@@ -365,7 +368,7 @@ def _t(f: Factor) -> Factor:
     if isinstance(f, Ones):
         return Ones((f.shape[1], f.shape[0]))
     if isinstance(f, Fn):
-        return Fn(f.name, transpose(f.arg))
+        return Fn(f.name, f.arg, not f.transposed)
     if isinstance(f, MatMul):
         return MatMul(tuple(_t(x) for x in reversed(f.factors)))
     if isinstance(f, Had):

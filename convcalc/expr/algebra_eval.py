@@ -22,6 +22,7 @@ _FUNCTIONS: dict[str, Callable[[Array], Array]] = {
     "relu": lambda a: np.maximum(a, 0.0),
     "step": lambda a: (a > 0).astype(np.float64),
 }
+_FUNCTIONS["dsigmoid"] = lambda a: _FUNCTIONS["sigmoid"](a) * (1.0 - _FUNCTIONS["sigmoid"](a))
 
 
 def evaluate(a: Sum, env: Mapping[str, Array]) -> Array:
@@ -55,7 +56,8 @@ def _factor(f: Factor, env: Mapping[str, Array]) -> Array:
     if isinstance(f, Ones):
         return np.ones(f.shape)
     if isinstance(f, Fn):
-        return _FUNCTIONS[f.name](_sum(f.arg, env))
+        value = _FUNCTIONS[f.name](_sum(f.arg, env))
+        return value.T if f.transposed else value
     if isinstance(f, Norm):
         return np.sqrt(np.sum(np.square(_sum(f.arg, env)))).reshape(1, 1)
     if isinstance(f, Total):

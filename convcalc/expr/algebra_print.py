@@ -22,7 +22,8 @@ class _Printer:
     hadamard = "⊙"
     divide = "⊘"
     ones = "𝟏"
-    functions: ClassVar[dict[str, str]] = {"exp": "exp", "log": "log", "tanh": "tanh", "sigmoid": "σ", "relu": "relu"}
+    functions: ClassVar[dict[str, str]] = {"exp": "exp", "log": "log", "tanh": "tanh", "sigmoid": "σ", "dsigmoid": "σ′",
+                                           "relu": "relu"}
 
     def expr(self, a: Sum) -> str:
         """``a`` at the top level: a common factor of its terms is written once, −2 (W x − y)."""
@@ -93,9 +94,11 @@ class _Printer:
         return self.transposed(self.ones) if f.shape[0] == 1 else self.ones
 
     def print_Fn(self, f: Fn) -> str:
-        if f.name == "step":
-            return f"[{self.expr(f.arg)} > 0]"
-        return f"{self.functions[f.name]}({self.expr(f.arg)})"
+        text = self.function(f.name, self.expr(f.arg))
+        return self.transposed(text) if f.transposed else text
+
+    def function(self, name: str, arg: str) -> str:
+        return f"[{arg} > 0]" if name == "step" else f"{self.functions[name]}({arg})"
 
     def print_Norm(self, f: Norm) -> str:
         return self.norm(self.expr(f.arg), 1 not in f.arg.shape)
@@ -138,7 +141,7 @@ class LatexPrinter(_Printer):
     divide = r"\oslash"
     ones = r"\mathbf{1}"
     functions: ClassVar[dict[str, str]] = {"exp": r"\exp", "log": r"\log", "tanh": r"\tanh", "sigmoid": r"\sigma",
-                 "relu": r"\operatorname{relu}"}
+                                           "dsigmoid": r"\sigma'", "relu": r"\operatorname{relu}"}
 
     def layout(self, top: list[str], bottom: list[str], body: str) -> str:
         if not bottom:
@@ -158,10 +161,8 @@ class LatexPrinter(_Printer):
     def transposed(self, text: str) -> str:
         return text + r"^{\top}"
 
-    def print_Fn(self, f: Fn) -> str:
-        if f.name == "step":
-            return rf"\left[{self.expr(f.arg)} > 0\right]"
-        return rf"{self.functions[f.name]}\left({self.expr(f.arg)}\right)"
+    def function(self, name: str, arg: str) -> str:
+        return rf"\left[{arg} > 0\right]" if name == "step" else rf"{self.functions[name]}\left({arg}\right)"
 
     def norm(self, inner: str, frobenius: bool) -> str:
         return rf"\left\lVert {inner} \right\rVert" + ("_{F}" if frobenius else "")

@@ -232,7 +232,7 @@ def _local(graph: Graph, forward: list[Sum], node: Node, a: Sum) -> Sum:
         "exp": lambda: y,
         "log": lambda: al.power(a, Q(-1)),
         "tanh": lambda: al.add(one, al.neg(al.power(y, Q(2)))),
-        "sigmoid": lambda: al.hadamard(y, al.add(one, al.neg(y))),
+        "sigmoid": lambda: al.fn("dsigmoid", a),  # σ′ = σ(1 − σ), said once in the legend
         "relu": lambda: al.fn("step", a),
     }
     return local[op]()

@@ -97,7 +97,7 @@ def oracle(term: Term, point: Mapping[str, np.ndarray]) -> Oracle | None:
 
 _FORM_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "exp": torch.exp, "log": torch.log, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu,
-    "step": lambda a: (a > 0).to(F64),
+    "step": lambda a: (a > 0).to(F64), "dsigmoid": lambda a: torch.sigmoid(a) * (1 - torch.sigmoid(a)),
 }  # fmt: skip
 
 
@@ -133,7 +133,8 @@ def _factor(f: al.Factor, env: Mapping[str, torch.Tensor]) -> torch.Tensor:
     if isinstance(f, al.Ones):
         return torch.ones(f.shape, dtype=F64)
     if isinstance(f, al.Fn):
-        return _FORM_FUNCTIONS[f.name](form_value(f.arg, env))
+        value = _FORM_FUNCTIONS[f.name](form_value(f.arg, env))
+        return value.T if f.transposed else value
     if isinstance(f, al.Norm):
         return torch.sqrt(torch.sum(form_value(f.arg, env) ** 2)).reshape(1, 1)
     if isinstance(f, al.Total):

@@ -28,8 +28,11 @@ CASES = [
     ("v @ A @ v", ["A=1 2; 0 1", "v=[1, 2]"], "f = vᵀ A v", {"v": "Aᵀ v + A v", "A": "v vᵀ"}),
     ("sum(relu(W @ x + b))", [W23, X3, "b=1; -1"], "f = sum(relu(W x + b))",
      {"W": "[W x + b > 0] xᵀ", "x": "Wᵀ [W x + b > 0]", "b": "[W x + b > 0]"}),
-    ("sum(sigmoid(W @ x))", [W23, X3], "f = sum(σ(W x))",
-     {"W": "(σ(W x) ⊙ (𝟏 − σ(W x))) xᵀ", "x": "Wᵀ (σ(W x) ⊙ (𝟏 − σ(W x)))"}),
+    ("sum(sigmoid(W @ x))", [W23, X3], "f = sum(σ(W x))", {"W": "σ′(W x) xᵀ", "x": "Wᵀ σ′(W x)"}),
+    ("A2 @ sigmoid(A1 @ x + b1) + b2", ["A1=1 -1; 2 0.5; 0 1", "x=1; 2", "b1=0; 1; -1", "A2=1 -2 0.5", "b2=0.25"],
+     "f = A2 σ(A1 x + b1) + b2",  # seed 003 §6: ∂y/∂A1 = diag(σ′(A1 x + b1)) A2ᵀ xᵀ
+     {"A2": "σ(A1 x + b1)ᵀ", "A1": "(A2ᵀ ⊙ σ′(A1 x + b1)) xᵀ", "x": "A1ᵀ (A2ᵀ ⊙ σ′(A1 x + b1))",
+      "b1": "A2ᵀ ⊙ σ′(A1 x + b1)", "b2": "1"}),
     ("sum(tanh(W @ x))", [W23, X3], "f = sum(tanh(W x))",
      {"W": "(𝟏 − tanh(W x)^⊙2) xᵀ", "x": "Wᵀ (𝟏 − tanh(W x)^⊙2)"}),
     ("sum(w * square(V @ x + c)) + b", ["V=1 -1; 1 1", "x=0; 1", "c=0; -1", "w=1/2; -1/2", "b=1/2"],
@@ -43,7 +46,7 @@ CASES = [
     ("sum(a / (x*x + 1))", ["a=2", X3], "f = a sum(𝟏 ⊘ (x^⊙2 + 𝟏))",
      {"a": "sum(𝟏 ⊘ (x^⊙2 + 𝟏))", "x": "−2 a x ⊘ (x^⊙2 + 𝟏)^⊙2"}),
     ("a*c + a**2", ["a=1.5", "c=0.7"], "f = a c + a²", {"a": "2 a + c", "c": "a"}),
-    ("sigmoid(a)", ["a=0.3"], "f = σ(a)", {"a": "σ(a) (1 − σ(a))"}),
+    ("sigmoid(a)", ["a=0.3"], "f = σ(a)", {"a": "σ′(a)"}),
     ("tanh(a)*c", ["a=0.3", "c=2"], "f = c tanh(a)", {"a": "c (1 − tanh(a)²)", "c": "tanh(a)"}),
     ("norm(x)**0.5", [X3], "f = ‖x‖^(1/2)", {"x": "x/(2 ‖x‖^(3/2))"}),
     ("log(a) - 1/c", ["a=2", "c=4"], "f = log(a) − 1/c", {"a": "1/a", "c": "1/c²"}),
@@ -65,14 +68,14 @@ def test_the_forms_read_as_derived_by_hand(cli, expression: str, variables: list
 
 
 def test_text_output_ends_with_the_closed_forms_and_a_legend(cli) -> None:
-    r = cli(*_argv("sum(sigmoid(W @ x))", [W23, X3], "text"))
+    r = cli(*_argv("sum(w * sigmoid(W @ x))", ["w=1; -1", W23, X3], "text"))
     assert r.code == 0
     tail = r.out[r.out.index("Closed forms"):]
     assert r.out.index("Gradients") < r.out.index("Closed forms")
-    for line in ("f = sum(σ(W x))", "∇_W f = (σ(W x) ⊙ (𝟏 − σ(W x))) xᵀ", "𝟏 is all ones",
-                 "⊙ multiplies entry by entry"):
+    for line in ("f = sum(w ⊙ σ(W x))", "∇_W f = (w ⊙ σ′(W x)) xᵀ", "⊙ multiplies entry by entry",
+                 "σ′(a) = σ(a) (1 − σ(a))"):
         assert line in tail, line
-    assert "⊘" not in tail and "[a > 0]" not in tail  # the legend says only what is used
+    assert "𝟏 is" not in tail and "⊘" not in tail and "[a > 0]" not in tail  # only the symbols used
 
 
 def test_latex_forms(cli) -> None:
@@ -105,7 +108,7 @@ def test_a_form_too_long_to_read_is_named_as_missing(cli) -> None:
     assert "No closed form is shown for the gradient of W" in r.out
 
 
-LATEX_CASES = [c for c in CASES if c[0] in ("norm(W @ x - y)**2", "sum(sigmoid(W @ x))", "sum(tanh(W @ x))",
+LATEX_CASES = [c for c in CASES if c[0] in ("norm(W @ x - y)**2", "A2 @ sigmoid(A1 @ x + b1) + b2", "sum(tanh(W @ x))",
                                            "sum(v @ B)", "norm(x)", "norm(W)**2", "sum(a / (x*x + 1))",
                                            "norm(x)**0.5", "sum(relu(W @ x + b))", "x.T @ A @ x")]
 
