@@ -54,7 +54,7 @@ CASES: list[tuple[str, list[str], float | None]] = [
     *((f"convcalc {name} --format json", [*CC, *argv, "-f", "json"], 1.5) for name, argv in HOMEWORK),
     *((f"convcalc {name} (text)", [*CC, *argv], 1.5) for name, argv in HOMEWORK),
     *((f"convcalc {name}", [*CC, *argv], 1.5) for name, argv in FORMULAS),
-    ("convcalc solve problems/ --format json (53 problems)", [*CC, "solve", "problems", "-f", "json"], None),
+    ("convcalc solve problems/ --format json (55 problems)", [*CC, "solve", "problems", "-f", "json"], None),
 ]
 
 

@@ -45,13 +45,18 @@ CONV_PROBLEMS = [p for p in PROBLEMS if p.command in ("conv", "dilated")]
 def test_conv_problem_agrees_with_torch(problem, cli) -> None:
     torch = pytest.importorskip("torch")
     o = problem.options
-    x = torch.tensor(read_tensor(o["input"], "input").astype(float))[None, None]
-    w = torch.tensor(read_tensor(o["kernel"], "kernel").astype(float))[None, None]
+    x = read_tensor(o["input"], "input")
+    w = read_tensor(o["kernel"], "kernel")
+    tx = torch.tensor(x.astype(float)).reshape(1, -1, *x.shape[-2:])  # (H,W) or (C,H,W): one channel or C
+    tw = torch.tensor(w.astype(float)).reshape(1, -1, *w.shape[-2:])  # one output channel
     default_d = 2 if problem.command == "dilated" else 1
-    want = torch.nn.functional.conv2d(x, w, stride=int(o.get("stride", 1)), padding=int(o.get("padding", 0)),
+    want = torch.nn.functional.conv2d(tx, tw, stride=int(o.get("stride", 1)), padding=int(o.get("padding", 0)),
                                       dilation=int(o.get("dilation", default_d)))[0, 0].numpy()
     got = np.array(json.loads(cli(*problem.argv("json")).out)["output"])
-    assert np.array_equal(got, want.round().astype(int))
+    if x.dtype.kind in "iu" and w.dtype.kind in "iu":
+        assert np.array_equal(got, want.round().astype(int))
+    else:
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def _golden(problem) -> dict:
