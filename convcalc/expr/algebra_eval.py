@@ -12,17 +12,15 @@ from functools import reduce
 import numpy as np
 
 from convcalc.expr.algebra import Factor, Fn, Had, MatMul, Norm, Ones, Sum, Total, Var
+from convcalc.expr.graph import UNARY
 from convcalc.numbers import Array
 
+# The forward pass's own functions (graph.UNARY), plus the two derivatives forms use.
 _FUNCTIONS: dict[str, Callable[[Array], Array]] = {
-    "exp": np.exp,
-    "log": np.log,
-    "tanh": np.tanh,
-    "sigmoid": lambda a: 0.5 * (1.0 + np.tanh(0.5 * a)),
-    "relu": lambda a: np.maximum(a, 0.0),
+    **{name: UNARY[name] for name in ("exp", "log", "tanh", "sigmoid", "relu")},
     "step": lambda a: (a > 0).astype(np.float64),
+    "dsigmoid": lambda a: UNARY["sigmoid"](a) * (1.0 - UNARY["sigmoid"](a)),
 }
-_FUNCTIONS["dsigmoid"] = lambda a: _FUNCTIONS["sigmoid"](a) * (1.0 - _FUNCTIONS["sigmoid"](a))
 
 
 def evaluate(a: Sum, env: Mapping[str, Array]) -> Array:

@@ -22,7 +22,7 @@ MAX_ENTRIES = 1_000_000  # per node: a broadcast like (10⁴,1)·(1,10⁴) is re
 MAX_MATMUL_WORK = 50_000_000  # multiply-adds of one @
 
 # Elementwise functions of one input: the value from the input.
-_UNARY = {
+UNARY = {
     "neg": np.negative,
     "relu": lambda a: np.maximum(a, 0.0),
     "sigmoid": lambda a: 0.5 * (1.0 + np.tanh(0.5 * a)),  # this form never overflows exp
@@ -166,8 +166,8 @@ def _apply(op: str, values: list[Array], text: str, exponent: float | None) -> A
         return matmul(a, values[1], text)
     if op == "pow":
         return np.power(a, exponent)
-    if op in _UNARY:
-        return _kept(_UNARY[op](a), a)
+    if op in UNARY:
+        return _kept(UNARY[op](a), a)
     if op == "sum":
         return np.asarray(np.sum(a))
     if op == "mean":
