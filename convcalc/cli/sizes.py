@@ -57,7 +57,8 @@ def output_size(
     dim: DimOpt = 2,
     solve: Annotated[str | None, typer.Option("--solve", help="padding, stride, output-padding or kernel-size.")]
     = None,
-    target: Annotated[int | None, typer.Option("--target", help="The output size wanted by --solve.")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="The output size wanted by --solve (letters allowed).")]
+    = None,
     answer: Annotated[str | None, typer.Option("--answer", help="Your size (n, h,w or 'invalid') to check.")] = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
@@ -67,6 +68,11 @@ def output_size(
         raise ConvcalcError("choose one of --transposed and --pool", "--pool")
     if ceil_mode and not pool:
         raise ConvcalcError("--ceil-mode is a pooling setting: add --pool", "--ceil-mode")
+    kind = "transposed" if transposed else ("pool_ceil" if ceil_mode else "pool") if pool else "conv"
+    texts = {"--input-size": input_size, "--kernel-size": kernel_size, "--stride": stride, "--padding": padding,
+             "--dilation": dilation, "--output-padding": output_padding}
+    if _symbolic(*texts.values(), target):
+        _symbolic_output_size(texts, kind, n, channels, solve, target, answer, fmt)
     i = _sizes(input_size, "--input-size", n, 1)
     k = _sizes(kernel_size, "--kernel-size", n, 1)
     s = _sizes(stride, "--stride", n, 1, None) if stride is not None else (k if pool else (1,) * n)
@@ -79,7 +85,6 @@ def output_size(
         raise ConvcalcError("must be smaller than the stride or the dilation (PyTorch)", "--output-padding")
     if pool and any(2 * q > kk for q, kk in zip(p, k, strict=True)):
         raise ConvcalcError("pooling padding must be at most half the kernel size (PyTorch)", "--padding")
-    kind = "transposed" if transposed else ("pool_ceil" if ceil_mode else "pool") if pool else "conv"
     columns = list(zip(i, k, s, p, d, op, strict=True))
     if n == 1:
         axes: tuple[str, ...] = ("W",)
@@ -91,7 +96,36 @@ def output_size(
     from convcalc.derive import sizes as derive
 
     prob = derive.SizeProblem(i, k, s, p, d, op, kind, axes, channels)
-    emit(derive.output_size(prob, solve, target, answer), fmt)
+    emit(derive.output_size(prob, solve, _whole(target, "--target"), answer), fmt)
+
+
+def _symbolic(*texts: str | None) -> bool:
+    from convcalc.symbolic import looks_symbolic
+
+    return any(t is not None and looks_symbolic(t) for t in texts)
+
+
+def _whole(value: str | None, flag: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ConvcalcError(f"expected a whole number (or letters), got {value!r}", flag) from None
+
+
+def _symbolic_output_size(texts: dict[str, str | None], kind: str, dim: int, channels: int | None,
+                          solve: str | None, target: str | None, answer: str | None, fmt: Format) -> None:
+    """Letters in a size or setting: the answer is a formula (SymPy is imported only here)."""
+    if channels is not None and not 1 <= channels <= MAX_SETTING:
+        raise ConvcalcError(f"must be between 1 and {MAX_SETTING}, got {channels}", "--channels")
+    if solve is not None:
+        from convcalc.derive import solve_symbolic
+
+        emit(solve_symbolic.solve(texts, kind, dim, solve, target, answer), fmt)
+    from convcalc.derive import sizes_symbolic
+
+    emit(sizes_symbolic.output_size(sizes_symbolic.read(texts, kind, dim, channels), answer), fmt)
 
 
 @app.command("params")

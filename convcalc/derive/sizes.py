@@ -152,15 +152,23 @@ def _solve_axis(p: SizeProblem, a: int, unknown: str, target: int) -> tuple[list
               "output-padding": (0, max(s, d) - 1)}[unknown]
     exact_hits: list[int] = []
     floored: list[int] = []
+    refused: list[int] = []
     for v in range(lo, hi + 1):
         vals = {"padding": pad, "stride": s, "kernel-size": k, "output-padding": op, unknown: v}
         res = axis_size(p.kind, i, vals["kernel-size"], vals["stride"], vals["padding"], d, vals["output-padding"])
-        if res.integral and res.value == target:
+        if res.value != target:
+            continue
+        if p.kind.startswith("pool") and 2 * vals["padding"] > vals["kernel-size"]:
+            refused.append(v)  # PyTorch: pad should be at most half of effective kernel size
+        elif res.integral:
             exact_hits.append(v)
-        elif res.value == target:
+        else:
             floored.append(v)
     ax = p.axes[a]
     blocks: list[Block] = [Note(f"{ax}: solve {equation} for {_SYMBOL[unknown]}: {roots}")]
+    if refused:
+        blocks.append(Note(f"{ax}: {unknown} = {', '.join(map(str, refused))} would give {target}, but PyTorch "
+                           f"refuses a pooling padding above half the kernel size", "warn"))
     if exact_hits:
         blocks.append(Note(f"{ax}: {unknown} = {', '.join(map(str, exact_hits))} gives exactly {target} "
                            f"(searched {_RANGES[unknown]})", "ok"))
