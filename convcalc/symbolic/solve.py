@@ -73,6 +73,10 @@ def solve_axis(kind: str, ax: Axis, unknown: str, target: Any) -> Solved:
             high = sp.Min(high, sp.floor(ax.k / 2))
         if kind == "pool" and unknown == "kernel-size":
             low = sp.Max(low, 2 * ax.p)
+    if exact is not None:
+        den = sp.fraction(sp.together(roots[0]))[1]
+        if den.is_zero is None:  # e.g. a transposed conv's stride with one input pixel: any S
+            conditions.append(relation(sp.Ne(den, 0)))
     if exact is not None and exact.is_integer is None:
         conditions.append(Condition(f"{_t(exact)} is a whole number", rf"{_l(exact)} \in \mathbb{{Z}}",
                                     f"Eq(Mod({exact}, 1), 0)", sp.Eq(sp.Mod(exact, 1), 0)))
@@ -103,7 +107,10 @@ def _floor_range(ax: Axis, x: Any, unknown: str, target: Any) -> tuple[Any, Any]
     if unknown == "stride":
         if target == 1:
             return sp.ceiling((a + 1) / target), sp.oo
-        return sp.ceiling((a + 1) / target), sp.floor(a / (target - 1))
+        high = sp.floor(a / (target - 1))
+        if (target - 1).is_zero is not False:  # a target of 1 takes every stride past the span
+            high = sp.Piecewise((sp.oo, sp.Eq(target, 1)), (high, True))
+        return sp.ceiling((a + 1) / target), high
     alpha, beta = sp.diff(a, x), a.subs(x, 0)
     lo, hi = ((target - 1) * ax.s - beta) / alpha, (target * ax.s - 1 - beta) / alpha
     if alpha.is_negative:
