@@ -130,20 +130,21 @@ def _symbolic_output_size(texts: dict[str, str | None], kind: str, dim: int, cha
 
 @app.command("params")
 def params(
-    in_channels: Annotated[int | None, typer.Option("--in-channels", help="C_in.")] = None,
-    out_channels: Annotated[int | None, typer.Option("--out-channels", help="C_out (number of filters).")] = None,
+    in_channels: Annotated[str | None, typer.Option("--in-channels", help="C_in (a number or a letter).")] = None,
+    out_channels: Annotated[str | None, typer.Option("--out-channels", help="C_out (number of filters).")] = None,
     kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="n or h,w.")] = None,
-    groups: Annotated[int, typer.Option("--groups", help="Groups.")] = 1,
+    groups: Annotated[str, typer.Option("--groups", help="Groups.")] = "1",
     no_bias: Annotated[bool, typer.Option("--no-bias", help="bias=False.")] = False,
     transposed: Annotated[bool, typer.Option("--transposed", help="A transposed convolution.")] = False,
-    separable: Annotated[bool, typer.Option("--depthwise-separable", help="Compare with depthwise-separable.")]
+    separable: Annotated[bool, typer.Option(
+        "--depthwise-separable", help="Count the depthwise-separable pair (depthwise + 1×1 pointwise) instead.")]
     = False,
     input_size: Annotated[str | None, typer.Option("--input-size", help="Input size for MACs/FLOPs.")] = None,
     stride: Annotated[str, typer.Option("--stride", help="Stride.")] = "1",
     padding: Annotated[str, typer.Option("--padding", help="Padding.")] = "0",
     dilation: Annotated[str, typer.Option("--dilation", help="Dilation.")] = "1",
     output_padding: Annotated[str, typer.Option("--output-padding", help="Transposed only.")] = "0",
-    batch: Annotated[int, typer.Option("--batch", help="Batch size N for MACs.")] = 1,
+    batch: Annotated[str, typer.Option("--batch", help="Batch size N for MACs.")] = "1",
     exact_ops: Annotated[bool, typer.Option("--exact-ops", help="Count multiplications + additions.")] = False,
     dim: DimOpt = 2,
     net: Annotated[str | None, typer.Option("--net", help="A layer-list file, or '-' for stdin.")] = None,
@@ -160,21 +161,29 @@ def params(
         layers, shape = _network(net, layer, input_shape)
         emit(network.params_table(layers, shape, answer), fmt)
     n = _dim(dim)
-    for flag, v in (("--in-channels", in_channels), ("--out-channels", out_channels), ("--groups", groups),
-                    ("--batch", batch)):
+    texts = {"--in-channels": in_channels, "--out-channels": out_channels, "--groups": groups, "--batch": batch,
+             "--kernel-size": kernel_size, "--input-size": input_size, "--stride": stride, "--padding": padding,
+             "--dilation": dilation, "--output-padding": output_padding}
+    if _symbolic(*texts.values()):
+        from convcalc.derive import params_symbolic
+
+        emit(params_symbolic.params(texts, n, not no_bias, transposed, separable, exact_ops, answer), fmt)
+    counts = {}
+    for flag in ("--in-channels", "--out-channels", "--groups", "--batch"):
+        v = _whole(texts[flag], flag)
         if v is None:
             raise ConvcalcError(f"missing: give {flag} N (or --net FILE)", flag)
         if not 1 <= v <= MAX_SETTING:
             raise ConvcalcError(f"must be between 1 and {MAX_SETTING}, got {v}", flag)
-    assert in_channels is not None and out_channels is not None
+        counts[flag] = v
     k = _sizes(kernel_size, "--kernel-size", n, 1)
     from convcalc.derive import sizes as derive
 
     prob = derive.ParamsProblem(
-        in_channels, out_channels, k, groups, not no_bias, transposed, separable,
+        counts["--in-channels"], counts["--out-channels"], k, counts["--groups"], not no_bias, transposed, separable,
         _sizes(input_size, "--input-size", n, 1) if input_size is not None else None,
         _sizes(stride, "--stride", n, 1), _sizes(padding, "--padding", n, 0), _sizes(dilation, "--dilation", n, 1),
-        _sizes(output_padding, "--output-padding", n, 0), batch, exact_ops)
+        _sizes(output_padding, "--output-padding", n, 0), counts["--batch"], exact_ops)
     emit(derive.params(prob, answer), fmt)
 
 

@@ -28,7 +28,9 @@ HIGH = 40  # letters range over 1..HIGH (0..HIGH for paddings)
 
 def read_claim(text: str, known: Iterable[Any], where: str = "--answer") -> Any:
     """The claim as SymPy, its letters made the computed formula's own (same assumptions)."""
-    return adopt(parse_expr(text, domain="positive_int", where=where), known)
+    known = list(known)
+    names = {s.name.replace("prime", "'") for s in known}
+    return adopt(parse_expr(text, domain="positive_int", where=where, letters=names), known)
 
 
 def _sample(symbols: Sequence[Any], rng: random.Random) -> dict[Any, Any]:

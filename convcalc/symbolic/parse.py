@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,18 @@ def _tokens(text: str, where: str) -> list[_Token]:
         spaced = False
     if len(out) > MAX_TOKENS:
         raise _fail(f"too long: {len(out)} tokens (the limit is {MAX_TOKENS})", where)
+    return out
+
+
+def _split(tokens: list[_Token], letters: Collection[str]) -> list[_Token]:
+    """``CK`` as ``C K`` (a product) when C and K are known one-letter names and CK is not a name."""
+    out = []
+    for tok in tokens:
+        parts = re.findall(r"[^\W\d_]'*", tok.text) if tok.kind == "name" and tok.text not in letters else []
+        if len(parts) > 1 and "".join(parts) == tok.text and all(p in letters for p in parts):
+            out += [_Token("name", p, tok.spaced and i == 0) for i, p in enumerate(parts)]
+        else:
+            out.append(tok)
     return out
 
 
@@ -226,11 +239,15 @@ def _describe(node: ast.AST) -> str:
     return names.get(type(node), type(node).__name__)
 
 
-def parse_expr(text: str, *, domain: str = "positive_int", where: str = "") -> sympy.Expr:
+def parse_expr(text: str, *, domain: str = "positive_int", where: str = "",
+               letters: Collection[str] = ()) -> sympy.Expr:
     """``text`` as a SymPy expression; its letters are Symbols of ``domain``:
     ``"positive_int"`` (sizes, strides, kernel sizes), ``"nonneg_int"`` (padding, output
     padding) or ``"real"`` (matrix entries). Raises ConvcalcError (with ``where``) for
-    anything that is not numbers, letters, + - * / // % ^ ** ( ), floor/ceil/min/max."""
+    anything that is not numbers, letters, + - * / // % ^ ** ( ), floor/ceil/min/max.
+
+    ``letters``: known one-letter names; a name made only of them (``CK``, ``BHWN``) and not
+    itself among them is read as their product, the way a course writes CK² for C·K²."""
     import sympy
 
     if domain not in DOMAINS:
@@ -240,7 +257,7 @@ def parse_expr(text: str, *, domain: str = "positive_int", where: str = "") -> s
     source = text.translate(_UNICODE)
     if not source.strip():
         raise _fail("empty expression", where)
-    code, slots = _python_text(_tokens(source, where), where)
+    code, slots = _python_text(_split(_tokens(source, where), letters), where)
     try:
         tree = ast.parse(code, mode="eval")
     except SyntaxError:
