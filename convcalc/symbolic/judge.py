@@ -30,7 +30,7 @@ def read_claim(text: str, known: Iterable[Any], where: str = "--answer") -> Any:
     """The claim as SymPy, its letters made the computed formula's own (same assumptions)."""
     known = list(known)
     names = {s.name.replace("prime", "'") for s in known}
-    return adopt(parse_expr(text, domain="positive_int", where=where, letters=names), known)
+    return adopt(parse_expr(text, domain="positive_int", where=where, letters=names, space_multiplies=True), known)
 
 
 def _sample(symbols: Sequence[Any], rng: random.Random) -> dict[Any, Any]:

@@ -98,7 +98,7 @@ def _split(tokens: list[_Token], letters: Collection[str]) -> list[_Token]:
     return out
 
 
-def _python_text(tokens: list[_Token], where: str) -> tuple[str, dict[str, str]]:
+def _python_text(tokens: list[_Token], where: str, space_multiplies: bool = False) -> tuple[str, dict[str, str]]:
     """The tokens as a Python expression of placeholders, implicit products made explicit."""
     parts: list[str] = []
     slots: dict[str, str] = {}
@@ -106,7 +106,7 @@ def _python_text(tokens: list[_Token], where: str) -> tuple[str, dict[str, str]]
     prev: _Token | None = None
     for tok in tokens:
         if prev is not None and prev.kind in _OPERAND_END and tok.kind in (*_OPERAND_START, "func"):
-            if tok.spaced:
+            if tok.spaced and not space_multiplies:
                 raise _fail(f"a space does not multiply: write {prev.text}*{tok.text} for a product", where)
             if prev.kind == "num" and tok.kind == "num":
                 raise _fail(f"cannot read the number {prev.text}{tok.text}", where)
@@ -240,14 +240,16 @@ def _describe(node: ast.AST) -> str:
 
 
 def parse_expr(text: str, *, domain: str = "positive_int", where: str = "",
-               letters: Collection[str] = ()) -> sympy.Expr:
+               letters: Collection[str] = (), space_multiplies: bool = False) -> sympy.Expr:
     """``text`` as a SymPy expression; its letters are Symbols of ``domain``:
     ``"positive_int"`` (sizes, strides, kernel sizes), ``"nonneg_int"`` (padding, output
     padding) or ``"real"`` (matrix entries). Raises ConvcalcError (with ``where``) for
     anything that is not numbers, letters, + - * / // % ^ ** ( ), floor/ceil/min/max.
 
     ``letters``: known one-letter names; a name made only of them (``CK``, ``BHWN``) and not
-    itself among them is read as their product, the way a course writes CK² for C·K²."""
+    itself among them is read as their product, the way a course writes CK² for C·K².
+    ``space_multiplies``: ``F^2 C`` is F²·C (for a whole formula typed as an answer; never for
+    matrix entries, where a space separates cells)."""
     import sympy
 
     if domain not in DOMAINS:
@@ -257,7 +259,7 @@ def parse_expr(text: str, *, domain: str = "positive_int", where: str = "",
     source = text.translate(_UNICODE)
     if not source.strip():
         raise _fail("empty expression", where)
-    code, slots = _python_text(_split(_tokens(source, where), letters), where)
+    code, slots = _python_text(_split(_tokens(source, where), letters), where, space_multiplies)
     try:
         tree = ast.parse(code, mode="eval")
     except SyntaxError:

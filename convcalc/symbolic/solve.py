@@ -98,6 +98,8 @@ def _side(kind: str, ax: Axis, x: Any, unknown: str) -> list[Condition]:
         out.append(sp.Lt(ax.q, sp.Max(ax.s, ax.d), evaluate=False))
     if kind.startswith("pool") and unknown in ("padding", "kernel-size"):
         out.append(sp.Le(2 * ax.p, ax.k, evaluate=False))
+    if kind != "transposed" and unknown == "stride" and sp.Ge(dividend(ax), 0) is not sp.true:
+        out.append(sp.Ge(dividend(ax), 0))  # the kernel must fit, whatever the stride
     return [relation(r) for r in out]
 
 
