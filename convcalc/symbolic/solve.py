@@ -96,7 +96,7 @@ def _side(kind: str, ax: Axis, x: Any, unknown: str) -> list[Condition]:
     out = [sp.Ge(x, 0 if unknown in ("padding", "output-padding") else 1, evaluate=False)]
     if kind == "transposed":
         out.append(sp.Lt(ax.q, sp.Max(ax.s, ax.d), evaluate=False))
-    if kind.startswith("pool") and unknown in ("padding", "kernel-size"):
+    if kind.startswith("pool"):
         out.append(sp.Le(2 * ax.p, ax.k, evaluate=False))
     if kind != "transposed" and unknown == "stride" and sp.Ge(dividend(ax), 0) is not sp.true:
         out.append(sp.Ge(dividend(ax), 0))  # the kernel must fit, whatever the stride
