@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from sympy import Add, Mod
+from sympy import together as sp_together
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -27,10 +28,10 @@ class _Course(StrPrinter):  # type: ignore[misc]
         return _course_order(super()._as_ordered_terms(expr, order))
 
     def _print_floor(self, e: Any) -> str:
-        return "⌊" + self._print(e.args[0]) + "⌋"
+        return "⌊" + self._print(together(e.args[0])) + "⌋"
 
     def _print_ceiling(self, e: Any) -> str:
-        return "⌈" + self._print(e.args[0]) + "⌉"
+        return "⌈" + self._print(together(e.args[0])) + "⌉"
 
     def _print_Mod(self, e: Any) -> str:
         a, b = (self.parenthesize(x, 50) for x in e.args)  # below a product's precedence: (x + 1) mod S
@@ -57,7 +58,21 @@ def text(expr: Any) -> str:
     return re.sub(r"(^|[(⌊⌈, ])-", r"\1−", s)
 
 
+def together(e: Any) -> Any:
+    """(H − 1)/2 rather than H/2 − 1/2 inside a floor, when that is no longer."""
+    t = sp_together(e)
+    return t if len(str(t)) <= len(str(e)) + 2 else e
+
+
 class _Latex(LatexPrinter):  # type: ignore[misc]
+    def _print_floor(self, e: Any, exp: Any = None) -> str:
+        tex = rf"\left\lfloor{{{self._print(together(e.args[0]))}}}\right\rfloor"
+        return f"{tex}^{{{exp}}}" if exp else tex
+
+    def _print_ceiling(self, e: Any, exp: Any = None) -> str:
+        tex = rf"\left\lceil{{{self._print(together(e.args[0]))}}}\right\rceil"
+        return f"{tex}^{{{exp}}}" if exp else tex
+
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
         return _course_order(super()._as_ordered_terms(expr, order))
 

@@ -54,8 +54,9 @@ class AxisSize:
 
 def divides(divisor: Any, dividend: Any) -> Condition:
     """'S divides A', as the condition Mod(A, S) = 0."""
-    return Condition(f"{printing.text(divisor)} divides {printing.text(dividend)}",
-                     rf"{printing.latex(divisor)} \mid {printing.latex(dividend)}",
+    shown = printing.together(dividend)
+    return Condition(f"{printing.text(divisor)} divides {printing.text(shown)}",
+                     rf"{printing.latex(divisor)} \mid {printing.latex(shown)}",
                      str(sp.Eq(sp.Mod(dividend, divisor), 0, evaluate=False)), sp.Eq(sp.Mod(dividend, divisor), 0))
 
 
