@@ -19,7 +19,8 @@ def _course_order(terms: list[Any]) -> list[Any]:
     (H + 2P − D(K − 1) − 1, not −D(K − 1) + H + 2P − 1)."""
     const = [t for t in terms if t.is_Number]
     rest = [t for t in terms if not t.is_Number]
-    return [t for t in rest if not t.could_extract_minus_sign()] + \
+    plus = [t for t in rest if not t.could_extract_minus_sign()]
+    return [t for t in plus if t.is_Symbol] + [t for t in plus if not t.is_Symbol] + \
         [t for t in rest if t.could_extract_minus_sign()] + const
 
 
