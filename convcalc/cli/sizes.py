@@ -160,7 +160,7 @@ def params(
             from convcalc.derive import network_symbolic
 
             layers = _network(net, layer, None, shape=False)[0]
-            emit(network_symbolic.params_table(layers, input_shape), fmt)
+            emit(network_symbolic.params_table(layers, input_shape, answer), fmt)
         from convcalc.derive import network
 
         layers, shape = _network(net, layer, input_shape)

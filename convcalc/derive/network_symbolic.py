@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from convcalc.derive.records import Block, Equation, Heading, Note, Solution, Table
+from convcalc.errors import ExitStatus
 from convcalc.net.layers import Layer
 from convcalc.symbolic import printing
 from convcalc.symbolic.counts import tidy
@@ -62,7 +63,7 @@ def tiling(rows: list[SymRow], layers: tuple[Layer, ...], shape: tuple[Any, ...]
     return blocks, data
 
 
-def params_table(layers: tuple[Layer, ...], shape_text: str) -> Solution:
+def params_table(layers: tuple[Layer, ...], shape_text: str, answer: str | None = None) -> Solution:
     shape = parse_symbolic_shape(shape_text)
     rows = propagate(layers, shape)
     total_params = tidy(sum((r.params for r in rows), start=0) + 0 * shape[1])
@@ -91,7 +92,20 @@ def params_table(layers: tuple[Layer, ...], shape_text: str) -> Solution:
     data: dict[str, Any] = {"layers": layer_data, "total_params": _json(total_params), "total_macs": _json(total_macs),
                             "total_macs_exact": _json(exact_macs), "output_shape": [_json(n) for n in out],
                             **extra, "symbolic": True}
-    return Solution("params", "Network parameters", {"input_shape": [_json(n) for n in shape]}, data, blocks)
+    status = ExitStatus.OK
+    if answer is not None:
+        from convcalc.symbolic.judge import equivalent, read_claim
+
+        claim = read_claim(answer, set(getattr(total_params, "free_symbols", set())) | set(spatial_letters(shape)))
+        same, _ = equivalent(claim, total_params + 0 * shape[1])
+        ok = same is not False
+        data["answer_correct"] = ok
+        blocks += [Heading("Your answer"), Note(f"{'right' if ok else 'wrong'}: your {answer.strip()} "
+                                                f"{'equals' if ok else 'differs from'} the total parameters "
+                                                f"{printing.text(total_params)}", "ok" if ok else "error")]
+        status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
+    return Solution("params", "Network parameters", {"input_shape": [_json(n) for n in shape]}, data, blocks,
+                    status=status)
 
 
 def receptive_table(layers: tuple[Layer, ...], shape_text: str, exact: bool = False,
