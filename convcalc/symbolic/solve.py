@@ -62,8 +62,7 @@ def solve_axis(kind: str, ax: Axis, unknown: str, target: Any) -> Solved:
         size = dividend(ax) / ax.s + 1
     equation = sp.Eq(size, target, evaluate=False)
     roots = _roots(size, target, x)
-    exact = min((sp.factor_terms(roots[0]), sp.collect(roots[0], list(target.free_symbols))),
-                key=sp.count_ops) if roots else None
+    exact = _shortest(roots[0]) if roots else None
     conditions = list(_side(kind, ax, x, unknown))
     low = high = None
     if kind in ("conv", "pool"):
@@ -89,6 +88,12 @@ def solve_axis(kind: str, ax: Axis, unknown: str, target: Any) -> Solved:
         shown = (f"{_t(target)} − ({_t(rest)})", rf"{_l(target)} - \left({_l(rest)}\right)")
     return Solved(x, equation, exact, low, high, tuple(c for c in conditions if c.expr is not sp.true),
                   shown if unknown == "output-padding" else None, closed, undoes)
+
+
+def _shortest(root: Any) -> Any:
+    """The root in its shortest of a few equal forms (ties: the first, closest to the formula)."""
+    flat = sp.together(sp.expand(root))
+    return min((sp.factor_terms(root), flat, sp.factor_terms(flat)), key=sp.count_ops)
 
 
 def _roots(size: Any, target: Any, x: Any) -> list[Any]:
