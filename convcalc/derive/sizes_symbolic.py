@@ -50,6 +50,9 @@ def read(texts: dict[str, str | None], kind: str, dim: int, channels: int | None
         text = texts.get(flag) or defaults.get(flag) or "1"
         if flag == unknown:
             text = "0" if domain == "nonneg_int" else "1"  # a placeholder: the unknown is solved for
+        if text.strip().lower() in ("same", "valid"):
+            raise ConvcalcError(f"{text.strip()!r} is a conv setting, not a size: give a number or letters "
+                                "('same' padding: --solve padding --target with the input size)", flag)
         parts = split_pair(text)
         if len(parts) == 1:
             parts = parts * dim
