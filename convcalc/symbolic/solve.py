@@ -111,9 +111,9 @@ def _roots(size: Any, target: Any, x: Any) -> list[Any]:
 def _side(kind: str, ax: Axis, x: Any, unknown: str) -> list[Condition]:
     """PyTorch's own limits on the unknown (the others were checked when read)."""
     out = [sp.Ge(x, 0 if unknown in ("padding", "output-padding") else 1, evaluate=False)]
-    if kind == "transposed":
+    if kind == "transposed" and sp.Lt(ax.q, sp.Max(ax.s, ax.d)) is not sp.true:
         out.append(sp.Lt(ax.q, sp.Max(ax.s, ax.d), evaluate=False))
-    if kind.startswith("pool"):
+    if kind.startswith("pool") and sp.Le(2 * ax.p, ax.k) is not sp.true:
         out.append(sp.Le(2 * ax.p, ax.k, evaluate=False))
     if kind != "transposed" and unknown == "stride" and sp.Ge(dividend(ax), 0) is not sp.true:
         out.append(sp.Ge(dividend(ax), 0))  # the kernel must fit, whatever the stride
