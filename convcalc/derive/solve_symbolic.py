@@ -75,7 +75,8 @@ def _worked(label: str, kind: str, ax: Axis, res: Solved, unknown: str) -> list[
                            f"{printing.text(ax.i)}", "ok"))
     if res.conditions:
         blocks.append(Note(f"{label}: {x} must satisfy " + "; ".join(c.text for c in res.conditions)))
-    if res.low is not None and res.high is not None and ax.s != 1 and not (res.low == res.exact == res.high):
+    floored = unknown == "stride" or ax.s != 1  # with stride 1 the floor is exact: no range
+    if res.low is not None and res.high is not None and floored and not (res.low == res.exact == res.high):
         blocks.append(Note(f"{label}: PyTorch floors the size, so every whole {x} from {printing.text(res.low)} "
                            f"to {printing.text(res.high)} gives {printing.text(res.equation.rhs)} (only the exact "
                            f"value above tiles the input exactly)"))
