@@ -9,7 +9,7 @@ import numpy as np
 
 from convcalc.cli import app, fail
 from convcalc.cli.common import FormatOpt, emit
-from convcalc.cli.solve import FilesArg, IdOpt, selected
+from convcalc.cli.solve import AllowPathsOpt, FilesArg, IdOpt, inside, selected
 from convcalc.derive.records import Solution
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.io import parse_text
@@ -25,12 +25,16 @@ _RESULT = ("output", "grad_input", "output_size", "total", "value")
 
 
 @app.command()
-def check(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> None:
+def check(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text,
+          allow_paths: AllowPathsOpt = False) -> None:
     """Check each problem's claimed answer (or your `answer`): agrees, DIFFERS or no claim, with the likely slip."""
     from convcalc.derive import check as derive
 
     problems, read_status = selected(files, id)
-    verdicts = [judge(p) for p in problems]
+    verdicts = []
+    for p in problems:
+        with inside(p, allow_paths):
+            verdicts.append(judge(p))
     for v in verdicts:
         if v.verdict == derive.ERROR:
             fail(f"error: {v.problem.file}: problem {v.problem.id}: {v.error}")

@@ -74,8 +74,12 @@ def _recording(changes: dict[str, Any]) -> Iterator[Session]:
     from convcalc.render.interactive import Recorder
 
     recorder = Recorder(changes["export"], sys.stdout)
-    with contextlib.redirect_stdout(recorder.tee), entered(recorder=recorder, **changes) as now:
-        yield now
+    try:
+        with contextlib.redirect_stdout(recorder.tee), entered(recorder=recorder, **changes) as now:
+            yield now
+    except BaseException:  # an error or Ctrl-C: no page, not even a truncated one
+        recorder.discard()
+        raise
     sys.stdout.flush()
     recorder.save()
 

@@ -155,15 +155,9 @@ def _network(net: str | None, layer: list[str] | None, input_shape: str | None) 
         except (OSError, UnicodeDecodeError) as e:
             raise ConvcalcError(f"cannot read standard input ({e})", "--net") from None
     elif net is not None:
-        try:
-            with open(net, encoding="utf-8") as fh:
-                text = fh.read(1_000_001)
-        except OSError as e:
-            raise ConvcalcError(f"cannot read {net!r}: {e.strerror}", "--net") from None
-        except ValueError:  # a path with a NUL byte
-            raise ConvcalcError(f"{net!r} is not a file name", "--net") from None
-        except UnicodeDecodeError:
-            raise ConvcalcError(f"{net!r} is not UTF-8 text", "--net") from None
+        from convcalc import paths
+
+        text = paths.read_text(paths.check_inside(net, "--net"), 1_000_000, f"--net ({net})", "layer-list file")
     else:
         text = "\n".join(layer or [])
     if input_shape is None:

@@ -5,6 +5,7 @@ import contextlib
 import io
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 FilesArg = Annotated[list[str], typer.Argument(help="Problem files (TOML) or folders of them.")]
 IdOpt = Annotated[list[str] | None, typer.Option("--id", help="Only the problem with this id (repeatable).")]
+AllowPathsOpt = Annotated[bool, typer.Option(
+    "--allow-paths", help="Let a problem file read files outside its own folder (absolute paths, ..).")]
 
 
 def selected(files: list[str], ids: list[str] | None) -> "tuple[list[Problem], int]":
@@ -28,7 +31,11 @@ def selected(files: list[str], ids: list[str] | None) -> "tuple[list[Problem], i
 
     problems: list[Problem] = []
     status = ExitStatus.OK
-    for path in problem_files(files):
+    skipped: list[Path] = []
+    found = problem_files(files, skipped)
+    for path in skipped:
+        fail(f"note: {path}: skipped: not a regular file")
+    for path in found:
         try:
             problems += load(path)
         except ConvcalcError as e:
@@ -50,6 +57,13 @@ def run_captured(argv: list[str]) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
+def inside(p: "Problem", allow_paths: bool) -> contextlib.AbstractContextManager[None]:
+    """The problem's file names resolved against its file's folder, and kept in it unless allowed."""
+    from convcalc.paths import confined
+
+    return confined(Path(p.file).parent, allow_paths)
+
+
 _HEADER = {
     Format.text: "\n━━ {id} — {source} ━━\n{asks}\n",
     Format.markdown: "\n---\n\n**Problem {id}** ({source}): {asks}\n\n",
@@ -58,13 +72,15 @@ _HEADER = {
 
 
 @app.command()
-def solve(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> None:
+def solve(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text,
+          allow_paths: AllowPathsOpt = False) -> None:
     """Work every problem of the given problem files, one worked solution after another."""
     problems, status = selected(files, id)
     if fmt is Format.json:
         results = []
         for p in problems:
-            rc, out, err = run_captured(p.argv("json"))
+            with inside(p, allow_paths):
+                rc, out, err = run_captured(p.argv("json"))
             results.append({"id": p.id, "source": p.source, "result": json.loads(out) if rc in (0, 1) else None,
                             "error": err.strip() or None})
             if rc not in (ExitStatus.OK, ExitStatus.WRONG_ANSWER):  # stderr says so too, as check does
@@ -80,7 +96,8 @@ def solve(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> No
                 break
             sys.stdout.write(_header(p, fmt))
             sys.stdout.flush()
-            rc = run(p.argv(fmt.value))
+            with inside(p, allow_paths):
+                rc = run(p.argv(fmt.value))
             if rc not in (ExitStatus.OK, ExitStatus.WRONG_ANSWER):  # bad input (2) or an internal error (3)
                 status = max(status, rc)
     raise typer.Exit(int(status))

@@ -36,7 +36,7 @@ def make_console(out: TextIO, color: bool | None = None, width: int | None = Non
     no_color = "NO_COLOR" in os.environ or color is False
     return Console(file=out, no_color=no_color, force_terminal=color if color else None,
                    width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False,
-                   emoji=False)
+                   emoji=False, markup=False)  # user text (ids, comments, names) is never Rich markup
 
 
 def render_text(sol: Solution, console: Console) -> None:
