@@ -34,9 +34,16 @@ _TONE = {"info": "", "warn": "yellow", "ok": "green", "error": "red"}
 def make_console(out: TextIO, color: bool | None = None, width: int | None = None) -> Console:
     """A Console on ``out``; colour only for a terminal and never with NO_COLOR set."""
     no_color = "NO_COLOR" in os.environ or color is False
-    return Console(file=out, no_color=no_color, force_terminal=color if color else None,
-                   width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False,
-                   emoji=False, markup=False)  # user text (ids, comments, names) is never Rich markup
+    console = Console(file=out, no_color=no_color, force_terminal=color if color else None,
+                      width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False,
+                      emoji=False, markup=False)  # user text (ids, comments, names) is never Rich markup
+    console.on_broken_pipe = closed_pipe  # type: ignore[method-assign]  # Rich's own exits 1 (the wrong-answer status)
+    return console
+
+
+def closed_pipe() -> None:
+    """The reader of standard output went away: the CLI ends quietly, as SIGPIPE would end it."""
+    raise BrokenPipeError
 
 
 def render_text(sol: Solution, console: Console) -> None:
