@@ -30,7 +30,7 @@ MAX_TEXT_ENTRIES = 1_000_000  # text (inline, .csv/.txt/.json, stdin): each numb
 MAX_TEXT_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 8
 _FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".npy", ".json")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+/[+-]?\d+$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+/[+-]?\d+$", re.ASCII)  # "١٢" is no number
 _CELL = re.compile(r"[^,\t ]+")
 _JSON_TOKEN = re.compile(r"\[|\]|,|[^\s\[\],]+")
 _TOO_MANY = f"has more than {MAX_TEXT_ENTRIES} numbers, the most a text may hold (use a .npy file for more)"
@@ -260,6 +260,8 @@ def _entry(cell: str) -> Fraction | int | float:
     value = float(s)
     if not math.isfinite(value):
         raise _NotANumber(f"{cell!r} is out of range")
+    if value == 0 and any(c in "123456789" for c in s.lower().partition("e")[0]):
+        raise _NotANumber(f"{cell!r} underflows to 0 in float64 (the smallest is about 4.9e-324)")
     return value
 
 

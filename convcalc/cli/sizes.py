@@ -9,6 +9,7 @@ import typer
 from convcalc.cli import app
 from convcalc.cli.common import DimOpt, FormatOpt, emit
 from convcalc.errors import ConvcalcError
+from convcalc.numbers import ascii_int
 from convcalc.render import Format
 
 MAX_SETTING = 10**6
@@ -21,7 +22,7 @@ def _sizes(value: str | None, flag: str, dim: int, low: int, default: int | None
             raise ConvcalcError(f"missing: give {flag} N" + (" or h,w" if dim == 2 else ""), flag)
         return (default,) * dim
     try:
-        parts = tuple(int(t) for t in value.replace(" ", "").split(","))
+        parts = tuple(ascii_int(t) for t in value.replace(" ", "").split(","))
     except ValueError:
         raise ConvcalcError(f"expected a whole number or h,w, got {value!r}", flag) from None
     if len(parts) == 1:
