@@ -117,7 +117,10 @@ def run(argv: list[str] | None = None) -> int:
 
         # overflow shows in the result itself (inf, as in PyTorch); no NumPy warning text
         fresh = {} if outer.nested else {"stopped": []}  # q in --step stops this run and the runs inside it
+        from convcalc import limits
+
         with np.errstate(all="ignore"), _ctrl_c(outer.nested), \
+                limits.rendering(session.format_of(args) or "text", export is not None), \
                 session.entered(argv=tuple(args), step=step, export=export, nested=True, **fresh):
             rc = command.main(args=args, prog_name="convcalc", standalone_mode=False)
     except Interrupted:

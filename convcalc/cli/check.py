@@ -9,7 +9,7 @@ import numpy as np
 
 from convcalc.cli import app, fail
 from convcalc.cli.common import FormatOpt, emit
-from convcalc.cli.solve import AllowPathsOpt, FilesArg, IdOpt, inside, selected
+from convcalc.cli.solve import AllowPathsOpt, FilesArg, IdOpt, estimate, inside, selected
 from convcalc.derive.records import Solution
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.io import parse_text
@@ -31,6 +31,7 @@ def check(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text,
     from convcalc.derive import check as derive
 
     problems, read_status = selected(files, id)
+    estimate(problems, allow_paths, files)
     verdicts = []
     for p in problems:
         with inside(p, allow_paths):

@@ -57,6 +57,32 @@ def run_captured(argv: list[str]) -> tuple[int, str, str]:
     return rc, out.getvalue(), err.getvalue()
 
 
+def estimate(problems: "list[Problem]", allow_paths: bool, files: list[str]) -> None:
+    """Refuse, before any is worked, problems whose work together passes the limits of one run.
+
+    Each problem is run dry (convcalc.limits.Budget): its settings are read and its limit
+    checks record their share of each limit, up to the check before its heavy work, where
+    it stops. Memory is not summed: each problem gives its own back.
+    """
+    from convcalc import limits
+    from convcalc.cli.invoke import solution_of
+
+    total, heaviest = 0.0, (0.0, "")
+    for p in problems:
+        b = limits.Budget(dry=True)
+        with inside(p, allow_paths), limits.budget(b), contextlib.suppress(limits.Estimated):
+            solution_of(p.argv("json"))
+        share = sum(b.shares)
+        total += share
+        heaviest = max(heaviest, (share, p.id))
+    if total > 1:
+        raise ConvcalcError(
+            f"these {len(problems)} problems together need about {total:.1f} times what one run may do "
+            f"(the heaviest, {heaviest[1]}, {heaviest[0]:.0%} of it; the work of each is estimated from its settings); "
+            "run fewer with --id, or raise the limits (CONVCALC_MAX_MACS, CONVCALC_MAX_CELLS, CONVCALC_MAX_WORKED, "
+            "CONVCALC_MAX_PAIRS, CONVCALC_MAX_TRIES)", ", ".join(files))
+
+
 def inside(p: "Problem", allow_paths: bool) -> contextlib.AbstractContextManager[None]:
     """The problem's file names resolved against its file's folder, and kept in it unless allowed."""
     from convcalc.paths import confined
@@ -76,6 +102,7 @@ def solve(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text,
           allow_paths: AllowPathsOpt = False) -> None:
     """Work every problem of the given problem files, one worked solution after another."""
     problems, status = selected(files, id)
+    estimate(problems, allow_paths, files)
     if fmt is Format.json:
         results = []
         for p in problems:

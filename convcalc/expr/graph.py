@@ -16,7 +16,8 @@ import numpy as np
 from convcalc.errors import ConvcalcError
 from convcalc.expr import exact
 from convcalc.expr.parse import Term
-from convcalc.numbers import Array
+from convcalc.limits import check_work
+from convcalc.numbers import Array, Kind
 
 MAX_ENTRIES = 1_000_000  # per node: a broadcast like (10⁴,1)·(1,10⁴) is refused, not attempted
 MAX_MATMUL_WORK = 50_000_000  # multiply-adds of one @
@@ -101,6 +102,7 @@ class _Builder:
         self.exact = is_exact
         self.nodes: list[Node] = []
         self.var_index: dict[str, int] = {}
+        self.work = 0
 
     def add(self, term: Term) -> int:
         """Add ``term`` (after its inputs) and return its node index."""
@@ -118,6 +120,10 @@ class _Builder:
             return self._push("const", (), value, term.text)
         inputs = tuple(self.add(arg) for arg in term.args)
         values = [self.nodes[i].value for i in inputs]
+        # the whole expression's work, forward and backward (about twice more), counted before
+        # each node is computed: exact values cost ~µs an operation, so 50·10⁶ of them is minutes
+        self.work += 3 * _node_work(term.op, values)
+        check_work(self.work, Kind.RATIONAL if self.exact else Kind.FLOAT, "this expression (forward and backward)")
         exponent = (int(term.number) if self.exact else term.number) if term.op == "pow" else None
         value = forward(term.op, values, term.text, exponent)
         return self._push(term.op, inputs, value, term.text, exponent=exponent)
@@ -126,6 +132,19 @@ class _Builder:
               exponent: float | None = None) -> int:
         self.nodes.append(Node(len(self.nodes), op, inputs, value, name, text, exponent))
         return len(self.nodes) - 1
+
+
+def _node_work(op: str, values: list[Array]) -> int:
+    """Operations one node takes: multiply-adds of an @, else one per entry of the larger operand."""
+    if op == "matmul" and len(values) == 2 and values[0].ndim and values[1].ndim:
+        a, b = values
+        return (a.shape[0] if a.ndim == 2 else 1) * a.shape[-1] * (b.shape[1] if b.ndim == 2 else 1)
+    if len(values) == 2:
+        try:
+            return int(np.prod(np.broadcast_shapes(values[0].shape, values[1].shape), dtype=np.int64))
+        except ValueError:
+            return 0  # the op itself says why the shapes do not fit
+    return max((v.size for v in values), default=1)
 
 
 def _as_float(a: Array, name: str) -> Array:
