@@ -195,3 +195,8 @@ def ascii_int(text: str) -> int:
     if not _ASCII_INT.fullmatch(t):
         raise ValueError(f"not a whole number in ASCII digits: {text!r}")
     return int(t)
+
+
+def ascii_number(value: Any) -> int:
+    """``int`` for a command-line integer option: ASCII digits only, as everywhere else."""
+    return ascii_int(value) if isinstance(value, str) else int(value)

@@ -227,6 +227,15 @@ def test_ascii_digits_in_sizes(cli) -> None:
     _one_line(cli("output-size", "--input-size", "１２", "--kernel-size", "3"))
 
 
+@pytest.mark.parametrize("argv", [["quiz", "conv", "--seed", "١", "--format", "json"],
+                                  ["quiz", "conv", "--seed", "1", "--rounds", "２", "--format", "json"],
+                                  ["conv", "--input", "1 2", "--kernel", "1", "--index", "０"]])
+def test_ascii_digits_in_integer_options(cli, argv: list[str]) -> None:
+    _one_line(cli(*argv))
+    ascii_argv = [{"١": "1", "２": "2", "０": "0"}.get(a, a) for a in argv]
+    assert cli(*ascii_argv).code == 0
+
+
 @pytest.mark.parametrize("value", ["1e-400", "-2.5e-999", "0.1e-330"])
 def test_an_underflow_is_said(cli, value: str) -> None:
     r = cli("conv", "--input", value, "--kernel", "1")

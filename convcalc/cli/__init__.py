@@ -46,6 +46,16 @@ def register_commands() -> None:
 _built: tuple[tuple[int, ...], Any] | None = None
 
 
+def _ascii_integer_options() -> None:
+    """Integer options (``--seed``, ``--rounds``, ``--index``, ...) read ASCII digits only:
+    Click's ``int()`` reads "١٢" and "１２" as 12, which no other number of convcalc does."""
+    from typer._click import types
+
+    from convcalc.numbers import ascii_number
+
+    types.IntParamType._number_class = staticmethod(ascii_number)  # type: ignore[assignment]
+
+
 def root_command() -> Any:
     """The Click command of the whole app, every command registered.
 
@@ -54,6 +64,7 @@ def root_command() -> Any:
     """
     global _built
     register_commands()
+    _ascii_integer_options()
     key = _registration(app)
     if _built is None or _built[0] != key:
         _built = (key, typer.main.get_command(app))

@@ -17,6 +17,8 @@ from convcalc.render import Format
 from convcalc.render.document import whole_document
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from convcalc.problems import Problem
 
 FilesArg = Annotated[list[str], typer.Argument(help="Problem files (TOML) or folders of them.")]
@@ -70,7 +72,7 @@ def estimate(problems: "list[Problem]", allow_paths: bool, files: list[str]) -> 
     total, heaviest = 0.0, (0.0, "")
     for p in problems:
         b = limits.Budget(dry=True)
-        with inside(p, allow_paths), limits.budget(b), contextlib.suppress(limits.Estimated):
+        with inside(p, allow_paths), limits.budget(b), contextlib.suppress(limits.Estimated), _no_stdin():
             solution_of(p.argv("json"))
         share = sum(b.shares)
         total += share
@@ -81,6 +83,16 @@ def estimate(problems: "list[Problem]", allow_paths: bool, files: list[str]) -> 
             f"(the heaviest, {heaviest[1]}, {heaviest[0]:.0%} of it; the work of each is estimated from its settings); "
             "run fewer with --id, or raise the limits (CONVCALC_MAX_MACS, CONVCALC_MAX_CELLS, CONVCALC_MAX_WORKED, "
             "CONVCALC_MAX_PAIRS, CONVCALC_MAX_TRIES)", ", ".join(files))
+
+
+@contextlib.contextmanager
+def _no_stdin() -> "Iterator[None]":
+    """A dry run reads no standard input: that is the real run's."""
+    saved, sys.stdin = sys.stdin, io.StringIO("")
+    try:
+        yield
+    finally:
+        sys.stdin = saved
 
 
 def inside(p: "Problem", allow_paths: bool) -> contextlib.AbstractContextManager[None]:
