@@ -29,7 +29,7 @@ DEFAULT_MAX_CELLS = 2**24
 DEFAULT_MAX_OUTPUT_BYTES = 16 * 2**20
 # Worked cells shown (--steps all): about 80 µs each as text here (a cell of up to 64 products),
 # four times that into an --export page. The limit is in text-cell units.
-DEFAULT_MAX_WORKED = 60_000
+DEFAULT_MAX_WORKED = 40_000
 EXPORT_COST = 4
 # Settings tried one by one (output-size --solve searches every value in range; ~10 µs each here).
 DEFAULT_MAX_TRIES = 200_000

@@ -39,7 +39,11 @@ def save(a: Array | Mapping[str, Array], target: str) -> None:
         folder = False
     if not folder:
         raise ConvcalcError(f"no such folder: {path.parent}", "--output")
-    if path.is_dir():
+    try:
+        is_folder = path.is_dir()
+    except (OSError, ValueError):  # a name too long for the OS: writing it says so
+        is_folder = False
+    if is_folder:
         raise ConvcalcError(f"{target} is a folder", "--output")
     write_bytes(target, payload, "--output")
 
