@@ -147,4 +147,8 @@ def _header(p: "Problem", fmt: Format) -> str:
         from convcalc.render.latex import escape
 
         return _HEADER[fmt].format(id=escape(p.id), source=escape(p.source), asks=escape(p.asks))
+    if fmt is Format.markdown:
+        from convcalc.render.markdown import text
+
+        return _HEADER[fmt].format(id=text(p.id), source=text(p.source), asks=text(p.asks))
     return _HEADER[fmt].format(id=p.id, source=p.source, asks=p.asks)
