@@ -28,9 +28,10 @@ DEFAULT_MAX_CELLS = 2**24
 # What one run may write as JSON (every cell of a result): about 10 MB/s here.
 DEFAULT_MAX_OUTPUT_BYTES = 16 * 2**20
 # Worked cells shown (--steps all): about 80 µs each as text here (a cell of up to 64 products),
-# four times that into an --export page. The limit is in text-cell units.
-DEFAULT_MAX_WORKED = 40_000
-EXPORT_COST = 4
+# five times that into an --export page. The limit is in text-cell units (200×200 cells of a
+# 3×3 kernel, 62 500 units, is about 4 s here).
+DEFAULT_MAX_WORKED = 70_000
+EXPORT_COST = 5
 # Settings tried one by one (output-size --solve searches every value in range; ~10 µs each here).
 DEFAULT_MAX_TRIES = 200_000
 # Unit×tap pairs visited by exact receptive fields, over all layers and axes (~60 ns each here).

@@ -81,7 +81,12 @@ def build(term: Term, env: Mapping[str, Array]) -> Graph:
 
     Values are exact Fractions when :func:`convcalc.expr.exact.is_exact` allows, else float64.
     """
-    builder = _Builder(env, exact.is_exact(term, env))
+    is_exact = exact.is_exact(term, env)
+    # the whole expression's work, forward and backward (about twice more), before any of it:
+    # exact values cost ~µs an operation, so 5·10⁷ of them (one 250×200 @ 200×1000) is minutes
+    check_work(3 * work_of(term, env)[1], Kind.RATIONAL if is_exact else Kind.FLOAT,
+               "this expression (forward and backward)")
+    builder = _Builder(env, is_exact)
     builder.add(term)
     nodes = builder.nodes
     taken = set(env)
@@ -102,7 +107,6 @@ class _Builder:
         self.exact = is_exact
         self.nodes: list[Node] = []
         self.var_index: dict[str, int] = {}
-        self.work = 0
 
     def add(self, term: Term) -> int:
         """Add ``term`` (after its inputs) and return its node index."""
@@ -120,10 +124,6 @@ class _Builder:
             return self._push("const", (), value, term.text)
         inputs = tuple(self.add(arg) for arg in term.args)
         values = [self.nodes[i].value for i in inputs]
-        # the whole expression's work, forward and backward (about twice more), counted before
-        # each node is computed: exact values cost ~µs an operation, so 50·10⁶ of them is minutes
-        self.work += 3 * _node_work(term.op, values)
-        check_work(self.work, Kind.RATIONAL if self.exact else Kind.FLOAT, "this expression (forward and backward)")
         exponent = (int(term.number) if self.exact else term.number) if term.op == "pow" else None
         value = forward(term.op, values, term.text, exponent)
         return self._push(term.op, inputs, value, term.text, exponent=exponent)
@@ -134,17 +134,35 @@ class _Builder:
         return len(self.nodes) - 1
 
 
-def _node_work(op: str, values: list[Array]) -> int:
-    """Operations one node takes: multiply-adds of an @, else one per entry of the larger operand."""
-    if op == "matmul" and len(values) == 2 and values[0].ndim and values[1].ndim:
-        a, b = values
-        return (a.shape[0] if a.ndim == 2 else 1) * a.shape[-1] * (b.shape[1] if b.ndim == 2 else 1)
-    if len(values) == 2:
-        try:
-            return int(np.prod(np.broadcast_shapes(values[0].shape, values[1].shape), dtype=np.int64))
-        except ValueError:
-            return 0  # the op itself says why the shapes do not fit
-    return max((v.size for v in values), default=1)
+def work_of(term: Term, env: Mapping[str, Array]) -> tuple[tuple[int, ...] | None, int]:
+    """The shape of ``term`` and the operations its forward pass takes, from shapes alone
+    (multiply-adds of an @, one per entry of anything else); None where shapes do not fit,
+    which the forward pass then reports."""
+    if term.op == "var":
+        return (tuple(env[term.name].shape) if term.name in env else None), 0
+    if term.op == "const":
+        return (), 0
+    parts = [work_of(arg, env) for arg in term.args]
+    work = sum(w for _, w in parts)
+    shapes = [shape for shape, _ in parts]
+    if not shapes or any(shape is None for shape in shapes):
+        return None, work
+    if term.op == "matmul" and len(shapes) == 2:
+        a, b = shapes
+        assert a is not None and b is not None
+        if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+            return None, work
+        rows, cols = (a[0] if len(a) == 2 else 1), (b[1] if len(b) == 2 else 1)
+        shape = (*a[:-1], *b[1:])
+        return shape, work + rows * a[-1] * cols
+    try:
+        shape = tuple(np.broadcast_shapes(*shapes))  # type: ignore[arg-type]
+    except ValueError:
+        return None, work
+    size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if term.op in ("sum", "mean", "norm"):
+        return (), work + size
+    return (shape[::-1] if term.op == "T" else shape), work + size
 
 
 def _as_float(a: Array, name: str) -> Array:
