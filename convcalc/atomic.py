@@ -67,6 +67,9 @@ class AtomicFile:
             self.discard()
             raise ConvcalcError(f"cannot write {self.target}: {getattr(e, 'strerror', None) or e}",
                                 self.where) from None
+        except BaseException:  # Ctrl-C between the write and the rename: no temporary file stays
+            self.discard()
+            raise
 
     def discard(self) -> None:
         with contextlib.suppress(OSError):

@@ -58,9 +58,13 @@ class Recorder:
 
     def save(self) -> None:
         """Finish the page and rename it over the target."""
-        self.tee.settle()
-        self.drain()
-        self.page.finish()
+        try:
+            self.tee.settle()
+            self.drain()
+            self.page.finish()
+        except BaseException:  # a full disk, Ctrl-C: no page, no temporary file
+            self.page.discard()
+            raise
 
     def discard(self) -> None:
         """An interrupted or failed run: no page is written."""
