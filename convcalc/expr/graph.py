@@ -81,6 +81,9 @@ def build(term: Term, env: Mapping[str, Array]) -> Graph:
 
     Values are exact Fractions when :func:`convcalc.expr.exact.is_exact` allows, else float64.
     """
+    for name, raw in env.items():  # each variable's own limit first: it names the variable
+        if raw.size > MAX_ENTRIES:
+            raise ConvcalcError(f"has {raw.size} entries; at most {MAX_ENTRIES} per variable", f"--var {name}")
     is_exact = exact.is_exact(term, env)
     # the whole expression's work, forward and backward (about twice more), before any of it:
     # exact values cost ~µs an operation, so 5·10⁷ of them (one 250×200 @ 200×1000) is minutes
