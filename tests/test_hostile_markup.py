@@ -187,3 +187,20 @@ def test_typed_values_never_markup(tmp_path: Path, cli, command: str, payload: s
         assert_harmless_html(page.read_text(encoding="utf-8"))
     r = cli(*command.split(), *COMMANDS[command], "--answer", payload)
     _ran(r)
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+@pytest.mark.parametrize("command", ["solve", "check"])
+def test_control_characters_never_reach_the_terminal(tmp_path: Path, cli, command: str, fmt: str) -> None:
+    """An ESC in a problem's id or a layer's comment is shown as \\x1b, not obeyed (colour, title)."""
+    payload = "\x1b[31mred\x1b]0;owned\x07\x9b2J"
+    t = _toml(payload)
+    f = tmp_path / "c.toml"
+    f.write_text(f'[[problem]]\nid = {t}\nsource = {t}\nasks = {t}\ncommand = "params"\n'
+                 f'layer = [{_toml("Conv2d(3, 8, 3)  # " + payload)}]\ninput_shape = "1x3x8x8"\nclaimed = {t}\n')
+    r = cli(command, str(f), "--format", fmt)
+    _ran(r)
+    assert "\x1b" not in r.out and "\x07" not in r.out and "\x9b" not in r.out
+    assert "\\x1b[31mred" in r.out
+    r = cli("params", "--layer", f"Conv2d(3, 8, 3,  # {payload}\n)", "--input-shape", "1x3x8x8")
+    assert r.code == 0 and "\x1b" not in r.out and "\\x1b" in r.out

@@ -151,4 +151,6 @@ def _header(p: "Problem", fmt: Format) -> str:
         from convcalc.render.markdown import text
 
         return _HEADER[fmt].format(id=text(p.id), source=text(p.source), asks=text(p.asks))
-    return _HEADER[fmt].format(id=p.id, source=p.source, asks=p.asks)
+    from convcalc.render import printable
+
+    return _HEADER[fmt].format(id=printable(p.id), source=printable(p.source), asks=printable(p.asks))

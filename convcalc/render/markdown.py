@@ -19,7 +19,7 @@ from convcalc.derive.records import (
     Table,
 )
 from convcalc.numbers import fmt
-from convcalc.render import mathtex
+from convcalc.render import mathtex, printable
 from convcalc.render.preview import is_truncated
 
 
@@ -32,7 +32,7 @@ def render_markdown(sol: Solution, out: TextIO) -> None:
 
 def text(s: str) -> str:
     """Plain text in Markdown: no HTML (a ``<script>`` in a problem's id stays text)."""
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return printable(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _cell(s: str) -> str:
