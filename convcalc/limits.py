@@ -76,7 +76,7 @@ def check_work(macs: int, kind: Kind, what: str, exact_big_ints: bool = False) -
         raise ConvcalcError(
             f"{what} needs about {macs:.2g} multiply-adds; the limit is {limit:.2g} "
             f"(set CONVCALC_MAX_MACS to raise it)")
-    charge(macs / limit, what, gate=True)
+    charge(macs / limit, gate=True)
 
 
 def check_memory(nbytes: int, what: str) -> None:
@@ -100,13 +100,10 @@ COLUMN_BUDGET_BYTES = 8 * 2**20
 
 @dataclass
 class Budget:
-    """The share of each limit a problem file's runs have used (``solve``/``check``): the sum
-    over a file is held to the same limits as one run. ``dry`` runs only estimate: the first
-    limit check of each problem records its share and stops that problem (Estimated)."""
+    """A dry run's estimate (``solve``/``check`` sum one over a problem file's problems): each
+    time-limit check records its share (used / limit), and the check just before the heavy work
+    ends the run (Estimated). Memory is not recorded: each problem gives its own back."""
 
-    used: float = 0.0
-    dry: bool = False
-    largest: tuple[float, str] = (0.0, "")
     shares: list[float] = field(default_factory=list)
 
 
@@ -137,24 +134,15 @@ def budget(b: Budget) -> Iterator[Budget]:
         _budget.reset(token)
 
 
-def charge(share: float, what: str, gate: bool = False) -> None:
-    """Count ``share`` (used / limit) of a time limit against a problem file's budget, if one
-    is open. Memory is not counted: it is given back between problems, time is not.
-
-    A ``gate`` is the check just before the heavy work of a command (its multiply-adds, its
-    exact receptive fields): a dry run stops there, having recorded everything up to it.
-    """
+def charge(share: float, gate: bool = False) -> None:
+    """Record ``share`` of a time limit in a dry run's Budget, if one is open; a ``gate`` (the
+    check before a command's heavy work: its multiply-adds, its exact fields) ends the dry run."""
     b = _budget.get()
     if b is None:
         return
     b.shares.append(share)
-    if b.dry:
-        if gate:
-            raise Estimated
-        return
-    b.used += share
-    if share > b.largest[0]:
-        b.largest = (share, what)
+    if gate:
+        raise Estimated
 
 
 def _refuse(amount: str, limit: str, env: str, what: str, hint: str = "") -> ConvcalcError:
@@ -174,7 +162,7 @@ def check_cells(cells: int, what: str) -> None:
             raise _refuse(f"{3 * cells / 2**20:.3g} MiB of JSON at least ({cells:,} cells)",
                           f"{out / 2**20:.3g} MiB", "CONVCALC_MAX_OUTPUT_BYTES", what,
                           ", or write the result with --output FILE.npy")
-    charge(cells / limit, what)
+    charge(cells / limit)
 
 
 def check_worked(cells: int, terms: int, what: str) -> None:
@@ -188,25 +176,18 @@ def check_worked(cells: int, terms: int, what: str) -> None:
             f"{what}: working {cells:,} cells of {terms} products each would write about {size / 2**20:.3g} MB"
             f"{' into the page' if export else ''} (cost {cost:,.0f}); the limit is {limit:,} "
             "(set CONVCALC_MAX_WORKED to raise it, or pick cells with --cell i,j or --steps N)", "--steps")
-    charge(cost / limit, what)
+    charge(cost / limit)
 
 
 def check_pairs(pairs: int, what: str) -> None:
     limit = _setting("CONVCALC_MAX_PAIRS", DEFAULT_MAX_PAIRS)
     if pairs > limit:
         raise _refuse(f"{pairs:,} unit/tap visits", f"{limit:,}", "CONVCALC_MAX_PAIRS", what)
-    charge(pairs / limit, what, gate=True)
-
-
-def check_output(nbytes: int, what: str) -> None:
-    limit = _setting("CONVCALC_MAX_OUTPUT_BYTES", DEFAULT_MAX_OUTPUT_BYTES)
-    if nbytes > limit:
-        raise _refuse(f"{nbytes / 2**20:.3g} MiB of output", f"{limit / 2**20:.3g} MiB", "CONVCALC_MAX_OUTPUT_BYTES",
-                      what, ", or write the result with --output FILE.npy")
+    charge(pairs / limit, gate=True)
 
 
 def check_tries(tries: int, what: str) -> None:
     limit = _setting("CONVCALC_MAX_TRIES", DEFAULT_MAX_TRIES)
     if tries > limit:
         raise _refuse(f"{tries:,} trials", f"{limit:,}", "CONVCALC_MAX_TRIES", what)
-    charge(tries / limit, what, gate=True)
+    charge(tries / limit, gate=True)

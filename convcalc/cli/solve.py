@@ -71,7 +71,7 @@ def estimate(problems: "list[Problem]", allow_paths: bool, files: list[str]) -> 
 
     total, heaviest = 0.0, (0.0, "")
     for p in problems:
-        b = limits.Budget(dry=True)
+        b = limits.Budget()
         with inside(p, allow_paths), limits.budget(b), contextlib.suppress(limits.Estimated), _no_stdin():
             solution_of(p.argv("json"))
         share = sum(b.shares)
