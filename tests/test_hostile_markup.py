@@ -166,14 +166,15 @@ def test_layer_comments_never_markup(tmp_path: Path, cli, command: str, payload:
     assert cli(command, "--layer", layer, "--input-shape", "1x3x16x16", "--answer", payload).code in (1, 2)
 
 
-COMMANDS = {
-    "conv": ["--input", "1 2; 3 4", "--kernel", "1"],
-    "pool": ["--input", "1 2; 3 4", "--kernel-size", "1"],
-    "transposed-conv": ["--input", "1 2; 3 4", "--kernel", "1"],
-    "output-size": ["--input-size", "8", "--kernel-size", "3"],
-    "backprop conv": ["--input", "1 2; 3 4", "--kernel", "1"],
-    "backprop expr": ["sum(W)", "--var", "W=1 2; 3 4"],
-}
+def _answering() -> dict[str, list[str]]:
+    """Every command that takes --answer, with its base arguments (the hostile battery's)."""
+    from tests.test_hostile_inputs import BASE, commands
+
+    return {name: BASE[name] for name, cmd in commands()
+            if any("--answer" in p.opts for p in cmd.params) and name not in ("solve", "check")}  # type: ignore[attr-defined]
+
+
+COMMANDS = _answering()
 
 
 @pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)

@@ -134,7 +134,9 @@ def worked(problem: QuizProblem, answer: str) -> None:
     """The worked solution with the player's answer checked (✓/✗ and the likely slip)."""
     if not problem.checked:
         run(list(problem.argv))
-        print(f"The right answer is {right_value(problem)}; yours was {answer.strip()}.")
+        from convcalc.render import printable
+
+        print(f"The right answer is {right_value(problem)}; yours was {printable(answer.strip())}.")
     else:
         run([*problem.argv, f"--answer={answer}"])
     sys.stdout.flush()
