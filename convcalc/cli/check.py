@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from convcalc.derive.check import Verdict
     from convcalc.problems import Problem
 
-_NUMBERS = re.compile(r"^\s*(\d{1,40}(?:,\d{1,40}){0,3})\s*(?:[A-Za-z]+)?\s*$")
+_NUMBERS = re.compile(r"^\s*(\d{1,40}(?:,\d{1,40}){0,3})\s*(?:[A-Za-z]+)?\s*$", re.ASCII)
 # The value an answer is compared with, by command (the first key present wins).
 _RESULT = ("output", "grad_input", "output_size", "total", "value")
 
