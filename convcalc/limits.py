@@ -167,7 +167,9 @@ def check_cells(cells: int, what: str) -> None:
 
 def check_worked(cells: int, terms: int, what: str) -> None:
     """Refuse showing more worked cells than the limit (``terms`` products each, 64 shown at most)."""
-    export = _format.get()[1]
+    fmt, export = _format.get()
+    if fmt == "json":  # one object of results: no worked cells are written
+        return
     cost = cells * (1 + min(terms, 64) / 16) * (EXPORT_COST if export else 1)
     limit = _setting("CONVCALC_MAX_WORKED", DEFAULT_MAX_WORKED)
     if cost > limit:

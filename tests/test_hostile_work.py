@@ -82,6 +82,10 @@ def test_every_step_of_a_padded_cell(tmp_path: Path, cli, page: str | None) -> N
     assert list(tmp_path.iterdir()) == []
 
 
+def test_json_writes_no_worked_cells_so_steps_all_costs_nothing(cli) -> None:
+    assert cli("conv", "--input", "1", "--kernel", "1", "--padding", "200", "--steps", "all", "--format", "json").code == 0
+
+
 def test_solving_for_a_kernel_size_over_a_huge_range(cli) -> None:
     _refused(cli("output-size", "--input-size", "1000000", "--kernel-size", "3", "--padding", "1000000",
                  "--solve", "kernel-size", "--target", "5"), "trials")
