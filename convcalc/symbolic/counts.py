@@ -50,6 +50,8 @@ def tidy(expr: Any) -> Any:
     if expr is None or expr.has(sp.floor, sp.ceiling):  # expanding products of floors only lengthens them
         return expr
     forms = [expr, sp.expand(expr), sp.factor_terms(sp.expand(expr))]
+    if sp.count_ops(forms[1]) < 40:  # 1368B(H + 1)², not 1368B(H² + 2H + 1)
+        forms.append(sp.factor(forms[1]))
     return min(forms, key=lambda e: (sp.count_ops(e), len(str(e))))
 
 
