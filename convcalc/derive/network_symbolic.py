@@ -68,7 +68,7 @@ def params_table(layers: tuple[Layer, ...], shape_text: str, answer: str | None 
     rows = propagate(layers, shape)
     total_params = tidy(sum((r.params for r in rows), start=0) + 0 * shape[1])
     total_macs = tidy(sum((r.macs for r in rows), start=0) + 0 * shape[1])
-    exact_macs = tidy(sum((r.exact_macs for r in rows), start=0) + 0 * shape[1])
+    exact_macs = tidy(sum((r.exact_macs for r in rows), start=0) + 0 * shape[1], factor=True)
     table = tuple((r.layer.text, _shape(r.output_shape), printing.text(tidy(r.params + 0 * shape[1]))) for r in rows)
     out = rows[-1].output_shape if rows else shape
     blocks: list[Block] = [
