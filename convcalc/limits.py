@@ -16,7 +16,8 @@ from convcalc.numbers import Kind
 # Multiply-adds: float64/int64 run through BLAS-like kernels at ~1e9/s here; exact Python
 # ints and Fractions go through object arithmetic, about a thousand times slower (a Fraction
 # multiply-add ~3 µs here: the limit is a few seconds of it).
-DEFAULT_MAX_MACS = {Kind.FLOAT: 20_000_000_000, Kind.INT: 5_000_000_000, Kind.RATIONAL: 2_000_000}
+DEFAULT_MAX_MACS = {Kind.FLOAT: 20_000_000_000, Kind.INT: 5_000_000_000, Kind.RATIONAL: 2_000_000,
+                    Kind.SYMBOLIC: 200_000}  # SymPy products and sums: ~50 µs apiece
 DEFAULT_MAX_BYTES = 4 * 2**30
 UNLIMITED = 2**63 - 1  # a setting of "inf", or of any number beyond this
 MAX_THREADS = 64

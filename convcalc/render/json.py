@@ -13,7 +13,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from convcalc.derive.records import Solution
-from convcalc.numbers import Kind, exact_strings, kind_of, normalize, to_json_list, to_json_value
+from convcalc.numbers import Kind, exact_strings, is_symbolic, kind_of, normalize, to_json_list, to_json_value
 
 
 def payload(sol: Solution) -> dict[str, Any]:
@@ -23,8 +23,18 @@ def payload(sol: Solution) -> dict[str, Any]:
         exact = _exact(value)
         if exact is not None:
             out[f"{key}_exact"] = exact
+    if any(_symbolic(v) for v in sol.data.values()):
+        out["symbolic"] = True  # cells are SymPy-syntax strings (CONVENTIONS.md, Symbols)
     out["settings"] = jsonable(sol.settings)
     return out
+
+
+def _symbolic(v: Any) -> bool:
+    if isinstance(v, np.ndarray):
+        return v.dtype == object and v.size > 0 and kind_of(v) is Kind.SYMBOLIC
+    if isinstance(v, dict):
+        return any(_symbolic(x) for x in v.values())
+    return is_symbolic(v)
 
 
 def render_json(sol: Solution, out: TextIO) -> None:

@@ -24,7 +24,7 @@ from convcalc.derive.records import (
     Table,
     TermGroup,
 )
-from convcalc.numbers import fmt, normalize
+from convcalc.numbers import fmt, needs_brackets, normalize
 from convcalc.render.preview import is_truncated, preview
 
 MAX_TERMS = 64
@@ -130,7 +130,7 @@ def product(a: Any, b: Any) -> str:
 def _factor(x: Any) -> str:
     v = normalize(x)
     s = fmt(v)
-    return f"({s})" if v < 0 or "/" in s else s
+    return f"({s})" if needs_brackets(v) or "/" in s else s
 
 
 def terms_text(group: TermGroup) -> str:
