@@ -1,0 +1,1 @@
+"""Placeholder until branch i13's package lands (it owns this file)."""
