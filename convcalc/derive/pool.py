@@ -114,7 +114,8 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
     check = check_matrix(p.names[1], answer, shown, kind) if answer is not None else None
     status = ExitStatus.WRONG_ANSWER if check is not None and not bool(check.ok.all()) else ExitStatus.OK
     data: dict[str, object] = {"output": shown, "shape": list(shown.shape)}
-    if idx is not None:
+    known = idx is not None and bool((idx >= 0).all())  # letters have no argmax (-1)
+    if known:
         data["argmax"] = p.layout.shown(idx)
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
@@ -149,7 +150,8 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
             yield from as_conv_steps(p, out, base)
         yield Heading("Result")
         yield from show(o, "output", shown, base)
-        if idx is not None:
+        if known:
+            assert idx is not None
             yield Note("argmax (PyTorch's return_indices: flattened row-major per channel, 0-based): "
                        + "; ".join(str(v) for v in p.layout.shown(idx).reshape(-1).tolist()))
         if check is not None:
@@ -214,6 +216,8 @@ def cell_text(p: PoolProblem, out: Array, idx: Array | None, cell: tuple[int, ..
         where = " × ".join(f"{lo + base}..{hi - 1 + base}" for lo, hi in ranges)
         if p.mode == "adaptive-max":
             assert idx is not None
+            if idx[cell] < 0:
+                return f"{head} = max over {a}[{where}] = max({', '.join(vals)}) = {value}"
             win = np.unravel_index(int(idx[cell]), p.x.shape[2:])
             return f"{head} = max over {a}[{where}] = max({', '.join(vals)}) = {value} (at {_at(a, win, base)})"
         return f"{head} = mean over {a}[{where}] = ({_sum(vals)})/{block.size} = {value}"
@@ -222,9 +226,10 @@ def cell_text(p: PoolProblem, out: Array, idx: Array | None, cell: tuple[int, ..
     if p.mode == "max":
         assert idx is not None
         vals = [fmt(p.x[(*chan, *t.input)]) if not t.is_padding else "−∞ (pad)" for t in taps]
-        win = np.unravel_index(int(idx[cell]), p.x.shape[2:]) if real else None
+        win = np.unravel_index(int(idx[cell]), p.x.shape[2:]) if real and idx[cell] >= 0 else None
         at = f" (at {_at(a, win, base)}{'; ties go to the first in row-major order' if _tie(p, real, chan) else ''})" \
-            if win is not None else " (the window holds only padding)"
+            if win is not None else " (the window holds only padding)" if not real else \
+            " (which entry is largest depends on the letters)"
         return f"{head} = max({', '.join(vals)}) = {value}{at}"
     if p.mode == "lp" and math.isinf(p.norm):
         mags = ", ".join(f"|{fmt(p.x[(*chan, *t.input)])}|" for t in real)

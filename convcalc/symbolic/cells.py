@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import sympy
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import precedence
 from sympy.printing.str import StrPrinter
 
 from convcalc.numbers import Array
@@ -91,6 +92,18 @@ class _TextPrinter(StrPrinter):
         return head + ",".join(i.translate(_SUB) for i in idx) if any(len(i) > 1 for i in idx) else \
             head + "".join(idx).translate(_SUB)
 
+    def _print_Mul(self, expr: Any) -> str:
+        """Number, then letters, then matrix entries: ``2·w·X₁₁`` as the products are written."""
+        coeff, rest = expr.as_coeff_Mul()
+        factors = sympy.Mul.make_args(rest)
+        if any(f.is_Pow and f.exp.is_negative for f in factors) or not coeff.is_Integer:
+            return str(super()._print_Mul(expr))
+        ordered = sorted(factors, key=lambda f: (_entry_like(f), sympy.default_sort_key(f)))
+        body = "*".join(self.parenthesize(f, precedence(expr)) for f in ordered)
+        if coeff < 0:
+            return "-" + (body if coeff == -1 else self._print(-coeff) + "*" + body)
+        return body if coeff == 1 else self._print(coeff) + "*" + body
+
     def _print_Max(self, expr: Any) -> str:
         return "max(" + ", ".join(self._print(a) for a in _ordered(expr.args)) + ")"
 
@@ -105,6 +118,10 @@ class _TexPrinter(LatexPrinter):
             return super()._print_Symbol(expr)
         head, idx = parts
         return f"{head}_{{{','.join(idx)}}}"
+
+
+def _entry_like(f: Any) -> bool:
+    return bool(f.free_symbols) and all(_indexed(s.name) for s in f.free_symbols)
 
 
 def _ordered(args: Any) -> list[Any]:
