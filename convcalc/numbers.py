@@ -40,11 +40,13 @@ _INT64_SAFE = 2**62
 def kind_of(a: Array) -> Kind:
     """The kind of an array made by this module (int64, object ints/Fractions, float64)."""
     if a.dtype.kind in "iub":
+        if any(is_symbolic(x) for x in a.flat if type(x) is not int):  # letters among the int zeros of a canvas
+            return Kind.SYMBOLIC
         return Kind.INT
     if a.dtype.kind == "f":
         return Kind.FLOAT
     if a.dtype == object:
-        if a.size and is_symbolic(a.flat[0]) or any(is_symbolic(x) for x in a.flat if type(x) is not int):
+        if a.size and is_symbolic(a.flat[0]):
             return Kind.SYMBOLIC
         if any(isinstance(x, Fraction) and x.denominator != 1 for x in a.flat):
             return Kind.RATIONAL
