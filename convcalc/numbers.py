@@ -40,8 +40,6 @@ _INT64_SAFE = 2**62
 def kind_of(a: Array) -> Kind:
     """The kind of an array made by this module (int64, object ints/Fractions, float64)."""
     if a.dtype.kind in "iub":
-        if any(is_symbolic(x) for x in a.flat if type(x) is not int):  # letters among the int zeros of a canvas
-            return Kind.SYMBOLIC
         return Kind.INT
     if a.dtype.kind == "f":
         return Kind.FLOAT
@@ -52,6 +50,8 @@ def kind_of(a: Array) -> Kind:
             return Kind.RATIONAL
         if any(isinstance(x, float) for x in a.flat):
             return Kind.FLOAT
+        if any(is_symbolic(x) for x in a.flat if type(x) is not int):  # letters among the int zeros of a canvas
+            return Kind.SYMBOLIC
         return Kind.INT
     raise TypeError(f"unsupported dtype {a.dtype}")
 
