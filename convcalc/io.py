@@ -254,6 +254,8 @@ def parse_entry(cell: str, where: str) -> Fraction | float:
         value = _entry(cell)
     except _NotANumber as e:
         raise ConvcalcError(str(e), where) from None
+    except _HasLetters:
+        raise ConvcalcError(f"{cell!r} is not a number", where) from None
     return Fraction(value) if isinstance(value, int) else value
 
 
