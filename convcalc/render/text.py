@@ -244,7 +244,7 @@ def _(block: Table, console: Console, base: int) -> None:
     for col in block.columns:
         t.add_column(col, justify="right" if col not in block.left else "left")
     for row in block.rows:
-        t.add_row(*(fmt(v) if not isinstance(v, str) else v for v in row))
+        t.add_row(*(fmt(v) if not isinstance(v, str) else Text(v) for v in row))  # Text: "X[i,j]" is not markup
     console.print(t)
 
 

@@ -23,6 +23,7 @@ from sympy.printing.str import StrPrinter
 
 from convcalc.numbers import Array
 
+_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ"}
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _INDEXED = re.compile(r"^([A-Za-z][A-Za-z]*)((?:_\d+)+)$")
 
@@ -84,10 +85,12 @@ def _indexed(name: str) -> tuple[str, list[str]] | None:
 class _TextPrinter(StrPrinter):
     """SymPy's str printer, with X_1_1 → X₁₁ and max/min in lower case."""
 
+    printmethod = "_convcalc_text"  # not Indexed's own _sympystr: ours drops the spaces in X[i,j-1]
+
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         parts = _indexed(expr.name)
         if parts is None:
-            return expr.name
+            return _GREEK.get(expr.name, expr.name)
         head, idx = parts
         return head + ",".join(i.translate(_SUB) for i in idx) if any(len(i) > 1 for i in idx) else \
             head + "".join(idx).translate(_SUB)
@@ -103,6 +106,29 @@ class _TextPrinter(StrPrinter):
         if coeff < 0:
             return "-" + (body if coeff == -1 else self._print(-coeff) + "*" + body)
         return body if coeff == 1 else self._print(coeff) + "*" + body
+
+    def _print_Add(self, expr: Any, order: Any = None) -> str:
+        """Terms with a plus sign first: X[i,j] - X[i,j-1], not -X[i,j-1] + X[i,j]."""
+        terms = sorted(self._as_ordered_terms(expr, order=order), key=lambda t: t.could_extract_minus_sign())
+        prec = precedence(expr)
+        out = []
+        for term in terms:
+            t = self._print(term)
+            sign = "-" if t.startswith("-") else "+"
+            t = t[1:] if sign == "-" else t
+            out += [sign, f"({t})" if precedence(term) < prec or term.is_Add else t]
+        return ("-" if out[0] == "-" else "") + " ".join(out[1:])
+
+    def _print_Indexed(self, expr: Any) -> str:
+        """X[i,j-1]: an entry of a matrix of unknown size (the general cell)."""
+        return f"{expr.base.label}[{','.join(self._print(i).replace(' ', '') for i in expr.indices)}]"
+
+    def _print_Sum(self, expr: Any) -> str:
+        limits = " ".join(f"Σ_{{{self._print(v)}={self._print(a)}..{self._print(b)}}}" for v, a, b in expr.limits)
+        return f"{limits} {self.parenthesize(expr.function, precedence(sympy.Mul(2, 3, evaluate=False)))}"
+
+    def _print_KroneckerDelta(self, expr: Any) -> str:
+        return f"δ({self._print(expr.args[0])},{self._print(expr.args[1])})"
 
     def _print_Max(self, expr: Any) -> str:
         return "max(" + ", ".join(self._print(a) for a in _ordered(expr.args)) + ")"
@@ -120,8 +146,11 @@ class _TexPrinter(LatexPrinter):
         return f"{head}_{{{','.join(idx)}}}"
 
 
-def _entry_like(f: Any) -> bool:
-    return bool(f.free_symbols) and all(_indexed(s.name) for s in f.free_symbols)
+def _entry_like(f: Any) -> int:
+    """Where a factor goes in a product: letters (0), named entries like X₁₁ (1), X[i,j] (2)."""
+    if f.has(sympy.Indexed):
+        return 2
+    return int(bool(f.free_symbols) and all(_indexed(s.name) for s in f.free_symbols))
 
 
 def _ordered(args: Any) -> list[Any]:
@@ -130,7 +159,7 @@ def _ordered(args: Any) -> list[Any]:
 
 @lru_cache(maxsize=1)
 def _printers() -> tuple[_TextPrinter, _TexPrinter]:
-    return _TextPrinter({"order": "none"}), _TexPrinter({"mul_symbol": "dot"})
+    return _TextPrinter(), _TexPrinter({"mul_symbol": "dot"})
 
 
 def text(e: Any) -> str:
@@ -141,6 +170,11 @@ def text(e: Any) -> str:
 
 def latex(e: Any) -> str:
     return _printers()[1].doprint(e)
+
+
+def equation(lhs: Any, rhs: Any) -> tuple[str, str]:
+    """``lhs = rhs`` in text and in LaTeX."""
+    return f"{text(lhs)} = {text(rhs)}", f"{latex(lhs)} = {latex(rhs)}"
 
 
 def sympy_str(e: Any) -> str:
