@@ -83,7 +83,7 @@ def conv_cell(kernel: Array, stride: Sequence[int], padding: Sequence[int], dila
         taps = sorted(used[a]) or [0]
         s, d, p, k = stride[a], dilation[a], padding[a], kernel.shape[a]
         lo_off, hi_off = d * taps[0] - p, d * taps[-1] - p
-        first = base + max(0, -(-(-lo_off) // s))
+        first = base + max(0, -(lo_off // s))  # ⌈−lo/s⌉: the first i with s·(i−b) + lo ≥ 0
         last = base + sympy.floor((sizes[a] - 1 - hi_off) / sympy.Integer(s))
         out_last = base + sympy.floor((sizes[a] + p + after[a] - d * (k - 1) - 1) / sympy.Integer(s))
         read = s * (idx[a] - base) + base

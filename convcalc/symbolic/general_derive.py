@@ -80,7 +80,8 @@ def conv_general(kernel: Array, spec: ConvSpec, base: int, ln: Letters, command:
 
     def blocks() -> Iterator[Block]:
         yield Heading("The general cell")
-        yield Note(f"{ln.input} is an input of unknown size ({'×'.join(size_symbols(spec.dim)[a].name for a in range(spec.dim))}); "
+        sizes = "×".join(s.name for s in size_symbols(spec.dim))
+        yield Note(f"{ln.input} is an input of unknown size ({sizes}); "
                    f"{text(cell.lhs)} is any output cell, indices counted from {base}. Each tap of {ln.kernel} reads "
                    "one shifted entry of the input (cross-correlation, as in PyTorch):")
         yield Equation(*generic_formula(spec, base, ln))
@@ -117,7 +118,7 @@ def where_it_holds(cell: GeneralCell, ln: Letters, dim: int) -> Iterator[Block]:
     sizes = size_symbols(dim)
     for rng, axis, size in zip(cell.ranges, AXES[dim], sizes, strict=True):
         yield Note(_axis_sentence(rng, axis, size.name, ln))
-    yield Note(f"Outside the input the entries are the zero padding: a term that reads one is 0 there, and the formula "
+    yield Note("Outside the input the entries are the zero padding: a term that reads one is 0 there, and the formula "
                "still gives the cell with that term left out.")
 
 
@@ -242,7 +243,6 @@ def random_check(taps: Array, target: Target, spec: ConvSpec, base: int, x_name:
     size = max(6, 2 * max(taps.shape) + 2)
     x = np.array([[rng.randint(-9, 9) for _ in range(size)] for _ in range(size)] if spec.dim == 2 else
                  [rng.randint(-9, 9) for _ in range(size)], dtype=object)
-    pads, _ = _pads(spec)
     out = conv_nd(x[None, None], w[None, None], None, spec.stride, spec.padding, spec.dilation)[0, 0]
     idx = index_symbols(spec.dim)
     checked = 0
