@@ -17,7 +17,7 @@ from convcalc.numbers import Kind
 # ints and Fractions go through object arithmetic, about a thousand times slower (a Fraction
 # multiply-add ~3 µs here: the limit is a few seconds of it).
 DEFAULT_MAX_MACS = {Kind.FLOAT: 20_000_000_000, Kind.INT: 5_000_000_000, Kind.RATIONAL: 2_000_000,
-                    Kind.SYMBOLIC: 200_000}  # SymPy products and sums: ~50 µs apiece
+                    Kind.SYMBOLIC: 8_000}  # SymPy: a product ~50 µs, a cell of n terms ~n² µs
 DEFAULT_MAX_BYTES = 4 * 2**30
 UNLIMITED = 2**63 - 1  # a setting of "inf", or of any number beyond this
 MAX_THREADS = 64
@@ -54,7 +54,7 @@ def threads() -> int:
 
 def check_work(macs: int, kind: Kind, what: str, exact_big_ints: bool = False) -> None:
     """Refuse ``macs`` multiply-adds over the limit for this number kind."""
-    limit = max_macs(Kind.RATIONAL if exact_big_ints else kind)
+    limit = max_macs(Kind.RATIONAL if exact_big_ints and kind is not Kind.SYMBOLIC else kind)
     if macs > limit:
         raise ConvcalcError(
             f"{what} needs about {macs:.2g} multiply-adds; the limit is {limit:.2g} "

@@ -52,9 +52,27 @@ def simplify_cell(e: Any) -> Any:
     """A cell as a reader wants it: expanded, common factors pulled out ((a + b)/4, not a/4 + b/4)."""
     if not isinstance(e, sympy.Basic) or e.is_Number or e.is_Symbol:
         return e
-    if e.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Pow) and not e.is_polynomial():
+    if e.has(sympy.Max, sympy.Min, sympy.Abs) or (e.has(sympy.Pow) and not e.is_polynomial()):
         return sympy.factor_terms(e)
-    return sympy.factor_terms(sympy.expand(e))
+    flat = e.is_Add and not any(f.is_Add or f.is_Pow for t in e.args for f in sympy.Mul.make_args(t))
+    e = e if flat else sympy.expand(e)
+    return sympy.factor_terms(e) if _has_common_factor(e) else e
+
+
+def _has_common_factor(e: Any) -> bool:
+    """Whether factor_terms (slow on long sums) has anything to pull out of a sum."""
+    terms = sympy.Add.make_args(e)
+    if len(terms) < 2:
+        return True
+    coeffs = [t.as_coeff_Mul()[0] for t in terms]
+    if not all(c.is_Integer for c in coeffs) or sympy.igcd(*(int(c) for c in coeffs)) > 1:
+        return True
+    common = set(sympy.Mul.make_args(terms[0].as_coeff_Mul()[1]))
+    for t in terms[1:]:
+        common &= set(sympy.Mul.make_args(t.as_coeff_Mul()[1]))
+        if not common:
+            return False
+    return True
 
 
 @lru_cache(maxsize=8192)

@@ -24,6 +24,7 @@ from convcalc.symbolic.cells import equation, latex, text, to_symbolic_array
 from convcalc.symbolic.general_cell import AxisRange, GeneralCell, conv_cell, index_symbols, size_symbols
 from convcalc.symbolic.kernel_solve import Target, parse_target, solve_kernel, unreachable
 
+MAX_GENERAL_TAPS = 1024  # one term per tap in the formula
 AXES = {1: ("columns",), 2: ("rows", "columns")}
 OUTPUT_NAME = {"X": "Y", "A": "C", "Y": "Z"}
 KERNEL_NAME = {"X": "W", "A": "B"}
@@ -71,6 +72,9 @@ def generic_formula(spec: ConvSpec, base: int, ln: Letters) -> tuple[str, str]:
 def conv_general(kernel: Array, spec: ConvSpec, base: int, ln: Letters, command: str = "conv") -> Solution:
     """The general cell of a convolution with a known kernel (numbers or letters)."""
     _check_spec(spec)
+    if kernel.size > MAX_GENERAL_TAPS:
+        raise ConvcalcError(f"the kernel has {kernel.size} taps; the general cell is worked for at most "
+                            f"{MAX_GENERAL_TAPS}", "--kernel")
     w = np.flip(kernel) if spec.flip else kernel
     pads, after = _pads(spec)
     cell = conv_cell(to_symbolic_array(w), spec.stride, pads, spec.dilation, base, ln.input, ln.output,
