@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 SETTINGS = settings(max_examples=10, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
-I, J = sympy.Symbol("i", integer=True), sympy.Symbol("j", integer=True)
+IDX_I, IDX_J = sympy.Symbol("i", integer=True), sympy.Symbol("j", integer=True)
 X = sympy.IndexedBase("X")
 
 
@@ -31,7 +31,7 @@ def run_json(cli, *argv: str) -> dict:
 
 
 def read_formula(text: str) -> sympy.Expr:
-    return sympy.parse_expr(text, local_dict={"X": X, "i": I, "j": J})
+    return sympy.parse_expr(text, local_dict={"X": X, "i": IDX_I, "j": IDX_J})
 
 
 def entry(ref: sympy.Indexed, h: int, w: int, base: int) -> sympy.Expr:
@@ -64,7 +64,7 @@ def test_general_cell_is_every_cell_of_the_full_matrix(cli, k, stride, pad, dil,
         full = np.array(full, dtype=object).reshape(len(full), -1)
         holds = general["holds"]
         for r, c in np.ndindex(full.shape):
-            at = formula.subs({I: r + base, J: c + base})
+            at = formula.subs({IDX_I: r + base, IDX_J: c + base})
             refs = at.atoms(sympy.Indexed)
             cell = at.xreplace({ref: entry(ref, h, w, base) for ref in refs})
             want = sympy.sympify(full[r, c]) if isinstance(full[r, c], str) else sympy.Integer(full[r, c])
