@@ -127,7 +127,7 @@ class _TextPrinter(StrPrinter):
 
     def _print_Add(self, expr: Any, order: Any = None) -> str:
         """Terms with a plus sign first: X[i,j] - X[i,j-1], not -X[i,j-1] + X[i,j]."""
-        terms = sorted(self._as_ordered_terms(expr, order=order), key=lambda t: t.could_extract_minus_sign())
+        terms = sorted(_terms(expr, self._as_ordered_terms), key=lambda t: t.could_extract_minus_sign())
         prec = precedence(expr)
         out = []
         for term in terms:
@@ -155,7 +155,16 @@ class _TextPrinter(StrPrinter):
         return "min(" + ", ".join(self._print(a) for a in _ordered(expr.args)) + ")"
 
 
+def _terms(expr: Any, ordered: Any) -> list[Any]:
+    """A formula in entries (X[i,j-1]) keeps its tap order; any other sum SymPy's order."""
+    return list(expr.args) if any(t.has(sympy.Indexed) for t in expr.args) else list(ordered(expr, order=None))
+
+
 class _TexPrinter(LatexPrinter):
+    def _print_Add(self, expr: Any, order: Any = None) -> str:
+        terms = sorted(_terms(expr, self._as_ordered_terms), key=lambda t: t.could_extract_minus_sign())
+        return str(super()._print_Add(sympy.Add(*terms, evaluate=False), order="none"))
+
     def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:
         parts = _indexed(expr.name)
         if parts is None:
@@ -166,8 +175,8 @@ class _TexPrinter(LatexPrinter):
 
 def _entry_like(f: Any) -> int:
     """Where a factor goes in a product: letters (0), named entries like X₁₁ (1), X[i,j] (2)."""
-    if f.has(sympy.Indexed):
-        return 2
+    if f.has(sympy.Indexed):  # a tap W[2,1] before an entry X[i,j-1]
+        return 2 if all(i.is_number for i in f.atoms(sympy.Indexed).pop().indices) else 3
     return int(bool(f.free_symbols) and all(_indexed(s.name) for s in f.free_symbols))
 
 

@@ -58,6 +58,11 @@ class GeneralCell:
     phase: tuple[int, ...] = ()
 
 
+def in_tap_order(terms: list[sympy.Expr]) -> sympy.Expr:
+    """The sum unevaluated, so that it prints tap by tap (SymPy would sort its terms)."""
+    return sympy.Add(*terms, evaluate=False) if len(terms) > 1 else (terms[0] if terms else sympy.Integer(0))
+
+
 def conv_cell(kernel: Array, stride: Sequence[int], padding: Sequence[int], dilation: Sequence[int], base: int,
               x_name: str = "X", y_name: str = "Y", sizes: Sequence[sympy.Expr] | None = None,
               padding_after: Sequence[int] | None = None) -> GeneralCell:
@@ -88,7 +93,7 @@ def conv_cell(kernel: Array, stride: Sequence[int], padding: Sequence[int], dila
         out_last = base + sympy.floor((sizes[a] + p + after[a] - d * (k - 1) - 1) / sympy.Integer(s))
         read = s * (idx[a] - base) + base
         ranges.append(AxisRange(idx[a], sympy.Integer(first), last, base, out_last, read + lo_off, read + hi_off))
-    return GeneralCell(y[idx], sympy.Add(*terms), tuple(ranges))
+    return GeneralCell(y[idx], in_tap_order(terms), tuple(ranges))
 
 
 def transposed_cells(kernel: Array, stride: Sequence[int], padding: Sequence[int], dilation: Sequence[int],
@@ -108,7 +113,7 @@ def transposed_cells(kernel: Array, stride: Sequence[int], padding: Sequence[int
                 continue
             terms.append(w * x[tuple(i + sh // s for i, sh, s in zip(idx, shifts, stride, strict=True))])
         out = tuple(s * (i - base) + r + base for i, s, r in zip(idx, stride, phase, strict=True))
-        cells.append(GeneralCell(y[out], sympy.Add(*terms), (), phase))
+        cells.append(GeneralCell(y[out], in_tap_order(terms), (), phase))
     return cells
 
 
