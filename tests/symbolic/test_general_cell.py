@@ -137,3 +137,55 @@ def test_a_right_claim_passes_and_a_wrong_one_exits_1_with_its_formula(cli):
 def test_bad_general_cell_requests_exit_2_in_one_line(cli, argv):
     r = cli(*argv)
     assert r.code == 2 and r.err.startswith("error: ") and r.err.count("\n") == 1, r.err
+
+
+def full_matrix(cli, *argv: str) -> np.ndarray:
+    out = run_json(cli, *argv)["output"]
+    return np.array(out, dtype=object).reshape(len(out), -1)
+
+
+def same_cell(formula: sympy.Expr, r: int, c: int, h: int, w: int, want) -> bool:
+    at = formula.subs({IDX_I: r, IDX_J: c})
+    at = at.xreplace({ref: entry(ref, h, w, 1) for ref in at.atoms(sympy.Indexed)})
+    want = sympy.sympify(want) if isinstance(want, str) else sympy.Integer(want)
+    want = want.xreplace({s: sympy.Symbol(s.name, real=True) for s in want.free_symbols})
+    return sympy.expand(at - want) == 0 or sympy.simplify(at - want) == 0
+
+
+@pytest.mark.parametrize(("mode", "k", "s", "p"), [("avg", 2, 2, 0), ("avg", 3, 1, 1), ("max", 2, 1, 0),
+                                                  ("max", 3, 2, 1)])
+def test_general_pool_cell_is_every_cell_of_the_full_matrix(cli, mode, k, s, p):
+    general = run_json(cli, "pool", "--input", "X", "--mode", mode, "--kernel-size", str(k), "--stride", str(s),
+                       "--padding", str(p))
+    formula = sympy.parse_expr(general["formula"], local_dict={"X": X, "i": IDX_I, "j": IDX_J, "Max": sympy.Max})
+    for h, w in ((4, 5), (5, 6)):
+        full = full_matrix(cli, "pool", "--input", f"X:{h}x{w}", "--mode", mode, "--kernel-size", str(k),
+                           "--stride", str(s), "--padding", str(p))
+        for r, c in np.ndindex(full.shape):
+            if mode == "max" and p:  # max reads −∞ padding, not 0: compare inside cells only
+                refs = formula.subs({IDX_I: r + 1, IDX_J: c + 1}).atoms(sympy.Indexed)
+                if any(entry(ref, h, w, 1) == 0 for ref in refs):
+                    continue
+            assert same_cell(formula, r + 1, c + 1, h, w, full[r, c]), (r, c)
+
+
+@pytest.mark.parametrize(("k", "s", "p"), [((3, 3), 2, 1), ((2, 3), 3, 0), ((3, 2), 1, 1)])
+def test_general_transposed_cells_by_phase_are_the_full_matrix(cli, k, s, p):
+    kernel = "; ".join(" ".join(str(3 * r + c + 1) for c in range(k[1])) for r in range(k[0]))
+    general = run_json(cli, "transposed-conv", "--input", "X", "--kernel", kernel, "--stride", str(s),
+                       "--padding", str(p))
+    phases = []
+    for ph in general["phases"]:
+        lhs = sympy.parse_expr(ph["cell"], local_dict={"Y": sympy.IndexedBase("Y"), "i": IDX_I, "j": IDX_J})
+        phases.append((lhs.indices, sympy.parse_expr(ph["formula"], local_dict={"X": X, "i": IDX_I, "j": IDX_J})))
+    h, w = 3, 2
+    full = full_matrix(cli, "transposed-conv", "--input", f"X:{h}x{w}", "--kernel", kernel, "--stride", str(s),
+                       "--padding", str(p))
+    seen = 0
+    for (ri, rj), formula in phases:  # Y[s·(i−1)+r+1, …]: solve for the cells of this phase
+        for a, b in np.ndindex(h + 3, w + 3):
+            r, c = int(ri.subs(IDX_I, a)), int(rj.subs(IDX_J, b))
+            if 1 <= r <= full.shape[0] and 1 <= c <= full.shape[1]:
+                assert same_cell(formula.subs({IDX_I: a, IDX_J: b}), 0, 0, h, w, full[r - 1, c - 1]), (r, c)
+                seen += 1
+    assert seen == full.size  # every output cell is in exactly one phase (no cell counted twice: distinct a, b)
