@@ -71,8 +71,8 @@ def pool_as_conv_general(kernel_text: str, channels_text: str, base: int, x_name
         for label, eq in steps:
             yield Note(label[0].upper() + label[1:] + ":")
             yield Equation(*equation(eq.lhs, eq.rhs))
-        yield Note(f"which is the average pool of channel l (for 1 ≤ l ≤ {text(c)}: the channel exists, so the Kronecker delta keeps "
-                   "exactly one term of the sum over γ).", "ok")
+        yield Note(f"which is the average pool of channel l (for 1 ≤ l ≤ {text(c)}: the channel exists, so the "
+                   "Kronecker delta keeps exactly one term of the sum over γ).", "ok")
         yield Heading("Sizes")
         out = sympy.floor((h - k) / k) + 1
         yield Note(f"Both give ⌊(H − {text(k)})/{text(k)}⌋ + 1 = {text(sympy.simplify(out))} rows (H = m gives "
