@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,19 @@ def _tokens(text: str, where: str) -> list[_Token]:
     return out
 
 
-def _python_text(tokens: list[_Token], where: str) -> tuple[str, dict[str, str]]:
+def _split(tokens: list[_Token], letters: Collection[str]) -> list[_Token]:
+    """``CK`` as ``C K`` (a product) when C and K are known one-letter names and CK is not a name."""
+    out = []
+    for tok in tokens:
+        parts = re.findall(r"[^\W\d_]'*", tok.text) if tok.kind == "name" and tok.text not in letters else []
+        if len(parts) > 1 and "".join(parts) == tok.text and all(p in letters for p in parts):
+            out += [_Token("name", p, tok.spaced and i == 0) for i, p in enumerate(parts)]
+        else:
+            out.append(tok)
+    return out
+
+
+def _python_text(tokens: list[_Token], where: str, space_multiplies: bool = False) -> tuple[str, dict[str, str]]:
     """The tokens as a Python expression of placeholders, implicit products made explicit."""
     parts: list[str] = []
     slots: dict[str, str] = {}
@@ -93,7 +106,7 @@ def _python_text(tokens: list[_Token], where: str) -> tuple[str, dict[str, str]]
     prev: _Token | None = None
     for tok in tokens:
         if prev is not None and prev.kind in _OPERAND_END and tok.kind in (*_OPERAND_START, "func"):
-            if tok.spaced:
+            if tok.spaced and not space_multiplies:
                 raise _fail(f"a space does not multiply: write {prev.text}*{tok.text} for a product", where)
             if prev.kind == "num" and tok.kind == "num":
                 raise _fail(f"cannot read the number {prev.text}{tok.text}", where)
@@ -226,11 +239,17 @@ def _describe(node: ast.AST) -> str:
     return names.get(type(node), type(node).__name__)
 
 
-def parse_expr(text: str, *, domain: str = "positive_int", where: str = "") -> sympy.Expr:
+def parse_expr(text: str, *, domain: str = "positive_int", where: str = "",
+               letters: Collection[str] = (), space_multiplies: bool = False) -> sympy.Expr:
     """``text`` as a SymPy expression; its letters are Symbols of ``domain``:
     ``"positive_int"`` (sizes, strides, kernel sizes), ``"nonneg_int"`` (padding, output
     padding) or ``"real"`` (matrix entries). Raises ConvcalcError (with ``where``) for
-    anything that is not numbers, letters, + - * / // % ^ ** ( ), floor/ceil/min/max."""
+    anything that is not numbers, letters, + - * / // % ^ ** ( ), floor/ceil/min/max.
+
+    ``letters``: known one-letter names; a name made only of them (``CK``, ``BHWN``) and not
+    itself among them is read as their product, the way a course writes CK² for C·K².
+    ``space_multiplies``: ``F^2 C`` is F²·C (for a whole formula typed as an answer; never for
+    matrix entries, where a space separates cells)."""
     import sympy
 
     if domain not in DOMAINS:
@@ -240,7 +259,7 @@ def parse_expr(text: str, *, domain: str = "positive_int", where: str = "") -> s
     source = text.translate(_UNICODE)
     if not source.strip():
         raise _fail("empty expression", where)
-    code, slots = _python_text(_tokens(source, where), where)
+    code, slots = _python_text(_split(_tokens(source, where), letters), where, space_multiplies)
     try:
         tree = ast.parse(code, mode="eval")
     except SyntaxError:

@@ -1,0 +1,81 @@
+"""Printing a SymPy expression three ways: the course's notation (⌊ ⌋, ·, −, K²), LaTeX
+(SymPy's LaTeX printer) and SymPy's own syntax (JSON: parseable back by SymPy)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sympy import Add, Mod
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _course_order(terms: list[Any]) -> list[Any]:
+    """A sum as a course writes it: added terms first, then subtracted ones, the constant last
+    (H + 2P − D(K − 1) − 1, not −D(K − 1) + H + 2P − 1)."""
+    const = [t for t in terms if t.is_Number]
+    rest = [t for t in terms if not t.is_Number]
+    return [t for t in rest if not t.could_extract_minus_sign()] + \
+        [t for t in rest if t.could_extract_minus_sign()] + const
+
+
+class _Course(StrPrinter):  # type: ignore[misc]
+    def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
+        return _course_order(super()._as_ordered_terms(expr, order))
+
+    def _print_floor(self, e: Any) -> str:
+        return "⌊" + self._print(e.args[0]) + "⌋"
+
+    def _print_ceiling(self, e: Any) -> str:
+        return "⌈" + self._print(e.args[0]) + "⌉"
+
+    def _print_Mod(self, e: Any) -> str:
+        a, b = (self.parenthesize(x, 50) for x in e.args)  # below a product's precedence: (x + 1) mod S
+        return f"{a} mod {b}"
+
+    def _print_Max(self, e: Any) -> str:
+        return "max(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+    def _print_Min(self, e: Any) -> str:
+        return "min(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+    def _print_Symbol(self, s: Any) -> str:
+        return re.sub(r"prime", "′", s.name) if s.name.endswith("prime") and len(s.name) > 5 else s.name
+
+
+def text(expr: Any) -> str:
+    """``floor((H - K + 2*P)/S) + 1`` as a course writes it: ``⌊(H − K + 2P)/S⌋ + 1``."""
+    s = _Course().doprint(expr)
+    s = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUPERSCRIPT), s)
+    s = s.replace("**", "^")
+    s = re.sub(r"(?<![\w.])(\d+)\*(?=[A-Za-z(⌊⌈])", r"\1", s)  # 2*P -> 2P, 2*(K - 1) -> 2(K - 1)
+    s = re.sub(r"(?<![\w′])([A-Za-z]′?)\*\(", r"\1(", s)  # D*(K - 1) -> D(K - 1), one-letter names only
+    s = s.replace("*", "·").replace(" - ", " − ")
+    return re.sub(r"(^|[(⌊⌈, ])-", r"\1−", s)
+
+
+class _Latex(LatexPrinter):  # type: ignore[misc]
+    def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
+        return _course_order(super()._as_ordered_terms(expr, order))
+
+    def _print_Mod(self, e: Any, exp: Any = None) -> str:
+        a, b = (self._print(x) for x in e.args)
+        a = rf"\left({a}\right)" if isinstance(e.args[0], Add) else a
+        return rf"{a} \bmod {b}"
+
+
+def latex(expr: Any) -> str:
+    """SymPy's LaTeX of ``expr`` (H′ is ``{H}'``, floors ``\\left\\lfloor ... \\right\\rfloor``)."""
+    return str(_Latex().doprint(expr))
+
+
+def sympy_syntax(expr: Any) -> str:
+    """``expr`` in SymPy's syntax (JSON): ``floor((H - K + 2*P)/S) + 1``."""
+    return str(expr)
+
+
+def is_mod(expr: Any) -> bool:
+    return isinstance(expr, Mod)
