@@ -38,7 +38,8 @@ def to_sympy(x: Any) -> sympy.Expr:
         return sympy.Integer(int(x))
     if isinstance(x, Fraction):
         return sympy.Rational(x.numerator, x.denominator)
-    return sympy.Float(float(x))
+    f = float(x)
+    return sympy.Integer(int(f)) if f.is_integer() and abs(f) < 2**53 else sympy.Float(f)  # 1·b, not 1.0·b
 
 
 def to_symbolic_array(a: Array) -> Array:
