@@ -24,7 +24,7 @@ from convcalc.cli.common import (
     steps_arg,
 )
 from convcalc.cli.conv import BiasOpt, GroupsOpt, InputOpt, KernelOpt, ModeOpt, NamesOpt, PaddingOpt, StrideOpt, names_arg
-from convcalc.cli.general import bare_letter, kernel_shape, named_taps
+from convcalc.cli.general import bare_letter, kernel_shape, named_taps, no_answer_for_general_cell
 from convcalc.derive.layout import as_signal, canonical_bias, canonical_kernel, data_layout
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
@@ -81,6 +81,7 @@ def conv(
     dim = _dim(dim)
     base = index_arg(index)
     if bare_letter(input):
+        no_answer_for_general_cell(answer, output, cell)
         _general(input, kernel, kernel_size, stride, padding, dilation, dim, base, names, "all", fmt)
         return
     x = as_signal(matrix_arg(input, "--input", "input"), dim)

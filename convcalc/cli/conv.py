@@ -23,7 +23,7 @@ from convcalc.cli.common import (
     optional_matrix,
     steps_arg,
 )
-from convcalc.cli.general import bare_letter, kernel_shape, named_taps
+from convcalc.cli.general import bare_letter, kernel_shape, named_taps, no_answer_for_general_cell
 from convcalc.derive import conv as derive
 from convcalc.derive.layout import as_signal, canonical_bias, canonical_kernel, data_layout
 from convcalc.errors import ConvcalcError
@@ -72,17 +72,21 @@ def _run(command: str, input: str | None, kernel: str | None, bias: str | None, 
         if target is not None:
             shape = kernel_shape(kernel_size, dim, "--target")
             spec = make_conv_spec(dim, shape, stride, padding, dilation, groups, padding_mode.value, flip)
+            if bias is not None or output is not None or cell:
+                raise ConvcalcError("--target solves for the kernel alone (a constant in the formula is the bias)",
+                                    "--bias" if bias is not None else "--output" if output is not None else "--cell")
             claim = optional_matrix(answer, "--answer", exact=True)
             emit(general.kernel_from_formula(target, shape, spec, base, ln, claim), fmt, None)
             return
+        no_answer_for_general_cell(answer, output, cell)
         kletter = bare_letter(kernel)
         w = named_taps(kletter, kernel_shape(kernel_size, dim, "--kernel B"), base) if kletter else \
             as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim)
         if w.ndim != dim:
             raise ConvcalcError("the general cell is worked for one channel: give a kernel of one 2-D slice", "--kernel")
         spec = make_conv_spec(dim, w.shape, stride, padding, dilation, groups, padding_mode.value, flip)
-        emit(general.conv_general(w, spec, base, ln if not kletter else general.Letters(ln.input, kletter, ln.output),
-                                  command), fmt, None)
+        letters = ln if not kletter else general.Letters(ln.input, kletter, ln.output)
+        emit(general.conv_general(w, spec, base, letters, command, optional_matrix(bias, "--bias")), fmt, None)
         return
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
     w = canonical_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)

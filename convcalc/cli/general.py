@@ -40,3 +40,15 @@ def named_taps(letter: str, shape: tuple[int, ...], base: int) -> Array:
     for tap in np.ndindex(shape):
         out[tap] = b[tuple(t + base for t in tap)]
     return out
+
+
+def no_answer_for_general_cell(answer: str | None, output: str | None = None, cell: list[str] | None = None) -> None:
+    """A general cell is one formula, no matrix: say so rather than ignore --answer, --output, --cell."""
+    if output is not None:
+        raise ConvcalcError("with --input as a letter the result is a formula, not a matrix to write "
+                            "(--format json gives it)", "--output")
+    if cell:
+        raise ConvcalcError("with --input as a letter the formula is every cell's (i, j)", "--cell")
+    if answer is not None:
+        raise ConvcalcError("with --input as a letter there is no matrix to check; --answer judges a kernel with "
+                            "conv --target, or a matrix of letters (--input X:4x4)", "--answer")

@@ -23,7 +23,7 @@ from convcalc.cli.common import (
     optional_matrix,
     steps_arg,
 )
-from convcalc.cli.general import bare_letter
+from convcalc.cli.general import bare_letter, no_answer_for_general_cell
 from convcalc.derive import conv as cv
 from convcalc.derive.layout import as_signal, canonical_bias, data_layout
 from convcalc.errors import ConvcalcError
@@ -121,6 +121,7 @@ def transposed_conv(
     dim = _dim(dim)
     base = index_arg(index)
     if bare_letter(input):
+        no_answer_for_general_cell(answer, output, cell)
         general_transposed(input, kernel, stride, padding, dilation, dim, base, names, fmt)
         return
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
@@ -183,6 +184,7 @@ def pool(
     dim = _dim(dim)
     base = index_arg(index)
     if bare_letter(input):
+        no_answer_for_general_cell(answer, output, cell)
         general_pool(input, mode.value, kernel_size, stride, padding, as_conv, channels, dim, base, names, fmt)
         return
     x = as_signal(matrix_arg(input, "--input", "input"), dim)

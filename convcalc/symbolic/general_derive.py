@@ -69,9 +69,12 @@ def generic_formula(spec: ConvSpec, base: int, ln: Letters) -> tuple[str, str]:
     return equation(y[idx], body)
 
 
-def conv_general(kernel: Array, spec: ConvSpec, base: int, ln: Letters, command: str = "conv") -> Solution:
-    """The general cell of a convolution with a known kernel (numbers or letters)."""
+def conv_general(kernel: Array, spec: ConvSpec, base: int, ln: Letters, command: str = "conv",
+                 bias: Array | None = None) -> Solution:
+    """The general cell of a convolution with a known kernel (numbers or letters), plus the bias."""
     _check_spec(spec)
+    if bias is not None and bias.size != 1:
+        raise ConvcalcError("the general cell has one output channel: one bias", "--bias")
     if kernel.size > MAX_GENERAL_TAPS:
         raise ConvcalcError(f"the kernel has {kernel.size} taps; the general cell is worked for at most "
                             f"{MAX_GENERAL_TAPS}", "--kernel")
@@ -79,6 +82,10 @@ def conv_general(kernel: Array, spec: ConvSpec, base: int, ln: Letters, command:
     pads, after = _pads(spec)
     cell = conv_cell(to_symbolic_array(w), spec.stride, pads, spec.dilation, base, ln.input, ln.output,
                      padding_after=after)
+    if bias is not None:
+        cell = GeneralCell(cell.lhs, sympy.Add(*sympy.Add.make_args(cell.rhs), to_symbolic_array(bias.reshape(1))[0],
+                                                  evaluate=False),
+                           cell.ranges)
     data: dict[str, Any] = {"formula": str(cell.rhs), "cell": str(cell.lhs), "formula_latex": latex(cell.rhs),
                             "holds": _holds_json(cell.ranges), "symbolic": True, "index_base": base}
 
