@@ -195,3 +195,29 @@ def test_bad_letter_entries_exit_2_in_one_line(cli):
                  ["conv", "--input", "X:2", "--kernel", "K:3x3"]):
         r = cli(*argv)
         assert r.code == 2 and r.err.startswith("error: --") and r.err.count("\n") == 1, (argv, r.err)
+
+
+@SETTINGS
+@given(shape=shapes, out=st.tuples(st.integers(1, 3), st.integers(1, 3)), seed=st.integers(0, 10**6),
+       mode=st.sampled_from(["adaptive-avg", "adaptive-max"]))
+def test_adaptive_pooling_of_letters_is_torchs(cli, shape, out, seed, mode):
+    rng = random.Random(seed)
+    nums = values("X", shape, rng)
+    res = run_json(cli, "pool", "--input", f"X:{shape[0]}x{shape[1]}", "--mode", mode,
+                   "--output-size", f"{out[0]},{out[1]}")
+    x = tensor("X", shape, nums)[None, None]
+    want = F.adaptive_avg_pool2d(x, out) if mode == "adaptive-avg" else F.adaptive_max_pool2d(x, out)
+    close(res["output"], want, nums)
+
+
+@SETTINGS
+@given(n=st.integers(3, 8), k=st.integers(1, 3), stride=st.integers(1, 2), pad=st.integers(0, 1),
+       seed=st.integers(0, 10**6))
+def test_1d_conv_of_letters_is_torchs(cli, n, k, stride, pad, seed):
+    rng = random.Random(seed)
+    nums = values("x", (n,), rng) | values("w", (k,), rng)
+    res = run_json(cli, "conv", "--dim", "1", "--input", f"x:{n}", "--kernel", f"w:{k}", "--stride", str(stride),
+                   "--padding", str(pad))
+    want = F.conv1d(tensor("x", (n,), nums)[None, None], tensor("w", (k,), nums)[None, None], stride=stride,
+                    padding=pad)
+    close(res["output"], want, nums)
