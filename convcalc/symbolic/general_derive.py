@@ -27,7 +27,7 @@ from convcalc.symbolic.kernel_solve import Target, parse_target, solve_kernel, u
 MAX_GENERAL_TAPS = 1024  # one term per tap in the formula
 AXES = {1: ("columns",), 2: ("rows", "columns")}
 OUTPUT_NAME = {"X": "Y", "A": "C", "Y": "Z"}
-KERNEL_NAME = {"X": "W", "A": "B"}
+KERNEL_NAME = {"X": "K", "A": "B"}  # not W: W is the width
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Letters:
 def letters_for(x_name: str, names: tuple[str, str, str] | None) -> Letters:
     if names is not None:
         return Letters(x_name, names[1], names[2])
-    return Letters(x_name, KERNEL_NAME.get(x_name, "W"), OUTPUT_NAME.get(x_name, "Y"))
+    return Letters(x_name, KERNEL_NAME.get(x_name, "K"), OUTPUT_NAME.get(x_name, "Y"))
 
 
 def _check_spec(spec: ConvSpec) -> None:
