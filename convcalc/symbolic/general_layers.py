@@ -19,6 +19,24 @@ from convcalc.symbolic.general_derive import MAX_GENERAL_TAPS, where_it_holds
 from convcalc.symbolic.parse import parse_expr, symbol
 
 
+def reads_inside(expr: sympy.Expr, name: str, sizes: Sequence[str], base: int) -> str:
+    """Where every term of ``expr`` reads inside ``name`` (sizes ``sizes``): per axis, the index range."""
+    idx = index_symbols(len(sizes))
+    refs = [r for r in expr.atoms(sympy.Indexed) if r.base.label.name == name]
+    if not refs:
+        return ""
+    parts = []
+    for a, (i, size) in enumerate(zip(idx, sizes, strict=True)):
+        offsets = [sympy.expand(r.indices[a] - i) for r in refs]
+        if not all(o.is_number for o in offsets):
+            return ""
+        lo, hi = min(offsets), max(offsets)
+        first, last = max(base, base - lo), sympy.Symbol(size) + base - 1 - hi
+        parts.append(f"{text(first)} ≤ {i} ≤ {text(last)}")
+    return (f"Every term reads inside {name} ({' × '.join(sizes)}) for {' and '.join(parts)}; past its edges "
+            f"{name} is 0 and those terms drop out.")
+
+
 def _json(cells: Sequence[Any]) -> list[dict[str, str]]:
     return [{"cell": str(c.lhs), "formula": str(c.rhs), "formula_latex": latex(c.rhs)} for c in cells]
 
@@ -96,8 +114,12 @@ def transposed_general(kernel: Array, stride: Sequence[int], padding: Sequence[i
                    f"stride {','.join(map(str, stride))}, and each phase gathers its own taps (indices from {base}; "
                    f"{x_name} read as 0 outside the input):")
         yield MatrixView(w_name, "kernel", kernel)
+        sizes = ("H", "W")[-kernel.ndim:] if kernel.ndim == 2 else ("W",)
         for cell in cells:
             yield Equation(*equation(cell.lhs, cell.rhs if cell.rhs != 0 else sympy.Integer(0)))
+            where = reads_inside(cell.rhs, x_name, sizes, base)
+            if where:
+                yield Note(where)
 
     return Solution("transposed-conv", "The general cell of a transposed convolution", settings, data, blocks(),
                     base)
@@ -139,8 +161,13 @@ def backprop_conv_general(kernel: Array, stride: Sequence[int], padding: Sequenc
             yield Note(f"∂{c}[r,q]/∂{a}[i,j] is the tap of {b} that window (r,q) lays on {a}[i,j], and 0 when the "
                        f"window does not cover {a}[i,j]; so only the windows that read {a}[i,j] count, one tap each "
                        f"(d{c} = ∂E/∂{c}, read as 0 outside the output):")
+            sizes = ("H_out", "W_out") if kernel.ndim == 2 else ("W_out",)
             for g in grads:
                 yield Equation(*equation(g.lhs, g.rhs if g.rhs != 0 else sympy.Integer(0)))
+                where = reads_inside(g.rhs, dc, sizes, base)
+                if where:
+                    yield Note(where.replace("past its edges", f"elsewhere no window reads {a}[i,j] through that "
+                                             "tap:"))
         if wrt in ("kernel", "all"):
             yield Heading(f"The gradient w.r.t. the kernel, ∂E/∂{b}[k,l] (written d{b})")
             yield Note(f"Tap (k,l) meets {a} once per output cell: d{b} is d{c} correlated with {a}:")
