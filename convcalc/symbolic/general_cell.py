@@ -141,12 +141,12 @@ def pool_as_conv(k: sympy.Expr, channels: sympy.Expr, base: int = 1, x_name: str
     conv = sympy.Sum(w[lch, g, al, be] * x[(g, *at)], (g, 1, channels), (al, 1, k), (be, 1, k))
     weights = sympy.KroneckerDelta(lch, g) / k**2
     put = sympy.Sum(weights * x[(g, *at)], (g, 1, channels), (al, 1, k), (be, 1, k))
-    inner = sympy.Sum(weights * x[(g, *at)], (g, 1, channels)).doit()
+    inner = sympy.Sum(weights * x[(g, *at)], (g, 1, channels)).doit()  # SymPy sums the δ over γ
     if isinstance(inner, sympy.Piecewise):  # δ picks γ = l when 1 ≤ l ≤ C: the channel exists
         inner = inner.args[0][0]
-    collapsed = sympy.Sum(inner, (al, 1, k), (be, 1, k))
-    pooled = sympy.Sum(x[(lch, *at)], (al, 1, k), (be, 1, k)) / k**2
-    assert sympy.simplify(collapsed - pooled) == 0 or sympy.simplify(collapsed.doit() - pooled.doit()) == 0
+    if sympy.simplify(inner * k**2 - x[(lch, *at)]) != 0:
+        raise RuntimeError(f"the sum over γ gave {inner}, not X[l, …]/k²")
+    pooled = sympy.Sum(inner * k**2, (al, 1, k), (be, 1, k)) / k**2
     return [("convolution", sympy.Eq(lhs, conv, evaluate=False)),
             ("weights", sympy.Eq(w[lch, g, al, be], weights, evaluate=False)),
             ("substituted", sympy.Eq(lhs, put, evaluate=False)),

@@ -77,6 +77,9 @@ def pool_as_conv_general(kernel_text: str, channels_text: str, base: int, x_name
     """Average pooling (window k, stride k) as a C×C×k×k convolution, in symbols."""
     k = parse_expr(kernel_text, domain="positive_int", where="--kernel-size")
     c = parse_expr(channels_text, domain="positive_int", where="--channels")
+    for value, flag in ((k, "--kernel-size"), (c, "--channels")):
+        if not (value.is_integer and value.is_positive):
+            raise ConvcalcError(f"must be a positive whole number or a letter, got {text(value)}", flag)
     steps = pool_as_conv(k, c, base, x_name, y_name)
     data = {"weights": str(steps[1][1].rhs), "formula": str(steps[-1][1].rhs), "symbolic": True}
     h, w = symbol("H", "positive_int"), symbol("W", "positive_int")

@@ -70,6 +70,8 @@ def _check_count(n: int, where: str) -> None:
 
 
 def _entry(cell: str, where: str) -> Any:
+    if cell.lower().lstrip("+-").strip('"') in ("nan", "inf", "infinity"):
+        raise ConvcalcError(f"{cell!r} is not allowed (NaN and infinity have no place in a worked solution)", where)
     return parse_expr(cell.replace("\u2212", "-"), domain="real", where=where)
 
 

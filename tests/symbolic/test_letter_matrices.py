@@ -221,3 +221,16 @@ def test_1d_conv_of_letters_is_torchs(cli, n, k, stride, pad, seed):
     want = F.conv1d(tensor("x", (n,), nums)[None, None], tensor("w", (k,), nums)[None, None], stride=stride,
                     padding=pad)
     close(res["output"], want, nums)
+
+
+def test_nan_and_inf_are_not_letters(cli):
+    for text in ("a nan", "a -Inf", "b infinity"):
+        r = cli("conv", "--input", text, "--kernel", "1")
+        assert r.code == 2 and "not allowed" in r.err, r.err
+
+
+def test_symbolic_work_past_the_limit_is_refused_up_front(cli):
+    r = cli("conv", "--input", "X:32x32", "--kernel", "K:8x8")
+    assert r.code == 2 and "limit" in r.err and r.err.count("\n") == 1
+    r = cli("conv", "--input", "a b; c d", "--kernel", "1", "--output", "out.npy")
+    assert r.code == 2 and ".npy file holds numbers" in r.err
