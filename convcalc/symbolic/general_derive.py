@@ -170,7 +170,8 @@ def kernel_from_formula(target_text: str, shape: tuple[int, ...], spec: ConvSpec
     target = parse_target(target_text, ln.input, spec.dim)
     y = sympy.IndexedBase(ln.output)[index_symbols(spec.dim)]
     sol = solve_kernel(target, shape, spec.stride, pads, spec.dilation, base, ln.input)
-    data: dict[str, Any] = {"target": str(target.rhs), "kernel": None, "solutions": 0, "symbolic": True}
+    data: dict[str, Any] = {"target": str(target.rhs), "kernel": None, "solutions": 0, "symbolic": True,
+                            "answer_of": "kernel"}
     claim_cell = None
     if claimed is not None:
         claimed = claimed.reshape(shape) if claimed.size == int(np.prod(shape)) else claimed
