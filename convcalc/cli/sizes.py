@@ -156,6 +156,11 @@ def params(
 ) -> None:
     """Weights, biases, MACs and FLOPs of a conv layer, or of a whole network (--net/--layer)."""
     if net is not None or layer:
+        if input_shape is not None and _symbolic(input_shape.replace("x", ",")):
+            from convcalc.derive import network_symbolic
+
+            layers = _network(net, layer, None, shape=False)[0]
+            emit(network_symbolic.params_table(layers, input_shape, answer), fmt)
         from convcalc.derive import network
 
         layers, shape = _network(net, layer, input_shape)
@@ -187,7 +192,8 @@ def params(
     emit(derive.params(prob, answer), fmt)
 
 
-def _network(net: str | None, layer: list[str] | None, input_shape: str | None) -> tuple[tuple, tuple[int, ...]]:
+def _network(net: str | None, layer: list[str] | None, input_shape: str | None,
+             shape: bool = True) -> tuple[tuple, tuple[int, ...]]:
     from convcalc.net import parse_network, parse_shape
 
     if net is not None and layer:
@@ -209,6 +215,8 @@ def _network(net: str | None, layer: list[str] | None, input_shape: str | None) 
             raise ConvcalcError(f"{net!r} is not UTF-8 text", "--net") from None
     else:
         text = "\n".join(layer or [])
+    if not shape:
+        return parse_network(text), ()
     if input_shape is None:
         raise ConvcalcError("missing: give --input-shape N,C,H,W (e.g. 1x3x224x224)", "--input-shape")
     return parse_network(text), parse_shape(input_shape)
@@ -229,5 +237,10 @@ def receptive_field(
 
     if net is None and not layer:
         raise ConvcalcError("missing: give --net FILE, --net - or --layer 'Conv2d(...)'", "--net")
+    if input_shape is not None and _symbolic(input_shape.replace("x", ",")):
+        from convcalc.derive import network_symbolic
+
+        layers = _network(net, layer, None, shape=False)[0]
+        emit(network_symbolic.receptive_table(layers, input_shape, exact, answer), fmt)
     layers, shape = _network(net, layer, input_shape)
     emit(network.receptive_table(layers, shape, exact, answer), fmt)

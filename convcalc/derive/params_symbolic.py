@@ -12,7 +12,7 @@ from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.symbolic import printing
 from convcalc.symbolic.counts import Counts, layer, pair_total, separable
 from convcalc.symbolic.settings import parse_settings, split_pair
-from convcalc.symbolic.sizes import Condition
+from convcalc.symbolic.sizes import Condition, settings_requirements
 
 LABELS = {"weights": "weights", "biases": "biases", "total": "total", "macs": "MACs", "flops": "FLOPs",
           "multiplications": "multiplications", "additions": "additions", "exact_ops": "exact operations"}
@@ -36,6 +36,7 @@ def read_counts(texts: dict[str, str | None], dim: int) -> dict[str, Any]:
     for a, part in enumerate(parts):
         items[("--kernel-size", a)] = (part, "positive_int", "--kernel-size")
     parsed = parse_settings(items)
+    settings_requirements({key: parsed[key] for key in parsed}, {key: "positive_int" for key in parsed})
     return {"c_in": parsed[("--in-channels", 0)], "c_out": parsed[("--out-channels", 0)],
             "groups": parsed[("--groups", 0)], "batch": parsed[("--batch", 0)],
             "kernel": tuple(parsed[("--kernel-size", a)] for a in range(dim))}

@@ -43,6 +43,8 @@ def read(texts: dict[str, str | None], kind: str, dim: int, channels: int | None
         raise ConvcalcError("missing: give --input-size N (a number or letters)", "--input-size")
     if texts.get("--kernel-size") is None and unknown != "--kernel-size":
         raise ConvcalcError("missing: give --kernel-size K (a number or letters)", "--kernel-size")
+    if kind.startswith("pool") and unknown == "--kernel-size" and texts.get("--stride") is None:
+        raise ConvcalcError("missing: pooling's stride defaults to the kernel size, the unknown here", "--stride")
     defaults = {"--kernel-size": "1", "--stride": texts.get("--kernel-size") if kind.startswith("pool") else "1",
                 "--padding": "0", "--dilation": "1", "--output-padding": "0"}
     items: dict[tuple[str, int], tuple[str, str, str]] = {}
@@ -50,6 +52,9 @@ def read(texts: dict[str, str | None], kind: str, dim: int, channels: int | None
         text = texts.get(flag) or defaults.get(flag) or "1"
         if flag == unknown:
             text = "0" if domain == "nonneg_int" else "1"  # a placeholder: the unknown is solved for
+        if text.strip().lower() in ("same", "valid"):
+            raise ConvcalcError(f"{text.strip()!r} is a conv setting, not a size: give a number or letters "
+                                "('same' padding: --solve padding --target with the input size)", flag)
         parts = split_pair(text)
         if len(parts) == 1:
             parts = parts * dim

@@ -91,7 +91,7 @@ def axis_size_quiet(kind: str, ax: Axis) -> Any:
 
 def _closed(label: str, ax: Axis, res: Solved) -> list[Block]:
     x = printing.text(res.x)
-    same = res.undoes is not None and (res.undoes - ax.i).equals(0)
+    same = res.undoes is not None and res.undoes == ax.i
     text = (f"{x} = {printing.text(res.closed_form)}", rf"{printing.latex(res.x)} = {printing.latex(res.closed_form)}")
     why = (f"{label}: when the input {printing.text(ax.i)} is the output ⌊…⌋ + 1 = {printing.text(res.undoes)} of "
            f"the convolution with the same settings applied to {printing.text(res.equation.rhs)} (the transposed "
@@ -116,7 +116,7 @@ def _judge(answer: str, results: list[Solved], prob: SymbolicSizes) -> tuple[boo
     from convcalc.symbolic.judge import equivalent, read_claim
 
     r = results[0]
-    if len(results) > 1 and any(not (q.exact is not None and r.exact is not None and (q.exact - r.exact).equals(0))
+    if len(results) > 1 and any(not (q.exact is not None and r.exact is not None and (q.exact - r.exact).expand() == 0)
                                 for q in results):
         raise ConvcalcError("the axes have different solutions: check them one at a time with --dim 1",
                             "--answer")

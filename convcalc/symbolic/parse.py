@@ -39,6 +39,7 @@ FUNCTIONS = {"floor": "floor", "ceil": "ceiling", "ceiling": "ceiling", "min": "
 _UNICODE = str.maketrans({
     "−": "-", "–": "-", "·": "*", "⋅": "*", "×": "*", "∗": "*", "÷": "/",
     "⌊": " floor(", "⌋": ")", "⌈": " ceil(", "⌉": ")", "′": "'", "’": "'",
+    "²": "^2", "³": "^3", "⁴": "^4",
 })  # fmt: skip
 _TOKEN = re.compile(r"""
     (?P<space>\s+)

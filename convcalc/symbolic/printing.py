@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from sympy import Add, Mod
+from sympy import together as sp_together
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
@@ -18,7 +19,8 @@ def _course_order(terms: list[Any]) -> list[Any]:
     (H + 2P − D(K − 1) − 1, not −D(K − 1) + H + 2P − 1)."""
     const = [t for t in terms if t.is_Number]
     rest = [t for t in terms if not t.is_Number]
-    return [t for t in rest if not t.could_extract_minus_sign()] + \
+    plus = [t for t in rest if not t.could_extract_minus_sign()]
+    return [t for t in plus if t.is_Symbol] + [t for t in plus if not t.is_Symbol] + \
         [t for t in rest if t.could_extract_minus_sign()] + const
 
 
@@ -27,10 +29,10 @@ class _Course(StrPrinter):  # type: ignore[misc]
         return _course_order(super()._as_ordered_terms(expr, order))
 
     def _print_floor(self, e: Any) -> str:
-        return "⌊" + self._print(e.args[0]) + "⌋"
+        return "⌊" + self._print(together(e.args[0])) + "⌋"
 
     def _print_ceiling(self, e: Any) -> str:
-        return "⌈" + self._print(e.args[0]) + "⌉"
+        return "⌈" + self._print(together(e.args[0])) + "⌉"
 
     def _print_Mod(self, e: Any) -> str:
         a, b = (self.parenthesize(x, 50) for x in e.args)  # below a product's precedence: (x + 1) mod S
@@ -57,7 +59,21 @@ def text(expr: Any) -> str:
     return re.sub(r"(^|[(⌊⌈, ])-", r"\1−", s)
 
 
+def together(e: Any) -> Any:
+    """(H − 1)/2 rather than H/2 − 1/2 inside a floor, when that is no longer."""
+    t = sp_together(e)
+    return t if len(str(t)) <= len(str(e)) + 2 else e
+
+
 class _Latex(LatexPrinter):  # type: ignore[misc]
+    def _print_floor(self, e: Any, exp: Any = None) -> str:
+        tex = rf"\left\lfloor{{{self._print(together(e.args[0]))}}}\right\rfloor"
+        return f"{tex}^{{{exp}}}" if exp else tex
+
+    def _print_ceiling(self, e: Any, exp: Any = None) -> str:
+        tex = rf"\left\lceil{{{self._print(together(e.args[0]))}}}\right\rceil"
+        return f"{tex}^{{{exp}}}" if exp else tex
+
     def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
         return _course_order(super()._as_ordered_terms(expr, order))
 

@@ -54,8 +54,9 @@ class AxisSize:
 
 def divides(divisor: Any, dividend: Any) -> Condition:
     """'S divides A', as the condition Mod(A, S) = 0."""
-    return Condition(f"{printing.text(divisor)} divides {printing.text(dividend)}",
-                     rf"{printing.latex(divisor)} \mid {printing.latex(dividend)}",
+    shown = printing.together(dividend)
+    return Condition(f"{printing.text(divisor)} divides {printing.text(shown)}",
+                     rf"{printing.latex(divisor)} \mid {printing.latex(shown)}",
                      str(sp.Eq(sp.Mod(dividend, divisor), 0, evaluate=False)), sp.Eq(sp.Mod(dividend, divisor), 0))
 
 
@@ -116,12 +117,13 @@ def settings_requirements(values: dict[str, Any], domains: dict[str, str]) -> tu
     """Each setting must be a whole number (≥ 1 for sizes, ≥ 0 for paddings): refused when it
     provably is not, stated as a condition when it depends on the letters."""
     out: list[Condition] = []
-    for flag, expr in values.items():
+    for key, expr in values.items():
+        flag = key[0] if isinstance(key, tuple) else key
         if expr.is_integer is False and not expr.free_symbols:
             raise ConvcalcError(f"must be a whole number, got {printing.text(expr)}", flag)
         if expr.is_integer is None:
             out.append(Condition(f"{printing.text(expr)} is a whole number", rf"{printing.latex(expr)} \in \mathbb{{Z}}",
                                  f"Eq(Mod({expr}, 1), 0)", sp.Eq(sp.Mod(expr, 1), 0)))
-        low = 0 if domains[flag] == "nonneg_int" else 1
+        low = 0 if domains[key] == "nonneg_int" else 1
         out += _require(sp.Ge(expr, low), flag, f"must be at least {low}, got {printing.text(expr)}")
     return tuple(out)

@@ -60,10 +60,9 @@ def solve_axis(kind: str, ax: Axis, unknown: str, target: Any) -> Solved:
         size = formulas.transposed_size(ax.i, ax.k, ax.s, ax.p, ax.d, ax.q)
     else:
         size = dividend(ax) / ax.s + 1
-    equation = sp.Eq(size, target)
-    roots = sp.solve(equation, x, dict=False)
-    exact = min((sp.factor_terms(roots[0]), sp.collect(roots[0], list(target.free_symbols))),
-                key=sp.count_ops) if roots else None
+    equation = sp.Eq(size, target, evaluate=False)
+    roots = _roots(size, target, x)
+    exact = _shortest(roots[0]) if roots else None
     conditions = list(_side(kind, ax, x, unknown))
     low = high = None
     if kind in ("conv", "pool"):
@@ -91,12 +90,30 @@ def solve_axis(kind: str, ax: Axis, unknown: str, target: Any) -> Solved:
                   shown if unknown == "output-padding" else None, closed, undoes)
 
 
+def _shortest(root: Any) -> Any:
+    """The root in its shortest of a few equal forms (ties: the first, closest to the formula)."""
+    flat = sp.together(sp.expand(root))
+    return min((sp.factor_terms(root), flat, sp.factor_terms(flat)), key=sp.count_ops)
+
+
+def _roots(size: Any, target: Any, x: Any) -> list[Any]:
+    """The size is affine in every setting but a conv's stride, where it is A/S + 1: solved by
+    hand (SymPy's ``solve`` takes half a second to find the same)."""
+    slope = sp.diff(size, x)
+    if slope.is_zero:
+        return []
+    if not sp.diff(slope, x).is_zero:  # A/x + 1 = T
+        a = sp.cancel((size - 1) * x)
+        return [] if a.has(x) else [a / (target - 1)]
+    return [(target - size.subs(x, 0)) / slope]
+
+
 def _side(kind: str, ax: Axis, x: Any, unknown: str) -> list[Condition]:
     """PyTorch's own limits on the unknown (the others were checked when read)."""
     out = [sp.Ge(x, 0 if unknown in ("padding", "output-padding") else 1, evaluate=False)]
-    if kind == "transposed":
+    if kind == "transposed" and sp.Lt(ax.q, sp.Max(ax.s, ax.d)) is not sp.true:
         out.append(sp.Lt(ax.q, sp.Max(ax.s, ax.d), evaluate=False))
-    if kind.startswith("pool"):
+    if kind.startswith("pool") and sp.Le(2 * ax.p, ax.k) is not sp.true:
         out.append(sp.Le(2 * ax.p, ax.k, evaluate=False))
     if kind != "transposed" and unknown == "stride" and sp.Ge(dividend(ax), 0) is not sp.true:
         out.append(sp.Ge(dividend(ax), 0))  # the kernel must fit, whatever the stride

@@ -237,3 +237,16 @@ def test_numeric_solve_lists_only_what_torch_accepts(cli) -> None:
                 "2", "--solve", "padding", "--target", "4")
     assert got["solutions"] == [v for v in range(5) if torch_size("pool", 8, 4, 2, v, 1) == 4
                                 and (8 + 2 * v - 4) % 2 == 0]
+
+
+@SLOW
+@given(i=st.integers(2, 20), k=st.integers(1, 5), s=st.integers(1, 3), t=st.integers(1, 12),
+       unknown=st.sampled_from(["padding", "kernel-size"]))
+def test_numeric_pool_solve_offers_only_what_torch_accepts(cli, i: int, k: int, s: int, t: int, unknown: str) -> None:
+    argv = ["output-size", "--pool", "--dim", "1", "--input-size", str(i), "--kernel-size", str(k), "--stride", str(s),
+            "--solve", unknown, "--target", str(t)]
+    got = _json(cli, *argv)["solutions"]
+    key = {"padding": "p", "kernel-size": "k"}[unknown]
+    for v in got:
+        settings_ = {"k": k, "p": 0, key: v}
+        assert torch_size("pool", i, settings_["k"], s, settings_["p"], 1) == t  # torch accepts it and gives t

@@ -155,3 +155,12 @@ def test_every_format(cli, fmt: str) -> None:
     assert res.code == 0, res.err
     if fmt == "latex":
         assert "·" not in res.out.split("\\paragraph", 1)[1].split("assuming")[0] or "$\\cdot$" in res.out
+
+
+@pytest.mark.parametrize(("flag", "payload"), [("--in-channels", "__import__('os')"), ("--groups", "0"),
+                                                ("--kernel-size", "K.real"), ("--answer", "2^2^2^99"),
+                                                ("--batch", "(" * 30 + "B"), ("--out-channels", "N b")])
+def test_hostile_counts_refused_in_one_line(cli, flag: str, payload: str) -> None:
+    argv = {"--in-channels": "C", "--out-channels": "N", "--kernel-size": "K", flag: payload}
+    res = cli("params", *(x for kv in argv.items() for x in kv))
+    assert res.code == 2 and res.out == "" and res.err.count("\n") == 1 and flag in res.err
