@@ -67,7 +67,22 @@ def _json_array(a: np.ndarray) -> Any:
         return a.astype(np.int64).tolist()
     if a.dtype.kind == "f" and np.isfinite(a).all():
         return a.astype(np.float64).tolist()
+    if a.dtype == object and a.size and kind_of(a) is Kind.SYMBOLIC:
+        return _symbolic_list(a)
     return to_json_list(a)
+
+
+def _symbolic_list(a: np.ndarray) -> Any:
+    """Cells of letters as SymPy-syntax strings; a fraction among them as "p/q" too (SymPy reads it back
+    exactly), integers as JSON integers."""
+    if a.ndim > 1:
+        return [_symbolic_list(a[i]) for i in range(a.shape[0])]
+    return [_symbolic_cell(x) for x in a.flat] if a.ndim == 1 else _symbolic_cell(a[()])
+
+
+def _symbolic_cell(x: Any) -> Any:
+    v = normalize(x)
+    return f"{v.numerator}/{v.denominator}" if isinstance(v, Fraction) else to_json_value(v)
 
 
 def _exact(v: Any) -> Any:
