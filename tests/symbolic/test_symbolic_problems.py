@@ -74,3 +74,12 @@ def test_mathdnn_avg_pool_as_conv_in_symbols_collapses_to_the_pool(cli):
     assert r.code == 0
     assert "w[l,γ,α,β] = δ(γ,l)/k^2" in out
     assert "Y[l,i,j] = Σ_{α=1..k} Σ_{β=1..k} X[l,α+k·(i-1),β+k·(j-1)]/k^2" in out
+
+
+def test_check_flags_the_students_kernels_with_the_reason(cli):
+    r = cli("check", str(ROOT / "problems" / "mathdnn-hw4.toml"), "--format", "json")
+    verdicts = {p["id"]: p for p in json.loads(r.out)["problems"]}
+    for pid in ("mathdnn-hw4-1-y1", "mathdnn-hw4-1-y2"):
+        assert verdicts[pid]["verdict"] == "differs"
+        assert verdicts[pid]["slip"] == "your answer is what you get with no padding"
+    assert r.code == 1
