@@ -139,6 +139,7 @@ def _axis_sentence(r: AxisRange, axis: str, size: str, ln: Letters) -> str:
         f"{ln.input}'s {axis[:-1]} {text(r.low)}"
     parts = [f"{axis}: {text(sympy.Symbol(i))} = {r.out_first}..{text(r.out_last)}; the terms read {reads}"]
     inside = f"every term reads inside {ln.input} for {text(r.first)} ≤ {i} ≤ {text(r.last)}"
+    edge = text(sympy.Symbol(size, positive=True, integer=True) + r.out_first - 1)  # the input's last index
     before = int(r.first) - r.out_first
     after = sympy.simplify(r.out_last - r.last)
     notes = []
@@ -148,9 +149,10 @@ def _axis_sentence(r: AxisRange, axis: str, size: str, ln: Letters) -> str:
     if after.is_number and after > 0:
         last = r.out_last
         notes.append(f"{i} = {text(last - after + 1)}" + (f"..{text(last)}" if after > 1 else "")
-                     + f" read{'s' if after == 1 else ''} the padding after {axis[:-1]} {size}")
+                     + f" read{'s' if after == 1 else ''} the padding after {axis[:-1]} {edge}")
     elif not after.is_number:
-        notes.append(f"the last cells may read the padding after {axis[:-1]} {size} (up to {text(r.out_last)})")
+        notes.append(f"the last cells (up to {text(r.out_last)}) may read the padding after {axis[:-1]} {edge}, "
+                     "depending on the size")
     return "; ".join([*parts, inside, *(notes or ["no cell reads padding"])]) + "."
 
 
