@@ -30,6 +30,7 @@ from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
 from convcalc.render import Format
 from convcalc.specs import non_negative, parse_ints, pool_window, positive
+from convcalc.symbolic import looks_symbolic
 
 
 class View(str, Enum):
@@ -90,6 +91,11 @@ def general_pool(input: str | None, mode: str, kernel_size: str, stride: str | N
             raise ConvcalcError("in symbols, --as-conv works for --mode avg with stride = window and no padding",
                                 "--as-conv")
         emit(gl.pool_as_conv_general(kernel_size, channels, base, x, y, settings), fmt, None)
+        return
+    if looks_symbolic(kernel_size):
+        if dim != 2 or (stride and stride.strip() != kernel_size.strip()) or padding.strip() != "0":
+            raise ConvcalcError("a window in letters is worked with stride = window and no padding", "--kernel-size")
+        emit(gl.pool_general_letters(mode, kernel_size, base, x, y, settings), fmt, None)
         return
     k, s, pad, _ = pool_window(kernel_size, stride, padding, "1", dim)
     emit(gl.pool_general(mode, k, s, pad, base, x, y, settings), fmt, None)

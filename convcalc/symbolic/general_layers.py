@@ -66,6 +66,36 @@ def pool_general(mode: str, kernel: Sequence[int], stride: Sequence[int], paddin
                     settings, data, blocks(), base)
 
 
+def pool_general_letters(mode: str, kernel_text: str, base: int, x_name: str, y_name: str,
+                         settings: dict[str, Any]) -> Solution:
+    """A window of k×k letters (stride k, no padding): Y[i,j] = (1/k²) Σ_{α,β} X[k(i−b)+α+b−1, …],
+    or the max over the same window."""
+    if mode not in ("avg", "max"):
+        raise ConvcalcError("a window in letters is worked for max and avg", "--mode")
+    k = parse_expr(kernel_text, domain="positive_int", where="--kernel-size")
+    i, j = index_symbols(2)
+    al, be = sympy.Symbol("alpha", integer=True), sympy.Symbol("beta", integer=True)
+    x, y = sympy.IndexedBase(x_name), sympy.IndexedBase(y_name)
+    entry = x[k * (i - base) + al + base - 1, k * (j - base) + be + base - 1]
+    window = ((al, 1, k), (be, 1, k))
+    rhs = sympy.Sum(entry, *window) / k**2
+    eq = equation(y[i, j], rhs) if mode == "avg" else (
+        f"{text(y[i, j])} = max over 1 ≤ α, β ≤ {text(k)} of {text(entry)}",
+        rf"{latex(y[i, j])} = \max_{{1 \le \alpha, \beta \le {latex(k)}}} {latex(entry)}")
+    data = {"formula": str(rhs) if mode == "avg" else eq[0], "cell": str(y[i, j]), "symbolic": True}
+
+    def blocks() -> Iterator[Block]:
+        yield Heading("The general cell")
+        yield Note(f"{x_name} is an input of unknown size; the window is {text(k)}×{text(k)} with stride {text(k)} "
+                   f"(PyTorch's default) and no padding, so the windows tile {x_name} (indices from {base}):")
+        yield Equation(*eq)
+        yield Note(f"Every window lies inside {x_name}: ⌊(H − {text(k)})/{text(k)}⌋ + 1 = ⌊H/{text(k)}⌋ rows of "
+                   f"windows, and the last H mod {text(k)} rows are never read.")
+
+    return Solution("pool", "The general cell of " + ("max" if mode == "max" else "average") + " pooling",
+                    settings, data, blocks(), base)
+
+
 def _letters(x_name: str) -> Any:
     from convcalc.symbolic.general_derive import Letters
 

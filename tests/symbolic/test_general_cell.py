@@ -189,3 +189,15 @@ def test_general_transposed_cells_by_phase_are_the_full_matrix(cli, k, s, p):
                 assert same_cell(formula.subs({IDX_I: a, IDX_J: b}), 0, 0, h, w, full[r - 1, c - 1]), (r, c)
                 seen += 1
     assert seen == full.size  # every output cell is in exactly one phase (no cell counted twice: distinct a, b)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_a_window_of_letters_is_the_numeric_window_once_k_is_put_in(cli, k):
+    letters = run_json(cli, "pool", "--input", "X", "--mode", "avg", "--kernel-size", "k")
+    ksym = sympy.Symbol("k", integer=True, positive=True)
+    alpha, beta = sympy.Symbol("alpha", integer=True), sympy.Symbol("beta", integer=True)
+    formula = sympy.parse_expr(letters["formula"], local_dict={"X": X, "i": IDX_I, "j": IDX_J, "k": ksym,
+                                                                "alpha": alpha, "beta": beta})
+    numeric = run_json(cli, "pool", "--input", "X", "--mode", "avg", "--kernel-size", str(k))
+    want = sympy.parse_expr(numeric["formula"], local_dict={"X": X, "i": IDX_I, "j": IDX_J})
+    assert sympy.expand(formula.subs(ksym, k).doit() - want) == 0
