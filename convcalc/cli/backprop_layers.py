@@ -30,6 +30,7 @@ from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
 from convcalc.render import Format
 from convcalc.specs import make_conv_spec
+from convcalc.symbolic import looks_symbolic
 
 GradOpt = Annotated[str | None, typer.Option(
     "--grad-output", "-G", help="Upstream gradient ∂L/∂output (file, '-' or inline); default all ones.")]
@@ -103,6 +104,17 @@ def _general(input: str | None, kernel: str | None, kernel_size: str | None, str
     a = str(input).strip()
     n = names_arg(names)
     kletter = bare_letter(kernel)
+    if kletter and kernel_size is not None and looks_symbolic(kernel_size):
+        from convcalc.symbolic.general_layers import backprop_conv_letters
+
+        spec = make_conv_spec(dim, (1,) * dim, stride, padding, dilation)
+        if dim != 2 or any(v != 1 for v in (*spec.stride, *spec.dilation)) or spec.padding[0] != spec.padding[1] \
+                or spec.padding[0][0] != spec.padding[0][1]:
+            raise ConvcalcError("a kernel size in letters is worked in 2-D with stride 1, dilation 1 and one padding",
+                                "--kernel-size")
+        emit(backprop_conv_letters(kernel_size, spec.padding[0][0], base, (a, kletter, n.output),
+                                   {**spec.settings(), "kernel_size": kernel_size}), fmt, None)
+        return
     w = named_taps(kletter, kernel_shape(kernel_size, dim, "--kernel B"), base) if kletter else \
         as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim)
     if w.ndim != dim:

@@ -207,3 +207,37 @@ def backprop_conv_general(kernel: Array, stride: Sequence[int], padding: Sequenc
             yield Equation(*equation(sympy.IndexedBase(f"d{b}")[taps], dw))
 
     return Solution("backprop conv", "The general cell of a convolution's gradients", settings, data, blocks(), base)
+
+
+def backprop_conv_letters(kernel_text: str, padding: int, base: int, names: tuple[str, str, str],
+                          settings: dict[str, Any]) -> Solution:
+    """Stride 1, a K×K kernel with K a letter: ∂E/∂A[i,j] = Σ_{k,l} B[k,l]·dC[i − k + b + p, …] and
+    ∂E/∂B[k,l] = Σ_{r,q} dC[r,q]·A[r + k − b − p, …], with dC read as 0 outside the output."""
+    a, b, c = names
+    big_k = parse_expr(kernel_text, domain="positive_int", where="--kernel-size")
+    i, j = index_symbols(2)
+    k, tl, r, q = (sympy.Symbol(v, integer=True) for v in ("k", "l", "r", "q"))
+    bb, dc, aa = sympy.IndexedBase(b), sympy.IndexedBase(f"d{c}"), sympy.IndexedBase(a)
+    da = sympy.Sum(bb[k, tl] * dc[i - k + base + padding, j - tl + base + padding], (k, base, big_k + base - 1),
+                   (tl, base, big_k + base - 1))
+    h, w = symbol("H", "positive_int"), symbol("W", "positive_int")
+    out_h, out_w = h + 2 * padding - big_k + 1, w + 2 * padding - big_k + 1
+    db = sympy.Sum(dc[r, q] * aa[r + k - base - padding, q + tl - base - padding], (r, base, out_h + base - 1),
+                   (q, base, out_w + base - 1))
+    forward = sympy.Sum(bb[k, tl] * aa[i + k - base - padding, j + tl - base - padding], (k, base, big_k + base - 1),
+                        (tl, base, big_k + base - 1))
+    data = {"forward": str(forward), "grad_input": str(da), "grad_weight": str(db), "symbolic": True}
+
+    def blocks() -> Iterator[Block]:
+        yield Heading("The forward cell")
+        yield Equation(*equation(sympy.IndexedBase(c)[i, j], forward))
+        yield Heading(f"The gradient w.r.t. the input, ∂E/∂{a}[i,j] (written d{a})")
+        yield Note(f"By the chain rule, ∂E/∂{a}[i,j] = Σ_(r,q) ∂E/∂{c}[r,q] · ∂{c}[r,q]/∂{a}[i,j]; window (r,q) lays "
+                   f"tap (k,l) on {a}[i,j] when r = i − k + {base + padding}, q = j − l + {base + padding}, so one "
+                   f"term per tap (d{c} = ∂E/∂{c}, 0 outside its ({text(out_h)})×({text(out_w)}) cells):")
+        yield Equation(*equation(sympy.IndexedBase(f"d{a}")[i, j], da))
+        yield Heading(f"The gradient w.r.t. the kernel, ∂E/∂{b}[k,l] (written d{b})")
+        yield Equation(*equation(sympy.IndexedBase(f"d{b}")[k, tl], db))
+
+    return Solution("backprop conv", "The general cell of a convolution's gradients", settings, data, blocks(),
+                    base)

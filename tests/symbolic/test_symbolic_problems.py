@@ -83,3 +83,18 @@ def test_check_flags_the_students_kernels_with_the_reason(cli):
         assert verdicts[pid]["verdict"] == "differs"
         assert verdicts[pid]["slip"] == "your answer is what you get with no padding"
     assert r.code == 1
+
+
+@pytest.mark.parametrize("pad", [0, 1])
+def test_the_chain_rule_with_a_kernel_size_in_letters_is_the_3x3_one_once_k_is_put_in(cli, pad):
+    """dA[i,j] = Σ_{k,l} B[k,l]·dC[i−k+1+P, …] with K = 3 put in is the 3×3 general cell, term by term."""
+    argv = ("backprop", "conv", "--input", "A", "--kernel", "B", "--padding", str(pad), "--format", "json")
+    letters = json.loads(cli(*argv, "--kernel-size", "K").out)
+    three = json.loads(cli(*argv, "--kernel-size", "3").out)
+    i, j = sympy.Symbol("i", integer=True), sympy.Symbol("j", integer=True)
+    k, l_, big = sympy.Symbol("k", integer=True), sympy.Symbol("l", integer=True), sympy.Symbol("K", positive=True,
+                                                                                                 integer=True)
+    names = {"i": i, "j": j, "k": k, "l": l_, "K": big, "B": sympy.IndexedBase("B"), "dC": sympy.IndexedBase("dC")}
+    general = sympy.parse_expr(letters["grad_input"], local_dict=names).subs(big, 3).doit()
+    (phase,) = three["grad_input"]
+    assert sympy.expand(general - sympy.parse_expr(phase["formula"], local_dict=names)) == 0
