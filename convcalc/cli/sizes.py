@@ -9,6 +9,7 @@ import typer
 from convcalc.cli import app
 from convcalc.cli.common import DimOpt, FormatOpt, emit
 from convcalc.errors import ConvcalcError
+from convcalc.numbers import ascii_int
 from convcalc.render import Format
 
 MAX_SETTING = 10**6
@@ -21,7 +22,7 @@ def _sizes(value: str | None, flag: str, dim: int, low: int, default: int | None
             raise ConvcalcError(f"missing: give {flag} N" + (" or h,w" if dim == 2 else ""), flag)
         return (default,) * dim
     try:
-        parts = tuple(int(t) for t in value.replace(" ", "").split(","))
+        parts = tuple(ascii_int(t) for t in value.replace(" ", "").split(","))
     except ValueError:
         raise ConvcalcError(f"expected a whole number or h,w, got {value!r}", flag) from None
     if len(parts) == 1:
@@ -204,15 +205,9 @@ def _network(net: str | None, layer: list[str] | None, input_shape: str | None,
         except (OSError, UnicodeDecodeError) as e:
             raise ConvcalcError(f"cannot read standard input ({e})", "--net") from None
     elif net is not None:
-        try:
-            with open(net, encoding="utf-8") as fh:
-                text = fh.read(1_000_001)
-        except OSError as e:
-            raise ConvcalcError(f"cannot read {net!r}: {e.strerror}", "--net") from None
-        except ValueError:  # a path with a NUL byte
-            raise ConvcalcError(f"{net!r} is not a file name", "--net") from None
-        except UnicodeDecodeError:
-            raise ConvcalcError(f"{net!r} is not UTF-8 text", "--net") from None
+        from convcalc import paths
+
+        text = paths.read_text(paths.check_inside(net, "--net"), 1_000_000, f"--net ({net})", "layer-list file")
     else:
         text = "\n".join(layer or [])
     if not shape:

@@ -20,7 +20,7 @@ import numpy as np
 from convcalc.core.windows import window_view
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import adaptive_widths, effective_kernel, pool_output_size
-from convcalc.limits import check_memory, check_work
+from convcalc.limits import check_cells, check_memory, check_work
 from convcalc.numbers import (
     Array,
     Kind,
@@ -104,6 +104,7 @@ def check_pool_size(x: Array, geom: PoolGeometry) -> None:
     planes = x.shape[0] * x.shape[1]
     taps = planes * math.prod(geom.output_size) * math.prod(geom.kernel)
     kind = _work_kind(x)
+    check_cells(max(planes * math.prod(geom.frame), planes * math.prod(geom.output_size)), "this pooling")
     check_work(taps, kind, "this pooling")
     check_memory(8 * max(planes * math.prod(geom.frame), taps), "this pooling")
 

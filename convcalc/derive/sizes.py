@@ -16,6 +16,7 @@ from convcalc import formulas
 from convcalc.derive.records import Block, Heading, Note, SizeFormula, Solution, Table
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.formulas import SizeResult
+from convcalc.limits import check_tries
 from convcalc.numbers import fmt
 
 SOLVABLE = ("padding", "stride", "output-padding", "kernel-size")
@@ -97,6 +98,8 @@ def output_size(p: SizeProblem, solve: str | None = None, target: int | None = N
     if solve is not None:
         if target is None:
             raise ConvcalcError("--solve needs --target N, the output size wanted", "--target")
+        ranges = [_search_range(p, a, solve) for a in range(len(p.axes))]
+        check_tries(sum(hi - lo + 1 for lo, hi in ranges), f"--solve {solve} (every value in its range is tried)")
         sols = [_solve_axis(p, a, solve, target) for a in range(len(p.axes))]
         data["solutions"] = scalar([s[0] for s in sols])
         blocks.append(Heading(f"Solving for {solve} with output size {target}"))
@@ -148,8 +151,7 @@ def _solve_axis(p: SizeProblem, a: int, unknown: str, target: int) -> tuple[list
         raise ConvcalcError("output-padding exists only with --transposed", "--solve")
     i, k, s, pad, d, op = (p.input[a], p.kernel[a], p.stride[a], p.padding[a], p.dilation[a], p.output_padding[a])
     equation, roots = _equation(p, a, unknown, target)
-    lo, hi = {"padding": (0, k), "stride": (1, i), "kernel-size": (1, i + 2 * pad),
-              "output-padding": (0, max(s, d) - 1)}[unknown]
+    lo, hi = _search_range(p, a, unknown)
     exact_hits: list[int] = []
     floored: list[int] = []
     refused: list[int] = []
@@ -179,6 +181,13 @@ def _solve_axis(p: SizeProblem, a: int, unknown: str, target: int) -> tuple[list
         blocks.append(Note(f"{ax}: PyTorch's flooring also gives {target} for {unknown} = "
                            f"{', '.join(map(str, floored))}, but those do not tile exactly", "warn"))
     return exact_hits, blocks
+
+
+def _search_range(p: SizeProblem, a: int, unknown: str) -> tuple[int, int]:
+    """The values of ``unknown`` tried on axis ``a`` (``_RANGES`` says them in words)."""
+    i, k, s, pad, d = p.input[a], p.kernel[a], p.stride[a], p.padding[a], p.dilation[a]
+    return {"padding": (0, k), "stride": (1, i), "kernel-size": (1, i + 2 * pad),
+            "output-padding": (0, max(s, d) - 1)}.get(unknown, (0, 0))
 
 
 _SYMBOL = {"padding": "P", "stride": "S", "kernel-size": "K", "output-padding": "P_out"}

@@ -70,9 +70,13 @@ def _worked(label: str, kind: str, ax: Axis, res: Solved, unknown: str) -> list[
         lines_text.append(f"{' ' * len(x)} = {printing.text(res.exact)}")
         lines_tex.append(rf" &= {printing.latex(res.exact)}")
     blocks.append(Equation("\n".join(lines_text), r"\begin{aligned} " + r" \\ ".join(lines_tex) + r" \end{aligned}"))
+    if unknown == "padding" and res.equation.rhs == ax.i:
+        blocks.append(Note(f"{label}: this is 'same' padding: the output keeps the input's size "
+                           f"{printing.text(ax.i)}", "ok"))
     if res.conditions:
         blocks.append(Note(f"{label}: {x} must satisfy " + "; ".join(c.text for c in res.conditions)))
-    if res.low is not None and res.high is not None and not (res.low == res.exact == res.high):
+    floored = unknown == "stride" or ax.s != 1  # with stride 1 the floor is exact: no range
+    if res.low is not None and res.high is not None and floored and not (res.low == res.exact == res.high):
         blocks.append(Note(f"{label}: PyTorch floors the size, so every whole {x} from {printing.text(res.low)} "
                            f"to {printing.text(res.high)} gives {printing.text(res.equation.rhs)} (only the exact "
                            f"value above tiles the input exactly)"))

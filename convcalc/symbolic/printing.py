@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sympy import Add, Mod
+from sympy import Add, Mod, true
 from sympy import together as sp_together
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
@@ -43,6 +43,17 @@ class _Course(StrPrinter):  # type: ignore[misc]
 
     def _print_Min(self, e: Any) -> str:
         return "min(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+    def _print_Infinity(self, e: Any) -> str:
+        return "∞"
+
+    def _print_Relational(self, e: Any) -> str:
+        ops = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥", "<": "<", ">": ">"}
+        return f"{self._print(e.lhs)} {ops[e.rel_op]} {self._print(e.rhs)}"
+
+    def _print_Piecewise(self, e: Any) -> str:
+        parts = [self._print(v) if c is true else f"{self._print(v)} if {self._print(c)}" for v, c in e.args]
+        return "(" + ", otherwise ".join(parts) + ")"
 
     def _print_Symbol(self, s: Any) -> str:
         return re.sub(r"prime", "′", s.name) if s.name.endswith("prime") and len(s.name) > 5 else s.name
