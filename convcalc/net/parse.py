@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import same_padding
+from convcalc.net import parse_extra as extra
 from convcalc.net.layers import (
     AdaptivePoolLayer,
     BatchNormLayer,
@@ -26,7 +27,6 @@ from convcalc.net.layers import (
     PoolLayer,
     Value,
 )
-from convcalc.net import parse_extra as extra
 from convcalc.net.safe_ast import Call, read_calls
 from convcalc.net.signatures import REQUIRED, SIGNATURES, Param
 
