@@ -19,7 +19,7 @@ import re
 from convcalc.errors import ConvcalcError
 from convcalc.net.modules import Container, Leaf
 from convcalc.net.parse import parse_layer
-from convcalc.net.safe_ast import Call, _check_limits, _literal
+from convcalc.net.safe_ast import Call, check_limits, literal_value
 from convcalc.net.signatures import SIGNATURES
 
 _LINE = re.compile(r"^(?P<indent>\s*)(?:\((?P<name>[^()]+)\): )?(?:(?P<times>\d+) x )?(?P<kind>[A-Za-z_]\w*)\((?P<rest>.*)$")
@@ -46,13 +46,13 @@ def _leaf(kind: str, body: str, line: int) -> Leaf:
     call = tree.body
     if not isinstance(call, ast.Call):
         raise ConvcalcError(f"cannot read the arguments of {kind}", f"line {line}")
-    args = tuple(_literal(a, line, _WORDS) for a in call.args)
+    args = tuple(literal_value(a, line, _WORDS) for a in call.args)
     kwargs = []
     for kw in call.keywords:
         if kw.arg is None:
             raise ConvcalcError("argument unpacking with ** is not allowed", f"line {line}")
         if (kind, kw.arg) not in _DROPPED:
-            kwargs.append((kw.arg, _literal(kw.value, line, _WORDS)))
+            kwargs.append((kw.arg, literal_value(kw.value, line, _WORDS)))
     text = f"{kind}({body}"
     layer = parse_layer(Call(kind, args, tuple(kwargs), line, text))
     return Leaf(dataclasses.replace(layer, line=line))
@@ -60,7 +60,7 @@ def _leaf(kind: str, body: str, line: int) -> Leaf:
 
 def read_printout(text: str) -> Container:
     """The module tree of a printout. Raises ConvcalcError naming the line of the first problem."""
-    _check_limits(text)
+    check_limits(text)
     root: Container | None = None
     stack: list[Container] = []
     for number, raw in enumerate(text.splitlines(), 1):

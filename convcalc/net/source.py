@@ -19,7 +19,7 @@ from convcalc.errors import ConvcalcError
 from convcalc.net import source_eval
 from convcalc.net.graph import Graph, T, Tracer
 from convcalc.net.modules import Container, Leaf
-from convcalc.net.safe_ast import _check_limits
+from convcalc.net.safe_ast import check_limits
 
 MAX_STEPS = 200_000  # statements and expressions walked in all
 MAX_DEPTH = 40  # nested class/function calls
@@ -77,7 +77,7 @@ class Program:
 
 def read_program(text: str) -> Program:
     """The classes, helper functions and constants of a source file (nothing is run)."""
-    _check_limits(text)
+    check_limits(text)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -119,7 +119,7 @@ def _namespace(interp: Any, path: str, args: list[Any], kwargs: dict[str, Any], 
 
 def _method(interp: Any, owner: Any, name: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
     from convcalc.net.source import Instance
-    from convcalc.net.source_eval import _freeze
+    from convcalc.net.source_eval import freeze
 
     if isinstance(owner, T):
         return tensor_ops.method(interp, owner, name, args, kwargs, node)
@@ -129,7 +129,7 @@ def _method(interp: Any, owner: Any, name: str, args: list[Any], kwargs: dict[st
         return [owner]
     if name == "requires_grad_":
         if (args[0] if args else kwargs.get("requires_grad", True)) is False:
-            _freeze(owner)
+            freeze(owner)
         return owner
     if name in ("modules", "children") and isinstance(owner, (Container, Instance)):
         mods = _module_list(interp, owner)

@@ -163,7 +163,7 @@ class Interp:
             return self._bounded([*left, *right], node)
         if isinstance(left, list) and isinstance(right, int) and isinstance(node.op, ast.Mult):
             return self._bounded(left * max(0, min(right, MAX_LIST + 1)), node)
-        return arith._binop(node, left, right)
+        return arith.binop_values(node, left, right)
 
     def _bounded(self, items: list, node: ast.AST) -> list:
         if len(items) > MAX_LIST:
@@ -256,7 +256,7 @@ class Interp:
             if isinstance(owner, Instance):
                 owner.attrs[target.attr] = value
             elif target.attr == "requires_grad" and value is False:
-                _freeze(owner)
+                freeze(owner)
             else:
                 raise _err(f"setting '{target.attr}' here is not followed", target)
         elif isinstance(target, ast.Subscript):
@@ -433,17 +433,17 @@ class Interp:
         raise _err(f"a {type(mod).__name__} is not a module to call", line)
 
     def make_layer(self, kind: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Leaf:
-        values = tuple(_value(a, node) for a in args)
-        kv = tuple((k, _value(v, node)) for k, v in kwargs.items())
+        values = tuple(layer_value(a, node) for a in args)
+        kv = tuple((k, layer_value(v, node)) for k, v in kwargs.items())
         shown = ", ".join([*map(repr, values), *(f"{k}={v!r}" for k, v in kv)])
         return Leaf(parse_layer(Call(kind, values, kv, node.lineno, f"{kind}({shown})")))
 
 
-def _value(v: Any, node: ast.AST) -> Any:
+def layer_value(v: Any, node: ast.AST) -> Any:
     if isinstance(v, list):
         v = tuple(v)
     if isinstance(v, tuple):
-        return tuple(_value(x, node) for x in v)
+        return tuple(layer_value(x, node) for x in v)
     if v is None or isinstance(v, (bool, int, float, str)):
         return v
     raise _err(f"a layer argument must be a number, string or tuple, got a {type(v).__name__}", node)
@@ -454,7 +454,7 @@ def _as_load(target: ast.expr) -> ast.expr:
     return ast.copy_location(out, target)
 
 
-def _freeze(owner: Any) -> None:
+def freeze(owner: Any) -> None:
     from convcalc.net.source import Instance
 
     if isinstance(owner, Leaf):
@@ -462,11 +462,11 @@ def _freeze(owner: Any) -> None:
     elif isinstance(owner, Container):
         owner.trainable = False
         for _, c in owner.children:
-            _freeze(c)
+            freeze(c)
     elif isinstance(owner, Instance):
         owner.trainable = False
         for v in owner.attrs.values():
-            _freeze(v)
+            freeze(v)
 
 
 def _assign_paths(mod: Any, path: str, paths: dict[int, str]) -> None:
