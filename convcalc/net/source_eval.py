@@ -23,7 +23,7 @@ MAX_DEPTH = 40
 MAX_LIST = 10_000
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
 _BUILTINS = {"range", "len", "int", "min", "max", "enumerate", "zip", "list", "tuple", "super", "OrderedDict",
-             "float", "abs", "isinstance", "print", "dict"}
+             "float", "abs", "isinstance", "print", "dict", "round", "bool", "sum"}
 _NAMESPACES = {"nn": "nn", "torch": "torch", "F": "F", "functional": "F", "init": "init"}
 
 
@@ -175,14 +175,27 @@ class Interp:
             raise _err(f"the attribute '{name[:40]}' is not allowed", node)
         from convcalc.net.source import Instance
 
+        from convcalc.net.source import ClassInfo
+
         if isinstance(owner, NS):
             return owner.attr(name)
+        if isinstance(owner, ClassInfo):
+            found, value = self.class_attr(owner, name)
+            if found:
+                return value
+            raise _err(f"class {owner.name} has no attribute '{name[:40]}'", node)
         if isinstance(owner, Instance):
             if name in owner.attrs:
                 return owner.attrs[name]
             if name == "training":
                 return False
-            if name in owner.cls.methods or self._inherited(owner, name):
+            if self._method(owner.cls, name) is not None:
+                return Method(owner, name)
+            found, value = self.class_attr(owner.cls, name)
+            if found:
+                return value
+            if name in ("modules", "children", "parameters", "named_parameters", "requires_grad_", "add_module",
+                        "apply", "register_buffer", "append", "extend"):
                 return Method(owner, name)
             raise _err(f"{owner.kind} has no attribute '{name[:40]}' set in __init__", node)
         if isinstance(owner, T):
@@ -198,8 +211,31 @@ class Interp:
             return Method(owner, name)
         raise _err(f"attribute '{name[:40]}' of a {type(owner).__name__} is not followed", node)
 
-    def _inherited(self, inst: Any, name: str) -> bool:
-        return any(name in self.prog.classes[b].methods for b in inst.cls.bases if b in self.prog.classes)
+    def class_attr(self, cls: Any, name: str) -> tuple[bool, Any]:
+        """A class-level ``name = value`` (``expansion = 4``), searched up the bases in the file."""
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+                return True, self.eval(stmt.value, {})
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name \
+                    and stmt.value is not None:
+                return True, self.eval(stmt.value, {})
+        for base in cls.bases:
+            if base in self.prog.classes:
+                found, value = self.class_attr(self.prog.classes[base], name)
+                if found:
+                    return True, value
+        return False, None
+
+    def container_base(self, cls: Any) -> str | None:
+        """``Sequential`` or ``ModuleList`` when the class derives from one (directly or through the file)."""
+        for base in cls.bases:
+            if base in _CONTAINERS:
+                return base
+            if base in self.prog.classes:
+                found = self.container_base(self.prog.classes[base])
+                if found:
+                    return found
+        return None
 
     def subscript(self, owner: Any, index_node: ast.expr, env: dict[str, Any], node: ast.AST) -> Any:
         index = self.eval(index_node, env)
@@ -420,6 +456,16 @@ class Interp:
             if not path and not self.paths:
                 _assign_paths(mod, "", self.paths)
             forward = self._method(mod.cls, "forward")
+            if forward is None and self.container_base(mod.cls) == "Sequential":
+                children = [(k, v) for k, v in mod.attrs.items() if isinstance(v, (Leaf, Container, Instance))]
+                self.tracer.enter(path, mod.kind)
+                try:
+                    x = args[0]
+                    for name, child in children:
+                        x = self.call_module(child, [x], {}, f"{path}.{name}" if path else name, line)
+                    return x
+                finally:
+                    self.tracer.leave()
             if forward is None:
                 raise _err(f"{mod.kind} has no forward", mod.line)
             self.tracer.enter(path, mod.kind)
