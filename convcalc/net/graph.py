@@ -115,10 +115,10 @@ class Tracer:
         self.nodes.append(node)
         return T(len(self.nodes) - 1, node.row.output_shape)
 
-    def apply(self, layer: Layer, x: T, name: str, trainable: bool = True) -> T:
-        """A module called on one tensor."""
+    def apply(self, layer: Layer, x: T, name: str, trainable: bool = True, module: bool = True) -> T:
+        """A layer applied to one tensor: a module, or (``module=False``) its functional form in forward."""
         row = layer_shape(layer, x.shape)
-        return self._add(Node(name, row, (x.node,), self.depth + 1, True, trainable))
+        return self._add(Node(name, row, (x.node,), self.depth + 1, module, trainable))
 
     def op(self, layer: OpLayer, xs: list[T], name: str) -> T:
         """An operation on tensors done in forward, outside modules."""

@@ -173,9 +173,7 @@ class Interp:
     def attribute(self, owner: Any, name: str, node: ast.AST) -> Any:
         if name.startswith("__") and name != "__init__":
             raise _err(f"the attribute '{name[:40]}' is not allowed", node)
-        from convcalc.net.source import Instance
-
-        from convcalc.net.source import ClassInfo
+        from convcalc.net.source import ClassInfo, Instance
 
         if isinstance(owner, NS):
             return owner.attr(name)
