@@ -91,3 +91,9 @@ def test_printout_states_the_assumed_flow() -> None:
     assert any("use_res_connect" in a for a in mobilenet.assumptions)
     unet = read_network(printout("unet_small"), (1, 3, 64, 64))
     assert sum("torch.cat" in a for a in unet.assumptions) == 3
+
+
+def test_problem_file_is_generated_from_the_examples() -> None:
+    from .networks import ROOT, problems_toml
+
+    assert (ROOT / "problems" / "networks.toml").read_text(encoding="utf-8") == problems_toml()
