@@ -83,6 +83,9 @@ def problems_toml() -> str:
 def main() -> None:
     for name in NETWORKS:
         (DIR / f"{name}.txt").write_text(str(build(name)) + "\n", encoding="utf-8")
+    ns = runpy.run_path(str(DIR / "resnet18.py"))  # the benchmark's ResNet-50 (benchmarks/networks.py)
+    resnet50 = ns["ResNet"](ns["Bottleneck"], [3, 4, 6, 3])
+    (DIR / "resnet50.txt").write_text(str(resnet50) + "\n", encoding="utf-8")
     (ROOT / "problems" / "networks.toml").write_text(problems_toml(), encoding="utf-8")
     print(f"wrote {len(NETWORKS)} printouts to {DIR} and problems/networks.toml")
 

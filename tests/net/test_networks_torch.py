@@ -97,3 +97,78 @@ def test_problem_file_is_generated_from_the_examples() -> None:
     from .networks import ROOT, problems_toml
 
     assert (ROOT / "problems" / "networks.toml").read_text(encoding="utf-8") == problems_toml()
+
+
+@pytest.mark.parametrize("form", ["source", "printout"])
+def test_resnet50_of_the_benchmark_matches_torch(form: str) -> None:
+    from .networks import DIR
+
+    text = source("resnet18").replace("model = ResNet(BasicBlock, [2, 2, 2, 2])",
+                                      "model = ResNet(Bottleneck, [3, 4, 6, 3])")
+    if form == "printout":
+        text = (DIR / "resnet50.txt").read_text(encoding="utf-8")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        ns: dict = {}
+        exec(compile(source("resnet18"), "resnet18.py", "exec"), ns)
+        model = ns["ResNet"](ns["Bottleneck"], [3, 4, 6, 3]).eval()
+        if form == "printout":
+            assert text == str(model) + "\n"
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            out = model(torch.zeros(1, 3, 224, 224))
+    graph = read_network(text, (1, 3, 224, 224))
+    assert graph.params == sum(p.numel() for p in model.parameters()) == 25_557_032
+    assert graph.macs * 2 == counter.get_total_flops() and graph.output_shape == tuple(out.shape)
+
+
+def test_table_columns_depth_memory_and_exact_ops(cli) -> None:
+    """--depth folds rows into their containers; memory as torchinfo counts it, from torch's own tensors."""
+    import json
+
+    from .networks import DIR
+
+    path = str(DIR / "resnet18.py")
+    shallow = cli("params", "--net", path, "--input-shape", "1x3x64x64", "--depth", "1")
+    deep = cli("params", "--net", path, "--input-shape", "1x3x64x64", "--depth", "3")
+    assert "layer1.0.conv1" in deep.out and "layer1.0.conv1" not in shallow.out and "└ layer1 " in shallow.out
+    assert "11,689,512" in shallow.out and "11.69M" in shallow.out
+    data = json.loads(cli("params", "--net", path, "--input-shape", "1x3x64x64", "--format", "json",
+                          "--exact-ops").out)
+    with torch.device("meta"):
+        model = build("resnet18").eval()
+    outputs = []
+    for m in model.modules():
+        if not list(m.children()) and any(True for _ in m.parameters(recurse=False)):
+            m.register_forward_hook(lambda mod, i, o: outputs.append(o.numel()))
+    with torch.no_grad():
+        model(torch.zeros(1, 3, 64, 64, device="meta"))
+    mem = data["memory_bytes"]
+    assert mem["forward_backward"] == sum(2 * 4 * n for n in outputs)
+    assert mem["params"] == 4 * sum(p.numel() for p in model.parameters()) and mem["input"] == 4 * 3 * 64 * 64
+    assert data["exact_ops"] == data["multiplications"] + data["additions"]
+
+
+def test_exact_ops_with_net_count_what_a_naive_loop_does(cli) -> None:
+    """--exact-ops on a network: every * and + of a literal loop over the outputs (bias add included)."""
+    import json
+
+    def naive(c_in: int, c_out: int, k: int, n: int, bias: bool) -> tuple[int, int]:
+        mults = adds = 0
+        for _ in range(c_out):
+            for _ in range(n - k + 1):
+                for _ in range(n - k + 1):
+                    acc_terms = 0
+                    for _ in range(c_in * k * k):
+                        mults += 1
+                        acc_terms += 1
+                    adds += acc_terms - 1 + int(bias)
+        return mults, adds
+
+    conv = naive(2, 3, 3, 6, True)
+    conv_nb = naive(3, 2, 2, 4, False)
+    fc = naive(18, 5, 1, 1, True)  # Linear(18, 5) is a 1×1 conv on a 1×1 input
+    data = json.loads(cli("params", "--layer", "Conv2d(2, 3, 3)", "--layer", "Conv2d(3, 2, 2, bias=False)",
+                          "--layer", "Flatten()", "--layer", "Linear(18, 5)", "--input-shape", "1x2x6x6",
+                          "--exact-ops", "--format", "json").out)
+    assert (data["multiplications"], data["additions"]) == tuple(map(sum, zip(conv, conv_nb, fc, strict=True)))
