@@ -120,7 +120,7 @@ def _namespace(interp: Any, path: str, args: list[Any], kwargs: dict[str, Any], 
 
 def _method(interp: Any, owner: Any, name: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
     from convcalc.net.source import Instance
-    from convcalc.net.source_eval import freeze
+    from convcalc.net.source_run import freeze
 
     if isinstance(owner, T):
         return tensor_ops.method(interp, owner, name, args, kwargs, node)

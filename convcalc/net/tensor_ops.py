@@ -48,7 +48,7 @@ def binop(tracer: Any, node: ast.BinOp, left: Any, right: Any, path: str) -> T:
 
 
 def _apply_functional(interp: Any, name: str, x: T, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> T:
-    from convcalc.net.source_eval import layer_value
+    from convcalc.net.source_run import layer_value
 
     layer = functional_layer(name, [layer_value(a, node) for a in args], {k: layer_value(v, node) for k, v in kwargs.items()},
                              node.lineno, ast.unparse(node))
