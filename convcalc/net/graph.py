@@ -137,7 +137,18 @@ class Tracer:
 
     def graph(self, out: T) -> Graph:
         return Graph(tuple(self.input_shape), tuple(self.nodes),
-                     tuple(sorted(self.groups, key=lambda g: (g.first, g.depth))), out.node, tuple(self.assumptions))
+                     tuple(sorted(self.groups, key=lambda g: (g.first, g.depth))), out.node,
+                     _merged(self.assumptions))
+
+
+def _merged(assumptions: list[str]) -> tuple[str, ...]:
+    """``layer1.0 (BasicBlock): flow`` said once for all the blocks it holds for."""
+    where: dict[str, list[str]] = {}
+    for text in assumptions:
+        head, sep, rest = text.partition(" (")
+        key = sep + rest if sep and " " not in head else text
+        where.setdefault(key, []).append(head if sep and " " not in head else "")
+    return tuple((", ".join(p for p in heads if p) + key) if heads[0] else key for key, heads in where.items())
 
 
 def chain(layers: tuple[Layer, ...], input_shape: Shape) -> Graph:
