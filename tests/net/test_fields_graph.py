@@ -140,3 +140,55 @@ def test_cpen455_h5_default_is_exact_for_interior_units(cli, extra: list[str], a
     r = cli(*argv)
     assert r.code == code, r.out + r.err
     assert ("every unit" if extra else "interior units") in r.out
+
+
+# name: (a model line appended to the source — same layers, fewer channels where the full widths
+# would make autograd slow; receptive fields do not depend on widths —, the module whose output
+# is measured, input shape: a short H, a W wide enough for interior units)
+INTERIOR = {
+    "alexnet": ("", "features", (1, 3, 63, 420)),
+    "vgg16": ('model = VGG(make_layers([4, 4, "M", 4, 4, "M", 4, 4, 4, "M", 4, 4, 4, "M", 4, 4, 512, "M"]))',
+              "features", (1, 3, 32, 480)),
+    "mobilenet_v2": ("model = MobileNetV2(width_mult=0.25)", "features", (1, 3, 32, 1120)),
+    "conv1d_stack": ("", "conv3", (1, 24, 128)),
+}
+
+
+def _model_line(text: str):
+    ns: dict = {}
+    exec(compile(text, "net.py", "exec"), ns)
+    return ns["model"]
+
+
+@pytest.mark.parametrize("name", list(INTERIOR))
+def test_interior_fields_of_the_examples_match_autograd(name: str) -> None:
+    extra, at, shape = INTERIOR[name]
+    text = source(name) + ("\n" + extra + "\n" if extra else "")
+    with torch.device("meta"):  # no memory for the classifiers, which the fields never reach
+        model = build(name, text) if not extra else _model_line(text)
+    if hasattr(model, "classifier"):
+        model.classifier = torch.nn.Identity()
+    model = model.to_empty(device="cpu")
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+    for parent in list(model.modules()):  # clipping activations would stop gradients: the oracle drops them
+        for child_name, child in list(parent.named_children()):
+            if isinstance(child, (torch.nn.ReLU6, torch.nn.Hardtanh, torch.nn.Dropout)):
+                setattr(parent, child_name, torch.nn.Identity())
+    model = ones_model(model, weight=1e-2)
+    graph = read_network(text, shape)
+    row = next(r for r in reversed(graph_fields(graph).rows) if r.name.startswith(at))
+    field = row.axes[-1]
+    probe = {}
+    handle = model.get_submodule(at).register_forward_hook(lambda m, i, o: probe.__setitem__("w", o.shape[-1]))
+    with torch.no_grad():
+        model(torch.ones(shape, dtype=torch.float64))
+    handle.remove()
+    middle = probe["w"] // 2
+    units = range(middle, middle + field.phases)
+    central = spans_along_w(model, shape, units=units, at=model.get_submodule(at))
+    assert all(lo > 0 and hi < shape[-1] - 1 for lo, hi, _ in central), central  # interior units
+    widths = [hi - lo + 1 for lo, hi, _ in central]
+    assert (field.receptive_field, field.receptive_field_min) == (max(widths), min(widths))
+    assert field.seen == max(central, key=lambda t: t[1] - t[0])[2]
