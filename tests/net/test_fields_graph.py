@@ -77,15 +77,15 @@ def test_resnet18_field_is_435_by_autograd() -> None:
 
 @functools.cache
 def unet_truth() -> tuple[list, list]:
-    """Every unit along W on a 48-wide input, and the 8 central units (one per phase) on a 256-wide one."""
+    """Every unit along W on a 32-wide input, and the 8 central units (one per phase) on a 256-wide one."""
     model = ones_model(build("unet_small"))
-    return spans_along_w(model, (1, 3, 8, 48)), spans_along_w(model, (1, 3, 8, 256), units=range(124, 132))
+    return spans_along_w(model, (1, 3, 8, 32)), spans_along_w(model, (1, 3, 8, 256), units=range(124, 132))
 
 
 @pytest.mark.parametrize("form", ["source", "printout"])
 def test_unet_fields_through_concatenations(form: str) -> None:
     text = source("unet_small") if form == "source" else printout("unet_small")
-    shape = (1, 3, 8, 48)
+    shape = (1, 3, 8, 32)
     truth, central = unet_truth()
     exact = graph_fields(read_network(text, shape), exact=True).rows[-1].axes[1]
     spans = [hi - lo + 1 if seen else 0 for lo, hi, seen in truth]
@@ -99,7 +99,7 @@ def test_unet_fields_through_concatenations(form: str) -> None:
 def test_dcgan_fields_are_whole_numbers_and_exact() -> None:
     text = source("dcgan_generator").replace("nz = 100", "nz = 4").replace("ngf = 64", "ngf = 2")
     model = ones_model(build("dcgan_generator", text), weight=1e-3)  # tanh must not saturate
-    shape = (1, 4, 1, 3)
+    shape = (1, 4, 1, 2)
     truth = spans_along_w(model, shape)
     fields = graph_fields(read_network(text, shape), exact=True).rows
     spans = [hi - lo + 1 if seen else 0 for lo, hi, seen in truth]
