@@ -125,6 +125,15 @@ def _block(tracer: Tracer, spec: Container, x: T, path: str, run: Callable) -> T
             identity = run(tracer, down, identity, _join(path, "downsample"))
         x = tracer.op(OpLayer(spec.line, "out + identity", "add", (), op="add"), [x, identity], _join(path, "add"))
         return run(tracer, spec.child("relu"), x, _join(path, "relu")) if spec.child("relu") is not None else x
+    if spec.kind == "SqueezeExcitation":
+        from convcalc.net.graph import OpLayer
+
+        tracer.assumptions.append(f"{path} (SqueezeExcitation): x * scale_activation(fc2(activation(fc1(avgpool(x)))))"
+                                  ", as torchvision's forward")
+        scale = x
+        for name, child in spec.children:
+            scale = run(tracer, child, scale, _join(path, name))
+        return tracer.op(OpLayer(spec.line, "scale * input", "mul", (), op="mul"), [scale, x], _join(path, "mul"))
     if spec.kind == "InvertedResidual":
         from convcalc.net.graph import OpLayer
 

@@ -70,3 +70,72 @@ def test_ops_and_new_layers_agree_with_torch() -> None:
     matmul = next(n for n in graph.nodes if n.layer.kind == "matmul")
     products = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
     assert 2 * matmul.row.macs == products["aten.bmm"]  # torch's count of the matmul, in its own row
+
+
+FROZEN = '''
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU())
+        self.extra = nn.Conv2d(8, 8, 1)
+        self.fc = nn.Linear(8, 2)
+        for p in self.features.parameters():
+            p.requires_grad = False
+        self.extra.requires_grad_(False)
+
+    def forward(self, x):
+        x = self.extra(self.features(x))
+        return self.fc(x.mean((2, 3)))
+'''
+
+
+def test_frozen_parameters_are_counted_apart() -> None:
+    ns: dict = {}
+    exec(compile(FROZEN, "net.py", "exec"), ns)
+    model = ns["Net"]()
+    graph = read_network(FROZEN, (1, 3, 8, 8))
+    assert graph.params == sum(p.numel() for p in model.parameters())
+    assert graph.trainable_params == sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+SE_PRINTOUT = """Net(
+  (blocks): Sequential(
+    (0-1): 2 x SqueezeExcitation(
+      (avgpool): AdaptiveAvgPool2d(output_size=1)
+      (fc1): Conv2d(16, 4, kernel_size=(1, 1), stride=(1, 1))
+      (fc2): Conv2d(4, 16, kernel_size=(1, 1), stride=(1, 1))
+      (activation): ReLU()
+      (scale_activation): Sigmoid()
+    )
+  )
+)
+"""
+
+
+def test_squeeze_excitation_printout_against_torch() -> None:
+    """'(0-1): 2 x Block(' (how torch prints identical children) is two blocks; an SE block multiplies its input."""
+    class SE(torch.nn.Module):  # torchvision.ops.SqueezeExcitation's layout and forward
+        def __init__(self) -> None:
+            super().__init__()
+            self.avgpool = torch.nn.AdaptiveAvgPool2d(1)
+            self.fc1 = torch.nn.Conv2d(16, 4, 1)
+            self.fc2 = torch.nn.Conv2d(4, 16, 1)
+            self.activation = torch.nn.ReLU()
+            self.scale_activation = torch.nn.Sigmoid()
+
+        def forward(self, x):
+            return self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x))))) * x
+
+    model = torch.nn.Sequential(SE(), SE())
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        out = model(torch.zeros(1, 16, 5, 5))
+    graph = read_network(SE_PRINTOUT, (1, 16, 5, 5))
+    assert graph.output_shape == tuple(out.shape) and graph.params == sum(p.numel() for p in model.parameters())
+    assert 2 * graph.macs == counter.get_total_flops()
+    assert [n.layer.kind for n in graph.nodes].count("mul") == 2 and any("SqueezeExcitation" in a
+                                                                        for a in graph.assumptions)
