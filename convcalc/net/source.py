@@ -55,7 +55,7 @@ class Function:
 
 def looks_like_source(text: str) -> bool:
     """A ``class Name`` line: a layer list or a printout never has one."""
-    return re.search(r"^\s*class\s+[A-Za-z_]\w*\s*[(:]", text, re.MULTILINE) is not None
+    return re.search(r"^[ \t]*class[ \t]+[A-Za-z_]\w*[ \t]*[(:]", text, re.MULTILINE) is not None  # no \s: linear
 
 
 def _bases(node: ast.ClassDef) -> tuple[str, ...]:
