@@ -28,6 +28,7 @@ import numpy as np
 
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import jump_step, receptive_field_step, start_step, transposed_start_step, transposed_taps
+from convcalc.limits import check_pairs
 from convcalc.net import connectivity as conn
 from convcalc.net import periodic
 from convcalc.net.axis_maps import gather_of
@@ -337,8 +338,26 @@ def graph_fields(graph: Graph, exact: bool = False) -> ReceptiveFields:
         return replace(result, rows=rows)
 
 
+def exact_pairs(graph: Graph) -> int:
+    """Unit/tap pairs the exact index-set propagation visits, over every layer and axis
+    (an upper bound, known before any of it is done)."""
+    total = sum(graph.input_shape[2:])
+    for node in graph.nodes:
+        layer, row = node.layer, node.row
+        ins, outs = row.input_shape[2:], row.output_shape[2:]
+        if isinstance(layer, ConvLayer | PoolLayer):
+            for i, k in enumerate(layer.kernel):
+                if i < len(outs):
+                    total += max(ins[i] * k, outs[i]) if getattr(layer, "transposed", False) else outs[i] * k
+        elif gather_of_any(layer):
+            total += sum(2 * max(i, o, 1) for i, o in zip(ins, outs, strict=False))
+    return total
+
+
 def _graph_fields(graph: Graph, exact: bool) -> ReceptiveFields:
     shape = graph.input_shape
+    if exact:
+        check_pairs(exact_pairs(graph), "exact receptive fields")
     names = AXES.get(len(shape) - 2, ())
     axes = {name: _Axis(name, n, sets=conn.input_sets(n, "--input-shape") if exact else None)
             for name, n in zip(names, shape[2:], strict=True)}
