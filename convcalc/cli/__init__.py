@@ -32,6 +32,7 @@ def register_commands() -> None:
         backprop,
         backprop_layers,
         check,
+        cmu,
         conv,
         layers,
         quiz,

@@ -1,6 +1,7 @@
 """``convcalc conv`` and ``convcalc dilated``."""
 
 
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -40,6 +41,17 @@ FlipOpt = Annotated[bool, typer.Option("--flip", help="True convolution: flip th
 NamesOpt = Annotated[str, typer.Option("--names", help="Symbols for input, kernel, output, e.g. X,W,Y.")]
 
 
+class ConvView(str, Enum):
+    stride1_downsample = "stride1-downsample"
+
+
+AsOpt = Annotated[ConvView | None, typer.Option(
+    "--as", help="stride1-downsample: the course's recipe, a stride-1 conv then downsampling by the stride, "
+                 "forward and backward.")]
+GradAsOpt = Annotated[str | None, typer.Option(
+    "--grad-output", "-G", help="With --as: the upstream gradient dL/dZ (default all ones).")]
+
+
 def names_arg(value: str) -> derive.Names:
     parts = [p.strip() for p in value.split(",")]
     if len(parts) != 3 or not all(p.isidentifier() for p in parts):
@@ -49,7 +61,8 @@ def names_arg(value: str) -> derive.Names:
 
 def _run(command: str, input: str | None, kernel: str | None, bias: str | None, stride: str, padding: str,
          dilation: str, groups: int, padding_mode: PaddingMode, flip: bool, dim: int, answer: str | None,
-         fmt: Format, index: int, cell: list[str] | None, steps: str, names: str, output: str | None) -> None:
+         fmt: Format, index: int, cell: list[str] | None, steps: str, names: str, output: str | None,
+         as_: ConvView | None = None, grad_output: str | None = None) -> None:
     if dim not in (1, 2):
         raise ConvcalcError(f"must be 1 or 2, got {dim}", "--dim")
     base = index_arg(index)
@@ -60,6 +73,15 @@ def _run(command: str, input: str | None, kernel: str | None, bias: str | None, 
     b = canonical_bias(optional_matrix(bias, "--bias"), w.shape[0])
     claimed = optional_matrix(answer, "--answer", exact=True)
     problem = derive.ConvProblem(layout.canonical(x), w, b, spec, layout, names_arg(names))
+    if as_ is not None:
+        from convcalc.derive.recipes import stride1_downsample
+
+        if claimed is not None or spec.flip:
+            raise ConvcalcError("--answer and --flip do not combine with --as", "--as")
+        g = optional_matrix(grad_output, "--grad-output")
+        emit(stride1_downsample(problem, None if g is None else as_signal(g, dim), base), fmt, output)
+    if grad_output is not None:
+        raise ConvcalcError("--grad-output needs --as stride1-downsample (or use 'backprop conv')", "--grad-output")
     cap = steps_arg(steps, derive.DEFAULT_CELL_CAP)
     emit(derive.solve(problem, command, claimed, cells_arg(cell), cap, base), fmt, output)
 
@@ -71,11 +93,12 @@ def conv(
     dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation: n or h,w (1 = none).")] = "1",
     groups: GroupsOpt = 1, padding_mode: ModeOpt = PaddingMode.zeros, flip: FlipOpt = False, dim: DimOpt = 2,
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, cell: CellOpt = None,
-    steps: StepsOpt = "", names: NamesOpt = "A,B,C", output: OutputOpt = None,
+    steps: StepsOpt = "", names: NamesOpt = "A,B,C", output: OutputOpt = None, as_: AsOpt = None,
+    grad_output: GradAsOpt = None,
 ) -> None:
     """Convolve (cross-correlate, as PyTorch does) and show every cell's window, products and sum."""
     _run("conv", input, kernel, bias, stride, padding, dilation, groups, padding_mode, flip, dim, answer, fmt,
-         index, cell, steps, names, output)
+         index, cell, steps, names, output, as_, grad_output)
 
 
 @app.command()
