@@ -53,8 +53,8 @@ def stride1_downsample(p: fwd.ConvProblem, grad: Array | None, base: int = 1) ->
     same = bool(np.array_equal(z, strided.out)) and _equal(gi, ri) and _equal(gw, rw) and _equal(gb, rb)
     shown = p.layout.shown
     data = {"output": shown(z), "shape": list(shown(z).shape), "stride1_output": shown(one.out),
-            "grad_stride1_output": shown(g1), "grad_input": shown(gi), "grad_weight": gw,
-            "grad_bias": gb if p.bias is not None else None, "equals_strided": same}
+            "grad_stride1_output": shown(g1), "grad_input": shown(gi), "grad_weight": fwd.kernel_shown(gw),
+            "grad_bias": gb, "equals_strided": same}
     settings = {**sp.settings(), "as": "stride1-downsample"}
     blocks = _s1d_blocks(p, one.x, one.out, z, g, g1, gi, gw, same, base)
     return Solution("conv", "Strided convolution as stride-1 convolution + downsampling", settings, data, blocks,
@@ -126,8 +126,8 @@ def upsample_conv(x: Array, w: Array, bias: Array | None, k: tuple[int, ...], la
     same = _equal(z, torch_z)
     sh = layout.shown
     data = {"output": sh(z), "shape": list(sh(z).shape), "upsampled_input": sh(a_up), "grad_upsampled": sh(g_up),
-            "grad_input": sh(gi), "grad_weight": gw, "grad_bias": gb if bias is not None else None,
-            "pytorch_weight": wt, "pytorch_stride": list(k), "pytorch_padding": list(pads),
+            "grad_input": sh(gi), "grad_weight": fwd.kernel_shown(gw), "grad_bias": gb,
+            "pytorch_weight": fwd.kernel_shown(wt), "pytorch_stride": list(k), "pytorch_padding": list(pads),
             "equals_pytorch": same}
     settings = {"dim": dim, "upsampling_factor": k[0] if dim == 1 else list(k), "as": "upsample-conv"}
     return Solution("transposed-conv", "The course's transposed convolution: upsample, then a stride-1 convolution",
