@@ -10,6 +10,7 @@ from convcalc.net.layers import (
     Layer,
     LinearLayer,
     PoolLayer,
+    ResampleLayer,
 )
 from convcalc.net.parse import parse_network
 from convcalc.net.receptive import AxisField, FieldRow, ReceptiveFields, receptive_fields
@@ -29,6 +30,7 @@ __all__ = [
     "NetworkShapes",
     "PoolLayer",
     "ReceptiveFields",
+    "ResampleLayer",
     "parse_network",
     "parse_shape",
     "propagate",

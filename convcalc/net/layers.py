@@ -140,3 +140,16 @@ class ElementwiseLayer(Layer):
 
     role: str
     num_parameters: int = 0
+
+
+@dataclass(frozen=True)
+class ResampleLayer(Layer):
+    """The CMU course's Upsample{1,2}d(k) (k−1 zeros between samples: W·k − (k−1)) and
+    Downsample{1,2}d(k) (every k-th sample: (W−1)//k + 1). Not PyTorch layers (its Upsample
+    interpolates); spelled as the course's MyTorch classes."""
+
+    family: ClassVar[str] = "resample"
+
+    ndim: int
+    up: bool
+    factor: tuple[int, ...]

@@ -24,6 +24,7 @@ from convcalc.net.layers import (
     Layer,
     LinearLayer,
     PoolLayer,
+    ResampleLayer,
     Value,
 )
 from convcalc.net.safe_ast import Call, read_calls
@@ -222,6 +223,12 @@ def _elementwise(call: Call, a: dict[str, Value], common: tuple) -> Layer:
     return ElementwiseLayer(*common, role=role, num_parameters=int(a.get("num_parameters", 0)))  # type: ignore[arg-type]
 
 
+def _resample(call: Call, a: dict[str, Value], common: tuple) -> Layer:
+    ndim, up = _ndim(call.name), call.name.startswith("Up")
+    k = a["upsampling_factor" if up else "downsampling_factor"]
+    return ResampleLayer(*common, ndim=ndim, up=up, factor=(k,) * ndim)  # type: ignore[arg-type]
+
+
 def _builder(kind: str) -> Callable[[Call, dict[str, Value], tuple], Layer]:
     if "Conv" in kind:
         return _conv
@@ -235,6 +242,8 @@ def _builder(kind: str) -> Callable[[Call, dict[str, Value], tuple], Layer]:
         return _linear
     if kind == "Flatten":
         return _flatten
+    if kind.startswith(("Upsample", "Downsample")):
+        return _resample
     return _elementwise
 
 

@@ -41,6 +41,7 @@ from convcalc.net.layers import (
     Layer,
     LinearLayer,
     PoolLayer,
+    ResampleLayer,
 )
 from convcalc.net.shapes import AXES, LayerShape, NetworkShapes, Shape, flatten_dims, propagate
 
@@ -219,6 +220,12 @@ def _step(layer: Layer, row: LayerShape, axes: dict[str, _Axis], labels: list[tu
         for i, name in enumerate(_spatial(labels, layer, layer.ndim)):
             if layer.output_size[i] is not None:
                 _adaptive_axis(axes[name], row.input_shape[2 + i], out[2 + i], layer.where)
+    elif isinstance(layer, ResampleLayer):  # Downsample: a 1-wide window, stride k; Upsample: its transpose
+        for i, name in enumerate(_spatial(labels, layer, layer.ndim)):
+            if layer.up:
+                _transposed_axis(axes[name], 1, layer.factor[i], 0, 1, out[2 + i], layer.where)
+            else:
+                _window_axis(axes[name], 1, layer.factor[i], 0, 1, out[2 + i], "zeros", layer.where)
     elif isinstance(layer, FlattenLayer):
         start, end = flatten_dims(layer, len(labels))
         labels[start : end + 1] = [tuple(x for lab in labels[start : end + 1] for x in lab)]
