@@ -10,6 +10,7 @@ from convcalc.cli.backprop import backprop
 from convcalc.cli.common import DimOpt, FormatOpt, IndexOpt, InputOpt, index_arg, matrix_arg, optional_matrix
 from convcalc.derive.layout import as_signal
 from convcalc.errors import ConvcalcError
+from convcalc.numbers import Array
 from convcalc.render import Format
 from convcalc.specs import parse_ints, positive
 
@@ -46,3 +47,92 @@ def resample(
     g = optional_matrix(grad_output, "--grad-output")
     g = None if g is None else as_signal(g, dim)
     emit(derive.solve(x, factor, up is not None, dim, g, base), fmt, output, "grad_input")
+
+
+def net_text(value: str | None, flag: str = "--net") -> str:
+    """A layer list: a file, '-' for stdin, or the layers themselves typed inline."""
+    import sys
+
+    if value is None:
+        raise ConvcalcError(f"missing: give {flag} FILE, {flag} - or {flag} 'Conv1d(1, 2, 3), ReLU()'", flag)
+    if value == "-":
+        try:
+            return sys.stdin.read(1_000_001)
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConvcalcError(f"cannot read standard input ({e})", flag) from None
+    if "(" in value:
+        return value
+    try:
+        with open(value, encoding="utf-8") as fh:
+            return fh.read(1_000_001)
+    except OSError as e:
+        raise ConvcalcError(f"cannot read {value!r}: {e.strerror}", flag) from None
+    except ValueError:
+        raise ConvcalcError(f"{value!r} is not a file name", flag) from None
+    except UnicodeDecodeError:
+        raise ConvcalcError(f"{value!r} is not UTF-8 text", flag) from None
+
+
+def batched(x: Array, first: object) -> Array:
+    """The input with PyTorch's leading axes: (W) or (C, W) for a 1-D layer get N (and C) added."""
+    from convcalc.net.layers import ConvLayer, PoolLayer, ResampleLayer
+
+    nd = getattr(first, "ndim", None) if isinstance(first, ConvLayer | PoolLayer | ResampleLayer) else None
+    want = nd + 2 if nd is not None else None
+    if want is not None and x.ndim < want:
+        for _ in range(want - x.ndim):
+            x = x[None]
+    elif want is None and x.ndim == 1:
+        x = x[None]
+    return x
+
+
+@backprop.command("net")
+def net(
+    net: Annotated[str | None, typer.Option("--net", help="The layer list: a file, '-' (stdin) or inline "
+                                                          "'Conv1d(1, 2, 3), ReLU(), Flatten()'.")] = None,
+    input: InputOpt = None,
+    weights: Annotated[str | None, typer.Option("--weights", "-w", help="FILE.npz with PyTorch state_dict names "
+                                                                        "(0.weight, 0.bias, ... or conv1.weight, "
+                                                                        "...); never unpickled.")] = None,
+    grad_output: GradOpt = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random weights (PyTorch's default ranges) from this "
+                                                           "seed, instead of --weights.")] = None,
+    save_weights: Annotated[str | None, typer.Option("--save-weights", help="Write the weights used to FILE.npz.")]
+    = None,
+    layer: Annotated[int | None, typer.Option("--layer", help="Show every value of layer k (1-based), not a "
+                                                              "preview.")] = None,
+    fmt: FormatOpt = Format.text, index: IndexOpt = 1, output: GradInputOutputOpt = None,
+) -> None:
+    """A whole stack forward and backward: each layer's output, then dL/dA and weight gradients, layer by layer."""
+    import numpy as np
+
+    from convcalc.cli.common import emit
+    from convcalc.derive import backprop_net as derive
+    from convcalc.net import parse_network
+    from convcalc.weights import load_npz, random_init, save_npz
+
+    base = index_arg(index)
+    layers = parse_network(net_text(net))
+    x = batched(np.asarray(matrix_arg(input, "--input", "input"), dtype=np.float64), layers[0])
+    if (weights is None) == (seed is None):
+        raise ConvcalcError("give --weights FILE.npz, or --seed N for random weights", "--weights")
+    if weights is not None:
+        w = load_npz(weights)
+    else:
+        from convcalc.core.stack import fan_in, param_shapes
+        from convcalc.net.shapes import propagate
+
+        rows = propagate(layers, x.shape).rows
+        names = derive.param_names(layers, x.shape, None)
+        shapes = {names[i][k]: s for i, row in enumerate(rows) for k, s in param_shapes(layers[i],
+                                                                                          row.input_shape).items()}
+        fans = {names[i][k]: fan_in(layers[i], param_shapes(layers[i], row.input_shape))
+                for i, row in enumerate(rows) for k in param_shapes(layers[i], row.input_shape)}
+        w = random_init(shapes, fans, seed)  # type: ignore[arg-type]
+    g = optional_matrix(grad_output, "--grad-output")
+    problem = derive.NetProblem(layers, x, w, None if g is None else np.asarray(g, dtype=np.float64), layer)
+    solution = derive.solve(problem, base)
+    if save_weights is not None:
+        save_npz(w, save_weights)
+    emit(solution, fmt, output, "grad_input")
