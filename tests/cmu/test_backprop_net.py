@@ -1,0 +1,164 @@
+"""backprop net against torch.autograd through the whole stack: every layer's output, every
+layer's dL/d(input), every weight gradient; weights through .npz both ways."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from convcalc.net import parse_network
+
+torch = pytest.importorskip("torch")
+
+FAST = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+class Resample(torch.nn.Module):
+    """The course's Upsample/Downsample written with torch indexing (autograd does the backward)."""
+
+    def __init__(self, ndim: int, k: int, up: bool) -> None:
+        super().__init__()
+        self.ndim, self.k, self.up = ndim, k, up
+
+    def forward(self, x):
+        idx = (Ellipsis, *(slice(None, None, self.k),) * self.ndim)
+        if not self.up:
+            return x[idx]
+        shape = (*x.shape[:2], *((n - 1) * self.k + 1 for n in x.shape[2:]))
+        out = x.new_zeros(shape)
+        out[idx] = x
+        return out
+
+
+def torch_stack(spec: str) -> torch.nn.Sequential:
+    mods = []
+    for layer in parse_network(spec):
+        if layer.kind.startswith(("Upsample", "Downsample")):
+            mods.append(Resample(layer.ndim, layer.factor[0], layer.up))
+            continue
+        kwargs = {k: v for k, v in layer.args if k not in ("device", "dtype")}
+        mods.append(getattr(torch.nn, layer.kind)(**kwargs))
+    return torch.nn.Sequential(*mods).double()
+
+
+def check_against_torch(cli, spec: str, x: np.ndarray, tmp_path, grad: np.ndarray | None = None,
+                        names: dict[str, str] | None = None) -> dict:
+    model = torch_stack(spec)
+    torch.manual_seed(0)
+    for m in model.modules():  # a spread of values, biases included
+        if hasattr(m, "weight") and m.weight is not None:
+            torch.nn.init.uniform_(m.weight, -1, 1)
+            if getattr(m, "bias", None) is not None:
+                torch.nn.init.uniform_(m.bias, -1, 1)
+    state = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    if names:
+        state = {names.get(k.split(".")[0], k.split(".")[0]) + "." + k.split(".")[1]: v for k, v in state.items()}
+    wfile = tmp_path / "w.npz"
+    np.savez(wfile, **state)
+    argv = ["backprop", "net", "--net", spec, "--input", json.dumps(x.tolist()), "--weights", str(wfile),
+            "--format", "json"]
+    if grad is not None:
+        argv += ["--grad-output", json.dumps(grad.tolist())]
+    res = cli(*argv)
+    assert res.code == 0, res.err
+    out = json.loads(res.out)
+    # torch: every layer's input kept with retain_grad
+    a = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    acts = [a]
+    for m in model:
+        z = m(acts[-1])
+        z.retain_grad()
+        acts.append(z)
+    g = torch.ones_like(acts[-1]) if grad is None else torch.tensor(grad, dtype=torch.float64)
+    acts[-1].backward(g)
+    for i, (row, m) in enumerate(zip(out["layers"], model, strict=True)):
+        np.testing.assert_allclose(row["output"], acts[i + 1].detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(row["grad_input"], acts[i].grad.numpy(), rtol=1e-10, atol=1e-12)
+        for kind in ("weight", "bias"):
+            p = getattr(m, kind, None)
+            if isinstance(p, torch.nn.Parameter):
+                np.testing.assert_allclose(row[f"grad_{kind}"], p.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out["grad_input"], a.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out["output"], acts[-1].detach().numpy(), rtol=1e-10, atol=1e-12)
+    return out
+
+
+SPEC_1D = ("Conv1d(2, 3, 3, stride=2), ReLU(), MaxPool1d(2, stride=1), Upsample1d(2), ConvTranspose1d(3, 2, 3, "
+           "stride=2, padding=1), Tanh(), Downsample1d(3), AvgPool1d(2), Flatten(), Linear(10, 4), Sigmoid()")
+SPEC_2D = ("Conv2d(1, 2, 3), Sigmoid(), AvgPool2d(2, stride=1), ConvTranspose2d(2, 2, 2, stride=2), "
+           "Downsample2d(3), MaxPool2d(2), Flatten(), Linear(8, 3), LeakyReLU(0.1)")
+
+
+def test_1d_stack_matches_autograd(cli, tmp_path):
+    x = np.random.default_rng(1).normal(size=(2, 2, 20))
+    out = check_against_torch(cli, SPEC_1D, x, tmp_path)
+    assert out["layers"][2]["output_shape"] == [2, 3, 8]
+
+
+def test_2d_stack_matches_autograd_with_a_given_grad(cli, tmp_path):
+    x = np.random.default_rng(2).normal(size=(1, 1, 9, 9))
+    g = np.random.default_rng(3).normal(size=(1, 3))
+    check_against_torch(cli, SPEC_2D, x, tmp_path, g)
+
+
+def test_named_state_dict_keys_map_in_order(cli, tmp_path):
+    spec = "Conv1d(1, 2, 2), ReLU(), Flatten(), Linear(6, 2)"
+    out = check_against_torch(cli, spec, np.arange(4.0).reshape(1, 1, 4), tmp_path, names={"0": "conv1", "3": "fc"})
+    assert out["layers"][0]["weight_name"] == "conv1.weight" and out["layers"][3]["bias_name"] == "fc.bias"
+
+
+@FAST
+@given(w=st.integers(4, 16), k=st.integers(1, 4), s=st.integers(1, 3), f=st.integers(1, 3), up=st.booleans(),
+       seed=st.integers(0, 99))
+def test_random_1d_stacks(cli, tmp_path, w, k, s, f, up, seed):
+    resample = f"Upsample1d({f})" if up else f"Downsample1d({f})"
+    spec = f"Conv1d(1, 2, {k}, stride={s}), Tanh(), {resample}, Conv1d(2, 1, 1)"
+    x = np.random.default_rng(seed).normal(size=(1, 1, w))
+    check_against_torch(cli, spec, x, tmp_path)
+
+
+def test_seed_and_save_weights_round_trip(cli, tmp_path):
+    spec = "Conv1d(1, 2, 3), ReLU(), Flatten(), Linear(8, 2)"
+    saved = tmp_path / "saved.npz"
+    a = cli("backprop", "net", "--net", spec, "--input", "1 2 3 4 5 6", "--seed", "7", "--save-weights", str(saved),
+            "-f", "json")
+    assert a.code == 0, a.err
+    b = cli("backprop", "net", "--net", spec, "--input", "1 2 3 4 5 6", "--weights", str(saved), "-f", "json")
+    assert json.loads(a.out)["grad_input"] == json.loads(b.out)["grad_input"]
+    assert sorted(np.load(saved).files) == ["0.bias", "0.weight", "3.bias", "3.weight"]
+
+
+def test_layer_k_shows_all_of_one_layer(cli):
+    spec = "Conv1d(1, 3, 1), ReLU()"
+    text = cli("backprop", "net", "--net", spec, "--input", "1 2 3", "--seed", "1", "--layer", "2").out
+    assert "Layer 2: ReLU()" in text and "Layer 1: Conv1d" not in text
+
+
+def test_pickled_weights_are_refused(cli, tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **{"0.weight": np.array([object()], dtype=object)})
+    res = cli("backprop", "net", "--net", "Linear(1, 1)", "--input", "1", "--weights", str(bad))
+    assert res.code == 2 and "Traceback" not in res.err and res.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--net", "Linear(2, 1)", "--input", "1 2"], "--weights"),
+    (["--net", "Linear(2, 1)", "--input", "1 2", "--seed", "1", "-G", "1 2"], "shape"),
+    (["--net", "BatchNorm1d(2)", "--input", "1 2", "--seed", "1"], "no backward"),
+    (["--net", "Linear(2, 1)", "--input", "1 2", "--seed", "1", "--layer", "5"], "--layer"),
+    (["--net", "Linear(3, 1)", "--input", "1 2", "--seed", "1"], "in_features"),
+])
+def test_bad_input(cli, argv, words):
+    res = cli("backprop", "net", *argv)
+    assert res.code == 2 and words in res.err and res.err.count("\n") == 1, res.err
+
+
+def test_wrong_shapes_in_the_file(cli, tmp_path):
+    f = tmp_path / "w.npz"
+    np.savez(f, **{"0.weight": np.zeros((3, 3)), "0.bias": np.zeros(1)})
+    res = cli("backprop", "net", "--net", "Linear(2, 1)", "--input", "1 2", "--weights", str(f))
+    assert res.code == 2 and "needs (1, 2)" in res.err
