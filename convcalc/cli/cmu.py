@@ -75,9 +75,9 @@ def net_text(value: str | None, flag: str = "--net") -> str:
 
 def batched(x: Array, first: object) -> Array:
     """The input with PyTorch's leading axes: (W) or (C, W) for a 1-D layer get N (and C) added."""
-    from convcalc.net.layers import ConvLayer, PoolLayer, ResampleLayer
+    from convcalc.net.layers import ConvLayer, CourseResampleLayer, PoolLayer
 
-    nd = getattr(first, "ndim", None) if isinstance(first, ConvLayer | PoolLayer | ResampleLayer) else None
+    nd = getattr(first, "ndim", None) if isinstance(first, ConvLayer | PoolLayer | CourseResampleLayer) else None
     want = nd + 2 if nd is not None else None
     if want is not None and x.ndim < want:
         for _ in range(want - x.ndim):

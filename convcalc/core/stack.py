@@ -20,7 +20,7 @@ from convcalc.core.pool_backward import avg_pool_nd_backward, max_pool_nd_backwa
 from convcalc.core.resample import downsample, downsample_backward, upsample, upsample_backward
 from convcalc.core.transposed import conv_transpose_nd
 from convcalc.errors import ConvcalcError
-from convcalc.net.layers import ConvLayer, ElementwiseLayer, FlattenLayer, Layer, LinearLayer, PoolLayer, ResampleLayer
+from convcalc.net.layers import ConvLayer, CourseResampleLayer, ElementwiseLayer, FlattenLayer, Layer, LinearLayer, PoolLayer
 from convcalc.numbers import Array
 
 Params = Mapping[str, Array]
@@ -56,7 +56,7 @@ def fan_in(layer: Layer, shapes: Mapping[str, tuple[int, ...]]) -> int:
 
 
 def check_supported(layer: Layer) -> None:
-    ok = isinstance(layer, ConvLayer | LinearLayer | FlattenLayer | ResampleLayer) \
+    ok = isinstance(layer, ConvLayer | LinearLayer | FlattenLayer | CourseResampleLayer) \
         or (isinstance(layer, PoolLayer) and layer.ndim in (1, 2)) \
         or (isinstance(layer, ElementwiseLayer) and (layer.kind in ACTIVATIONS or layer.role == "dropout"))
     if isinstance(layer, ConvLayer) and layer.padding_mode != "zeros" and layer.transposed:
@@ -79,7 +79,7 @@ def forward(layer: Layer, x: Array, p: Params) -> Array:
             return max_pool_nd(x, layer.kernel, layer.stride, layer.padding, layer.dilation, layer.ceil_mode)[0]
         return avg_pool_nd(x, layer.kernel, layer.stride, layer.padding, layer.ceil_mode, layer.count_include_pad,
                            _divisor(layer))
-    if isinstance(layer, ResampleLayer):
+    if isinstance(layer, CourseResampleLayer):
         return upsample(x, layer.factor, layer.ndim) if layer.up else downsample(x, layer.factor, layer.ndim)
     if isinstance(layer, FlattenLayer):
         from convcalc.net.shapes import flatten_dims
@@ -111,7 +111,7 @@ def backward(layer: Layer, x: Array, y: Array, p: Params, g: Array) -> tuple[Arr
                                         layer.ceil_mode), {}
         return avg_pool_nd_backward(g, x.shape, layer.kernel, layer.stride, layer.padding, layer.ceil_mode,
                                     layer.count_include_pad, _divisor(layer)), {}
-    if isinstance(layer, ResampleLayer):
+    if isinstance(layer, CourseResampleLayer):
         if layer.up:
             return upsample_backward(g, layer.factor, layer.ndim), {}
         return downsample_backward(g, layer.factor, x.shape[x.ndim - layer.ndim:]), {}

@@ -15,26 +15,27 @@ from collections.abc import Callable
 
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import same_padding
+from convcalc.net import parse_extra as extra
 from convcalc.net.layers import (
     AdaptivePoolLayer,
     BatchNormLayer,
     ConvLayer,
+    CourseResampleLayer,
     ElementwiseLayer,
     FlattenLayer,
     Layer,
     LinearLayer,
     PoolLayer,
-    ResampleLayer,
     Value,
 )
 from convcalc.net.safe_ast import Call, read_calls
-from convcalc.net.signatures import REQUIRED, SIGNATURES, Param
+from convcalc.net.signatures import COURSE_LAYERS, REQUIRED, SIGNATURES, Param
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _ndim(kind: str) -> int:
-    return 1 if kind.endswith("1d") else 2 if kind.endswith("2d") else 0
+    return next((n for n in (1, 2, 3) if kind.endswith(f"{n}d")), 0)
 
 
 def _is_int(v: Value) -> bool:
@@ -226,10 +227,20 @@ def _elementwise(call: Call, a: dict[str, Value], common: tuple) -> Layer:
 def _resample(call: Call, a: dict[str, Value], common: tuple) -> Layer:
     ndim, up = _ndim(call.name), call.name.startswith("Up")
     k = a["upsampling_factor" if up else "downsampling_factor"]
-    return ResampleLayer(*common, ndim=ndim, up=up, factor=(k,) * ndim)  # type: ignore[arg-type]
+    return CourseResampleLayer(*common, ndim=ndim, up=up, factor=(k,) * ndim)  # type: ignore[arg-type]
 
 
 def _builder(kind: str) -> Callable[[Call, dict[str, Value], tuple], Layer]:
+    if kind in COURSE_LAYERS:
+        return _resample
+    if kind.startswith("Upsampl"):
+        return extra.upsample
+    if kind.startswith("Pixel"):
+        return extra.shuffle
+    if kind in ("GroupNorm", "LayerNorm") or kind.startswith("InstanceNorm"):
+        return extra.norm
+    if "Pad" in kind:
+        return extra.pad
     if "Conv" in kind:
         return _conv
     if kind.startswith("Adaptive"):
@@ -242,8 +253,6 @@ def _builder(kind: str) -> Callable[[Call, dict[str, Value], tuple], Layer]:
         return _linear
     if kind == "Flatten":
         return _flatten
-    if kind.startswith(("Upsample", "Downsample")):
-        return _resample
     return _elementwise
 
 

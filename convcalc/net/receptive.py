@@ -36,12 +36,12 @@ from convcalc.net import connectivity as conn
 from convcalc.net.layers import (
     AdaptivePoolLayer,
     ConvLayer,
+    CourseResampleLayer,
     ElementwiseLayer,
     FlattenLayer,
     Layer,
     LinearLayer,
     PoolLayer,
-    ResampleLayer,
 )
 from convcalc.net.shapes import AXES, LayerShape, NetworkShapes, Shape, flatten_dims, propagate
 
@@ -220,7 +220,7 @@ def _step(layer: Layer, row: LayerShape, axes: dict[str, _Axis], labels: list[tu
         for i, name in enumerate(_spatial(labels, layer, layer.ndim)):
             if layer.output_size[i] is not None:
                 _adaptive_axis(axes[name], row.input_shape[2 + i], out[2 + i], layer.where)
-    elif isinstance(layer, ResampleLayer):  # Downsample: a 1-wide window, stride k; Upsample: its transpose
+    elif isinstance(layer, CourseResampleLayer):  # Downsample: a 1-wide window, stride k; Upsample: its transpose
         for i, name in enumerate(_spatial(labels, layer, layer.ndim)):
             if layer.up:
                 _transposed_axis(axes[name], 1, layer.factor[i], 0, 1, out[2 + i], layer.where)
