@@ -36,6 +36,7 @@ def register_commands() -> None:
         conv,
         layers,
         quiz,
+        scan,
         sizes,
         solve,
     )
