@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from convcalc.cli.backprop import backprop
-from convcalc.cli.common import DimOpt, FormatOpt, IndexOpt, InputOpt, index_arg, matrix_arg, optional_matrix
+from convcalc.cli.common import AnswerOpt, DimOpt, FormatOpt, IndexOpt, InputOpt, index_arg, matrix_arg, optional_matrix
 from convcalc.derive.layout import as_signal
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
@@ -26,8 +26,8 @@ def resample(
     up: Annotated[str | None, typer.Option("--up", help="Upsampling factor k (or h,w): k−1 zeros inserted.")] = None,
     down: Annotated[str | None, typer.Option("--down", help="Downsampling factor k (or h,w): every k-th kept.")]
     = None,
-    grad_output: GradOpt = None, dim: DimOpt = 1, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
-    output: GradInputOutputOpt = None,
+    grad_output: GradOpt = None, dim: DimOpt = 1, answer: AnswerOpt = None, fmt: FormatOpt = Format.text,
+    index: IndexOpt = 1, output: GradInputOutputOpt = None,
 ) -> None:
     """Gradient of up/downsampling, restored to the input's own width (the even/odd case)."""
     from convcalc.cli.common import emit
@@ -46,7 +46,9 @@ def resample(
                             "--input")
     g = optional_matrix(grad_output, "--grad-output")
     g = None if g is None else as_signal(g, dim)
-    emit(derive.solve(x, factor, up is not None, dim, g, base), fmt, output, "grad_input")
+    claimed = optional_matrix(answer, "--answer", exact=True)
+    claimed = None if claimed is None else as_signal(claimed, dim)
+    emit(derive.solve(x, factor, up is not None, dim, g, base, claimed), fmt, output, "grad_input")
 
 
 def net_text(value: str | None, flag: str = "--net") -> str:

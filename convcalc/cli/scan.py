@@ -28,6 +28,9 @@ def scan_mlp(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random input of the check.")] = 0,
     cnn: Annotated[str | None, typer.Option("--cnn", help="Instead: a CNN of Conv1d layers, to see as a scanning "
                                                           "MLP (window, stride, neurons, unique neurons).")] = None,
+    answer: Annotated[str | None, typer.Option("--answer", help="Your number to check: the flattened output size "
+                                                                "(--mlp), or the neurons, or neurons,unique (--cnn).")]
+    = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """A scanning MLP as the CNN it equals (weights converted and checked), or a CNN as a scanning MLP."""
@@ -40,7 +43,7 @@ def scan_mlp(
     if cnn is not None:
         if any(v is not None for v in (mlp, weights, output, input, window, stride)):
             raise ConvcalcError("--cnn takes no --mlp, --window, --stride, --weights, --input or --output", "--cnn")
-        emit(derive.cnn_to_mlp(parse_network(net_text(cnn, "--cnn"))), fmt)
+        emit(derive.with_answer(derive.cnn_to_mlp(parse_network(net_text(cnn, "--cnn"))), answer), fmt)
     if mlp is None:
         raise ConvcalcError("give --mlp 'Flatten(), Linear(...), ...' (with --input-shape, --window, --stride) or "
                             "--cnn 'Conv1d(...), ...'", "--mlp")
@@ -74,4 +77,4 @@ def scan_mlp(
         from convcalc.weights import save_npz
 
         save_npz(converted, output, "--output")
-    emit(solution, fmt)
+    emit(derive.with_answer(solution, answer), fmt)

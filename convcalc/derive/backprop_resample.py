@@ -5,19 +5,22 @@ input's own width* (an even width ends with a sample the forward pass never kept
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 
 import numpy as np
 
 from convcalc.core.resample import downsample, downsample_backward, upsample, upsample_backward
+from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indices
 from convcalc.derive.conv import show
 from convcalc.derive.records import Block, Heading, Note, Solution
-from convcalc.errors import ConvcalcError
+from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.formulas import downsample_size, upsample_size
-from convcalc.numbers import Array
+from convcalc.numbers import Array, common_kind
 from convcalc.specs import AXIS_NAMES
 
 
-def solve(x: Array, factor: tuple[int, ...], up: bool, dim: int, grad: Array | None, base: int = 1) -> Solution:
+def solve(x: Array, factor: tuple[int, ...], up: bool, dim: int, grad: Array | None, base: int = 1,
+          answer: Array | None = None) -> Solution:
     """Forward resampling of the trailing ``dim`` axes of x, then dL/dA from dL/dZ (default all ones)."""
     out = upsample(x, factor, dim) if up else downsample(x, factor, dim)
     if grad is None:
@@ -32,7 +35,16 @@ def solve(x: Array, factor: tuple[int, ...], up: bool, dim: int, grad: Array | N
     data: dict[str, object] = {"output": out, "shape": list(out.shape), "grad_input": gi,
                                "grad_input_shape": list(gi.shape)}
     title = "Backward of " + ("upsampling" if up else "downsampling")
-    return Solution("backprop resample", title, settings, data, _blocks(x, out, grad, gi, factor, up, dim, base))
+    check = None
+    if answer is not None:
+        check = check_matrix("dLdA", answer, gi, common_kind(gi, answer))
+        data.update({"answer_correct": bool(check.ok.all()), "wrong_cells": wrong_cell_indices(check, base),
+                     "answer_of": "grad_input"})
+    status = ExitStatus.WRONG_ANSWER if check is not None and not bool(check.ok.all()) else ExitStatus.OK
+    blocks = _blocks(x, out, grad, gi, factor, up, dim, base)
+    if check is not None:
+        blocks = chain(blocks, verdict_steps(check, "dL/dA", "each is the upstream value at i·k, or 0", lambda _i: []))
+    return Solution("backprop resample", title, settings, data, blocks, base, status)
 
 
 def _blocks(x: Array, out: Array, grad: Array, gi: Array, factor: tuple[int, ...], up: bool, dim: int,

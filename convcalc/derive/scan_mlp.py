@@ -11,14 +11,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import chain
 
 import numpy as np
 
 from convcalc.core import stack
 from convcalc.derive.backprop_net import NetProblem, param_names, resolve
 from convcalc.derive.records import Block, Heading, Note, Solution, Table
-from convcalc.errors import ConvcalcError
+from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.formulas import jump_step, receptive_field_step
 from convcalc.net import parse_network
 from convcalc.net.layers import ConvLayer, ElementwiseLayer, FlattenLayer, Layer, LinearLayer
@@ -242,3 +243,23 @@ def _cnn_blocks(convs: list[ConvLayer], need: list[int], neurons: list[int], r: 
     yield Note(f"{' + '.join(map(str, neurons))} = {sum(neurons)} neurons, sharing "
                f"{' + '.join(str(cl.out_channels) for cl in convs)} = {sum(cl.out_channels for cl in convs)} distinct "
                f"parameter sets (one per filter).")
+
+
+def with_answer(sol: Solution, answer: str | None) -> Solution:
+    """The solution with a claimed count judged: flattened size (MLP → CNN); neurons[,unique] (CNN → MLP)."""
+    if answer is None:
+        return sol
+    parts = [v.strip() for v in answer.split(",")]
+    if not 1 <= len(parts) <= 2 or not all(v.isascii() and v.isdigit() and len(v) <= 18 for v in parts):
+        raise ConvcalcError(f"expected a whole number (or neurons,unique with --cnn), got {answer[:40]!r}", "--answer")
+    claimed = [int(v) for v in parts]
+    keys = ["neurons", "unique_neurons"] if "neurons" in sol.data else ["flattened"]
+    if len(claimed) > len(keys):
+        raise ConvcalcError("with --mlp the answer is one number, the flattened output size", "--answer")
+    computed = [sol.data[k] for k in keys[: len(claimed)]]
+    ok = claimed == computed
+    what = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in zip(keys, computed, strict=False))
+    note = Note(f"Your answer {answer.strip()} is {'right' if ok else 'wrong'}: {what}.", "ok" if ok else "error")
+    data = {**sol.data, "answer_correct": ok, "answer_of": keys[0]}
+    return replace(sol, data=data, blocks=chain(sol.blocks, [Heading("Checking your answer"), note]),
+                   status=ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER)
