@@ -142,8 +142,9 @@ def _blocks(p: NetProblem, acts: list[Array], grads: list[tuple[Array, dict[str,
     yield Note("dL/d(output): all ones (L = the sum of the outputs)." if p.grad is None else "dL/d(output) as given.")
     yield from _arrays("dLdZ", "upstream gradient", g, base, p.layer is not None)
     for i in reversed(chosen):
-        yield Note(f"Layer {i + base}: {p.layers[i].text} ← dL/d(its input) {'×'.join(map(str, acts[i].shape))}")
+        yield Note(f"Layer {i + base}: {p.layers[i].text}, back to its input ({'×'.join(map(str, acts[i].shape))})")
         yield from _arrays(f"dLdA{i + base}", "gradient w.r.t. the layer's input", grads[i][0], base,
                            p.layer is not None)
         for kind, ga in grads[i][1].items():
-            yield from _arrays(f"dL/d[{names[i][kind]}]", kind + " gradient", ga, base, p.layer is not None)
+            symbol = f"dLd{'W' if kind == 'weight' else 'b'}{i + base}"
+            yield from _arrays(symbol, f"gradient of {names[i][kind]}", ga, base, p.layer is not None)

@@ -179,3 +179,9 @@ def test_issue_example_three_values_not_seven(cli):
 def test_bad_input_is_one_line_exit_2(cli, argv):
     res = cli(*argv)
     assert res.code == 2 and res.err.count("\n") == 1 and "Traceback" not in res.err
+
+
+def test_backprop_resample_answer(cli):
+    ok = cli("backprop", "resample", "--input", "1 2 3 4 5 6", "--down", "2", "--answer", "1 0 1 0 1 0")
+    short = cli("backprop", "resample", "--input", "1 2 3 4 5 6", "--down", "2", "--answer", "1 0 1 0 1")
+    assert ok.code == 0 and short.code == 1 and "shape" in short.out

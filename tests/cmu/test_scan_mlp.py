@@ -126,3 +126,12 @@ def test_cnn_window_is_what_one_output_reads(cli, layers):
 def test_bad_input(cli, argv, flag):
     res = cli("scan-mlp", *argv)
     assert res.code == 2 and flag in res.err and res.err.count("\n") == 1, res.err
+
+
+def test_answers(cli):
+    cnn = "Conv1d(1, 2, 2, stride=2), Conv1d(2, 3, 3, stride=3), Conv1d(3, 2, 3, stride=3)"
+    assert cli("scan-mlp", "--cnn", cnn, "--answer", "29,7").code == 0
+    assert cli("scan-mlp", "--cnn", cnn, "--answer", "28").code == 1
+    mlp = ["--input-shape", "1x24x128", "--mlp", HANDOUT_MLP, "--window", "8", "--stride", "4"]
+    assert cli("scan-mlp", *mlp, "--answer", "124").code == 0
+    assert cli("scan-mlp", *mlp, "--answer", "128").code == 1
