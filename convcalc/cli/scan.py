@@ -28,6 +28,8 @@ def scan_mlp(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random input of the check.")] = 0,
     cnn: Annotated[str | None, typer.Option("--cnn", help="Instead: a CNN of Conv1d layers, to see as a scanning "
                                                           "MLP (window, stride, neurons, unique neurons).")] = None,
+    unique: Annotated[str | None, typer.Option("--unique", help="A distributed (shared-parameter) MLP: the distinct "
+                                                                "neurons per Linear layer, e.g. 2,8,4.")] = None,
     answer: Annotated[str | None, typer.Option("--answer", help="Your number to check: the flattened output size "
                                                                 "(--mlp), or the neurons, or neurons,unique (--cnn).")]
     = None,
@@ -41,9 +43,11 @@ def scan_mlp(
     from convcalc.net import parse_network, parse_shape
 
     if cnn is not None:
-        if any(v is not None for v in (mlp, weights, output, input, window, stride)):
+        if any(v is not None for v in (mlp, weights, output, input, window, stride, unique)):
             raise ConvcalcError("--cnn takes no --mlp, --window, --stride, --weights, --input or --output", "--cnn")
-        emit(derive.with_answer(derive.cnn_to_mlp(parse_network(net_text(cnn, "--cnn"))), answer), fmt)
+        from convcalc.derive.scan_cnn import cnn_to_mlp
+
+        emit(derive.with_answer(cnn_to_mlp(parse_network(net_text(cnn, "--cnn"))), answer), fmt)
     if mlp is None:
         raise ConvcalcError("give --mlp 'Flatten(), Linear(...), ...' (with --input-shape, --window, --stride) or "
                             "--cnn 'Conv1d(...), ...'", "--mlp")
@@ -70,8 +74,14 @@ def scan_mlp(
         from convcalc.io import read_tensor
 
         x = np.asarray(read_tensor(input, "--input"), dtype=np.float64)
+    shared = None
+    if unique is not None:
+        from convcalc.specs import parse_ints, positive
+
+        parts = [v for v in unique.replace(" ", "").split(",") if v]
+        shared = positive(parse_ints(",".join(parts), len(parts), "--unique"), "--unique") if parts else ()
     problem = derive.MlpToCnn((shape[0], shape[1], shape[2]), parse_network(net_text(mlp, "--mlp")), window, stride,
-                              w, x)
+                              w, x, shared)
     solution, converted = derive.mlp_to_cnn(problem, seed)
     if output is not None and converted is not None:
         from convcalc.weights import save_npz

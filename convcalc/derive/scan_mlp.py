@@ -19,10 +19,10 @@ import numpy as np
 from convcalc.core import stack
 from convcalc.derive.backprop_net import NetProblem, param_names, resolve
 from convcalc.derive.records import Block, Heading, Note, Solution, Table
+from convcalc.derive.scan_plan import Plan, layer_plans, plain_plan
 from convcalc.errors import ConvcalcError, ExitStatus
-from convcalc.formulas import jump_step, receptive_field_step
-from convcalc.net import parse_network
-from convcalc.net.layers import ConvLayer, ElementwiseLayer, FlattenLayer, Layer, LinearLayer
+from convcalc.net import parse_network, propagate
+from convcalc.net.layers import ElementwiseLayer, FlattenLayer, Layer, LinearLayer
 from convcalc.numbers import Array
 
 
@@ -34,6 +34,7 @@ class MlpToCnn:
     stride: int
     weights: Mapping[str, Array] | None = None
     x: Array | None = None  # the input the two are run on; default random (seed 0)
+    unique: tuple[int, ...] | None = None  # distinct neurons per Linear layer (a distributed MLP)
 
 
 def _mlp_body(mlp: tuple[Layer, ...]) -> tuple[Layer, ...]:
@@ -48,22 +49,28 @@ def _mlp_body(mlp: tuple[Layer, ...]) -> tuple[Layer, ...]:
     return body
 
 
-def cnn_spec(p: MlpToCnn) -> str:
-    """The equivalent CNN as a layer list."""
+def plans(p: MlpToCnn) -> list[Plan]:
+    """The CNN layouts (filters, kernel, stride per Linear) that scan like the MLP; the first is used."""
     c = p.input_shape[1]
-    body = _mlp_body(p.mlp)
-    first = next(layer for layer in body if isinstance(layer, LinearLayer))
-    if first.in_features != p.window * c:
-        raise ConvcalcError(f"the first Linear takes {first.in_features} inputs, but a window of {p.window} steps of "
-                            f"{c} channels is {p.window}·{c} = {p.window * c}", first.where)
-    parts = []
-    for layer in body:
+    linears = [layer for layer in _mlp_body(p.mlp) if isinstance(layer, LinearLayer)]
+    if linears[0].in_features != p.window * c:
+        raise ConvcalcError(f"the first Linear takes {linears[0].in_features} inputs, but a window of {p.window} steps "
+                            f"of {c} channels is {p.window}·{c} = {p.window * c}", linears[0].where)
+    widths = [layer.out_features for layer in linears]
+    if p.unique is None:
+        return [plain_plan(widths, p.window, p.stride)]
+    return layer_plans(widths, p.unique, p.window, p.stride)
+
+
+def cnn_spec(p: MlpToCnn, plan: Plan) -> str:
+    """The equivalent CNN as a layer list."""
+    parts, c_prev, i = [], p.input_shape[1], 0
+    for layer in _mlp_body(p.mlp):
         if isinstance(layer, LinearLayer):
-            b = "" if layer.bias else ", bias=False"
-            if layer is first:
-                parts.append(f"Conv1d({c}, {layer.out_features}, {p.window}, stride={p.stride}{b})")
-            else:
-                parts.append(f"Conv1d({layer.in_features}, {layer.out_features}, 1{b})")
+            f, k, s = plan[i]
+            extra = (f", stride={s}" if s != 1 else "") + ("" if layer.bias else ", bias=False")
+            parts.append(f"Conv1d({c_prev}, {f}, {k}{extra})")
+            c_prev, i = f, i + 1
         else:
             parts.append(layer.text)
     return ", ".join([*parts, "Flatten()"])
@@ -80,18 +87,24 @@ def mlp_params(p: MlpToCnn, weights: Mapping[str, Array]) -> dict[int, dict[str,
     return params
 
 
-def convert_weights(p: MlpToCnn, cnn: tuple[Layer, ...]) -> dict[str, Array]:
-    """The MLP's state_dict turned into the CNN's: first Linear (out, window·C) → (out, C, window); others (out, in, 1)."""
+def convert_weights(p: MlpToCnn, cnn: tuple[Layer, ...], plan: Plan) -> dict[str, Array]:
+    """The MLP's state_dict turned into the CNN's, layer by layer.
+
+    A layer of f filters of width K over c channels is the MLP's first f neurons (position 0),
+    reading the first K·c inputs of the layer below (time-major: position 0's c values first):
+    W[:f, :K·c].reshape(f, K, c).transpose(0, 2, 1) → (C_out, C_in, K); bias b[:f].
+    """
     n, c, t = p.input_shape
     assert p.weights is not None
     mlp = mlp_params(p, p.weights)
     cnn_names = param_names(cnn, (n, c, t), None)
     out: dict[str, Array] = {}
-    for pos, (mi, ci) in enumerate(zip(sorted(mlp), sorted(cnn_names), strict=True)):
+    c_prev = c
+    for (mi, ci), (f, k, _s) in zip(zip(sorted(mlp), sorted(cnn_names), strict=True), plan, strict=True):
         for kind, a in mlp[mi].items():
-            if kind == "weight":
-                a = a.reshape(a.shape[0], p.window, c).transpose(0, 2, 1) if pos == 0 else a[:, :, None]
+            a = a[:f, : k * c_prev].reshape(f, k, c_prev).transpose(0, 2, 1) if kind == "weight" else a[:f]
             out[cnn_names[ci][kind]] = np.ascontiguousarray(a)
+        c_prev = f
     return out
 
 
@@ -114,16 +127,25 @@ def mlp_to_cnn(p: MlpToCnn, seed: int = 0) -> tuple[Solution, dict[str, Array] |
     n, c, t = p.input_shape
     if p.window > t:
         raise ConvcalcError(f"a window of {p.window} is longer than the input's {t} steps", "--window")
-    spec = cnn_spec(p)
+    found = plans(p)
+    plan = found[0]
+    spec = cnn_spec(p, plan)
     cnn = parse_network(spec)
     positions = (t - p.window) // p.stride + 1
-    last = [layer for layer in _mlp_body(p.mlp) if isinstance(layer, LinearLayer)][-1].out_features
+    last = plan[-1][0]
+    cnn_shape = list(propagate(cnn[:-1], (n, c, t)).output_shape)
     data: dict[str, object] = {"cnn": spec, "cnn_layers": [layer.text for layer in cnn], "positions": positions,
-                               "output_shape": [positions, last], "cnn_output_shape": [n, last, positions],
+                               "output_shape": [positions, last], "cnn_output_shape": cnn_shape,
                                "flattened": positions * last}
+    if p.unique is not None:
+        data["plan"] = [{"filters": f, "kernel": k, "stride": st} for f, k, st in plan]
+        data["alternatives"] = [cnn_spec(p, other) for other in found[1:]]
     converted = None
     if p.weights is not None:
-        converted = convert_weights(p, cnn)
+        if cnn_shape[2] != positions:
+            raise ConvcalcError(f"the CNN gives {cnn_shape[2]} positions where the scan gives {positions}; "
+                                "the weights cannot be checked", "--unique")
+        converted = convert_weights(p, cnn, plan)
         x = p.x if p.x is not None else np.random.default_rng(seed).normal(size=(n, c, t))
         if x.shape != (n, c, t):
             raise ConvcalcError(f"has shape {x.shape}, but --input-shape says {(n, c, t)}", "--input")
@@ -155,9 +177,12 @@ def _blocks(p: MlpToCnn, cnn: tuple[Layer, ...], data: dict[str, object]) -> Ite
     rows = tuple((m.text, cl.text) for m, cl in zip(body, cnn, strict=False))
     yield Table(("MLP layer", "CNN layer"), (*rows, ("(one output per position)", cnn[-1].text)),
                 left=("MLP layer", "CNN layer"))
-    yield Note(f"The first Linear becomes a filter bank {k} steps wide moving {s} steps: each of its neurons is one "
-               f"filter. Each later neuron sees only the neurons of the same window, so its layer is a 1-wide "
-               f"convolution (kernel 1, stride 1).")
+    if p.unique is None:
+        yield Note(f"The first Linear becomes a filter bank {k} steps wide moving {s} steps: each of its neurons is "
+                   f"one filter. Each later neuron sees only the neurons of the same window, so its layer is a "
+                   f"1-wide convolution (kernel 1, stride 1).")
+    else:
+        yield from _distributed_notes(p, data)
     out_shape = data["cnn_output_shape"]
     assert isinstance(out_shape, list)
     yield Note(f"Output: {data['positions']} positions × {out_shape[1]} outputs; the CNN's Flatten of "
@@ -168,81 +193,43 @@ def _blocks(p: MlpToCnn, cnn: tuple[Layer, ...], data: dict[str, object]) -> Ite
     first = next(layer for layer in body if isinstance(layer, LinearLayer))
     h = first.out_features
     yield Heading("The weights")
+    if p.unique is not None:
+        yield Note("Each layer's filters are its first f neurons (those at position 0, reading the first K positions "
+                   "of the layer below, position 0's values first): W[:f, :K·c].reshape(f, K, c).transpose(0, 2, 1) "
+                   "gives (C_out, C_in, K); the bias b[:f]. The other neurons repeat them, shifted.")
+        yield from _verdict(data)
+        return
     yield Note(f"First Linear: PyTorch stores W as (out, in) = ({h}, {k * c}); in index j = t·{c} + ch (time-major). "
                f"W.reshape({h}, {k}, {c}) is (out, time, channel); .transpose(0, 2, 1) gives Conv1d's "
                f"(C_out, C_in, K) = ({h}, {c}, {k}).")
     yield Note(f"In MCQ 7's layout W_MLP(in, out) = ({k * c}, {h}): W_MLP.reshape(kernel_size, in_channel, "
                f"out_channel) = ({k}, {c}, {h}), then .transpose() reverses the axes to ({h}, {c}, {k}): option (B).")
     yield Note("Each later Linear (out, in) gets a kernel axis of 1: W[:, :, None]. Biases carry over unchanged.")
-    verdict = "agree" if data["agree"] else "DIFFER"
+    yield from _verdict(data)
+
+
+def _verdict(data: dict[str, object]) -> Iterator[Block]:
+    verdict = "agree" if data["agree"] else "DIFFER (do the MLP's weights really share as --unique says?)"
     yield Note(f"Checked: the MLP run window by window and the CNN with the converted weights {verdict} "
                f"(largest difference {data['max_difference']:.3g}).", "ok" if data["agree"] else "error")
 
 
-def cnn_to_mlp(cnn: tuple[Layer, ...]) -> Solution:
-    """The scanning MLP a CNN of Conv1d layers equals: window, stride, neurons, unique neurons."""
-    convs = [layer for layer in cnn if isinstance(layer, ConvLayer)]
-    for layer in cnn:
-        ok = (isinstance(layer, ConvLayer) and layer.ndim == 1 and not layer.transposed
-              and all(lo == hi == 0 for lo, hi in layer.padding) and layer.groups == 1) \
-            or isinstance(layer, FlattenLayer) or (isinstance(layer, ElementwiseLayer) and layer.role == "activation")
-        if not ok:
-            raise ConvcalcError("a scanning MLP is Conv1d layers without padding or groups, activations and Flatten",
-                                layer.where)
-    if not convs:
-        raise ConvcalcError("no Conv1d layer", "--cnn")
-    r, j = 1, 1
-    for layer in convs:
-        r, j = receptive_field_step(r, j, layer.kernel[0], layer.dilation[0]), jump_step(j, layer.stride[0])
-    need = _positions(convs)
-    neurons = [layer.out_channels * m for layer, m in zip(convs, need, strict=True)]
-    rows = [{"layer": layer.text, "filters": layer.out_channels, "positions": m, "neurons": nn}
-            for layer, m, nn in zip(convs, need, neurons, strict=True)]
-    data = {"window": r, "stride": j, "neurons": sum(neurons), "unique_neurons": sum(cl.out_channels for cl in convs),
-            "layers": rows, "mlp_widths": neurons}
-    return Solution("scan-mlp", "A CNN as a scanning MLP", {"cnn": ", ".join(layer.text for layer in cnn)}, data,
-                    _cnn_blocks(convs, need, neurons, r, j))
-
-
-MAX_POSITIONS = 1_000_000
-
-
-def _positions(convs: list[ConvLayer]) -> list[int]:
-    """How many positions of each layer one top output depends on, top down.
-
-    Contiguous when every kernel covers its stride: (P − 1)·s + d(K − 1) + 1 below P positions.
-    Otherwise (K < s, or dilation gaps) the positions have holes and are counted one by one.
-    """
-    need = [1] * len(convs)
-    gaps = any(cl.kernel[0] < cl.stride[0] or cl.dilation[0] > 1 for cl in convs[1:])
-    reach = [0]
-    for i in range(len(convs) - 1, 0, -1):
-        top = convs[i]
-        k, st, d = top.kernel[0], top.stride[0], top.dilation[0]
-        if not gaps:
-            need[i - 1] = (need[i] - 1) * st + d * (k - 1) + 1
-            continue
-        if len(reach) * k > MAX_POSITIONS:
-            raise ConvcalcError(f"one output depends on more than {MAX_POSITIONS} positions of layer {i}", top.where)
-        reach = sorted({p * st + t * d for p in reach for t in range(k)})
-        need[i - 1] = len(reach)
-    return need
-
-
-def _cnn_blocks(convs: list[ConvLayer], need: list[int], neurons: list[int], r: int, j: int) -> Iterator[Block]:
-    yield Heading("Window and stride of the scanning MLP")
-    yield Note(f"Window = the last layer's receptive field r = 1 + Σ (K_l − 1)·d_l·j_(l−1) = {r}; stride = its jump "
-               f"j = ∏ s_l = {' · '.join(str(cl.stride[0]) for cl in convs)} = {j}.")
-    yield Heading("Neurons of one MLP evaluation")
-    yield Note("The top layer is needed at 1 position; layer l−1 at (P_l − 1)·s_l + d_l(K_l − 1) + 1 positions (fewer "
-               "when a kernel is narrower than its stride: only the positions read count); each position of a layer "
-               "holds one neuron per filter.")
-    rows = tuple((str(i + 1), cl.text, str(cl.out_channels), str(m), str(nn))
-                 for i, (cl, m, nn) in enumerate(zip(convs, need, neurons, strict=True)))
-    yield Table(("#", "layer", "filters", "positions", "neurons"), rows, left=("layer",))
-    yield Note(f"{' + '.join(map(str, neurons))} = {sum(neurons)} neurons, sharing "
-               f"{' + '.join(str(cl.out_channels) for cl in convs)} = {sum(cl.out_channels for cl in convs)} distinct "
-               f"parameter sets (one per filter).")
+def _distributed_notes(p: MlpToCnn, data: dict[str, object]) -> Iterator[Block]:
+    plan = data["plan"]
+    assert isinstance(plan, list) and p.unique is not None
+    widths = [layer.out_features for layer in _mlp_body(p.mlp) if isinstance(layer, LinearLayer)]
+    for i, (w, step) in enumerate(zip(widths, plan, strict=True)):
+        f, k, st = step["filters"], step["kernel"], step["stride"]
+        yield Note(f"Layer {i + 1}: {w} neurons = {f} distinct × {w // f} position(s): {f} filter(s) {k} wide, "
+                   f"stride {st}.")
+    yield Note("The positions fit: (P_l − 1)·s_l + K_l = P_(l−1) under each layer, (P_1 − 1)·s_1 + K_1 = the "
+               f"window {p.window}, and ∏ s_l = the MLP's stride {p.stride}.")
+    others = data.get("alternatives") or []
+    assert isinstance(others, list)
+    if others:
+        yield Note(f"{len(others)} other layout(s) fit the same counts (shown: the one whose kernels equal their "
+                   f"strides, as a distributed MLP is drawn): {'; '.join(others[:3])}"
+                   + (" …" if len(others) > 3 else ""), "warn")
 
 
 def with_answer(sol: Solution, answer: str | None) -> Solution:

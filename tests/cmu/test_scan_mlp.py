@@ -135,3 +135,54 @@ def test_answers(cli):
     mlp = ["--input-shape", "1x24x128", "--mlp", HANDOUT_MLP, "--window", "8", "--stride", "4"]
     assert cli("scan-mlp", *mlp, "--answer", "124").code == 0
     assert cli("scan-mlp", *mlp, "--answer", "128").code == 1
+
+
+def distributed_mlp(filters: list[np.ndarray], strides: list[int], window: int, c: int) -> list[np.ndarray]:
+    """An MLP whose neurons share the given Conv1d filters (C_out, C_in, K), placed by hand:
+    neuron (position p, filter o) reads positions p·s … p·s+K−1 of the layer below."""
+    positions = [1]
+    for f, s in zip(filters[:0:-1], strides[:0:-1], strict=True):
+        positions.insert(0, (positions[0] - 1) * s + f.shape[2])
+    mats, under, c_prev = [], window, c
+    for f, s, p in zip(filters, strides, positions, strict=True):
+        o_n, _, k = f.shape
+        w = np.zeros((p * o_n, under * c_prev))
+        for pos in range(p):
+            for o in range(o_n):
+                for dk in range(k):
+                    for ch in range(c_prev):
+                        w[pos * o_n + o, (pos * s + dk) * c_prev + ch] = f[o, ch, dk]
+        mats.append(w)
+        under, c_prev = p, o_n
+    return mats
+
+
+def test_distributed_6_2(cli, tmp_path):
+    rng = np.random.default_rng(5)
+    filters = [rng.normal(size=(2, 24, 2)), rng.normal(size=(8, 2, 2)), rng.normal(size=(4, 8, 2))]
+    mats = distributed_mlp(filters, [2, 2, 1], 8, 24)
+    assert [m.shape for m in mats] == [(8, 192), (16, 8), (4, 16)]
+    np.savez(tmp_path / "mlp.npz", **{"1.weight": mats[0], "3.weight": mats[1], "5.weight": mats[2]})
+    x = rng.normal(size=(1, 24, 128))
+    mlp = "Flatten(), Linear(8 * 24, 8, bias=False), ReLU(), Linear(8, 16, bias=False), ReLU(), Linear(16, 4, bias=False)"
+    out = _json(cli, "scan-mlp", "--input-shape", "1x24x128", "--mlp", mlp, "--window", "8", "--stride", "4",
+                "--unique", "2,8,4", "--weights", str(tmp_path / "mlp.npz"), "--output", str(tmp_path / "conv.npz"),
+                "--input", json.dumps(x.tolist()))
+    assert out["cnn"] == ("Conv1d(24, 2, 2, stride=2, bias=False), ReLU(), Conv1d(2, 8, 2, stride=2, bias=False), "
+                          "ReLU(), Conv1d(8, 4, 2, bias=False), Flatten()")
+    assert out["agree"] is True
+    conv = np.load(tmp_path / "conv.npz")
+    for i, f in enumerate(filters):  # the filters come back out of the MLP's matrices
+        np.testing.assert_array_equal(conv[f"{2 * i}.weight"], f)
+    z = torch.tensor(x)
+    for i, s in enumerate([2, 2, 1]):
+        z = F.conv1d(z, torch.tensor(conv[f"{2 * i}.weight"]), stride=s)
+        z = F.relu(z) if i < 2 else z
+    scanned = numpy_scan(x, mats, [np.zeros(m.shape[0]) for m in mats], 8, 4)
+    np.testing.assert_allclose(z.numpy().transpose(0, 2, 1), scanned, rtol=1e-10, atol=1e-10)
+
+
+def test_distributed_counts_that_do_not_fit(cli):
+    res = cli("scan-mlp", "--input-shape", "1x24x128", "--mlp", HANDOUT_MLP, "--window", "8", "--stride", "4",
+              "--unique", "3,8,4")
+    assert res.code == 2 and "--unique" in res.err
