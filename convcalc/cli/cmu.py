@@ -117,6 +117,8 @@ def net(
     base = index_arg(index)
     layers = parse_network(net_text(net))
     x = batched(np.asarray(matrix_arg(input, "--input", "input"), dtype=np.float64), layers[0])
+    if seed is not None and not 0 <= seed < 2**63:
+        raise ConvcalcError(f"must be a whole number from 0 to 2^63 − 1, got {seed}", "--seed")
     if (weights is None) == (seed is None):
         raise ConvcalcError("give --weights FILE.npz, or --seed N for random weights", "--weights")
     if weights is not None:

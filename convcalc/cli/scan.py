@@ -42,6 +42,8 @@ def scan_mlp(
     from convcalc.derive import scan_mlp as derive
     from convcalc.net import parse_network, parse_shape
 
+    if not 0 <= seed < 2**63:
+        raise ConvcalcError(f"must be a whole number from 0 to 2^63 − 1, got {seed}", "--seed")
     if cnn is not None:
         if any(v is not None for v in (mlp, weights, output, input, window, stride, unique)):
             raise ConvcalcError("--cnn takes no --mlp, --window, --stride, --weights, --input or --output", "--cnn")
