@@ -105,6 +105,14 @@ def test_2d_stack_matches_autograd_with_a_given_grad(cli, tmp_path):
     check_against_torch(cli, SPEC_2D, x, tmp_path, g)
 
 
+def test_2d_groups_padding_dilation_and_upsampling(cli, tmp_path):
+    spec = ("Conv2d(2, 4, 3, padding=1, dilation=2, groups=2, bias=False), Upsample2d(2), "
+            "ConvTranspose2d(4, 2, 2, stride=2, output_padding=1, groups=2), MaxPool2d(3, stride=2, padding=1), "
+            "Flatten()")
+    x = np.random.default_rng(4).normal(size=(2, 2, 5, 5))
+    check_against_torch(cli, spec, x, tmp_path)
+
+
 def test_named_state_dict_keys_map_in_order(cli, tmp_path):
     spec = "Conv1d(1, 2, 2), ReLU(), Flatten(), Linear(6, 2)"
     out = check_against_torch(cli, spec, np.arange(4.0).reshape(1, 1, 4), tmp_path, names={"0": "conv1", "3": "fc"})
