@@ -106,7 +106,11 @@ def net(
                                                               "preview.")] = None,
     fmt: FormatOpt = Format.text, index: IndexOpt = 1, output: GradInputOutputOpt = None,
 ) -> None:
-    """A whole stack forward and backward: each layer's output, then dL/dA and weight gradients, layer by layer."""
+    """A whole stack forward and backward: each layer's output, then dL/dA and weight gradients, layer by layer.
+
+    Layers as PyTorch names them, plus the CMU course's Upsample1d/2d(k) and Downsample1d/2d(k);
+    the course's ConvTranspose1d(k) is written Upsample1d(k), Conv1d(...).
+    """
     import numpy as np
 
     from convcalc.cli.common import emit

@@ -75,16 +75,16 @@ def _s1d_blocks(p: fwd.ConvProblem, x: Array, z1: Array, z: Array, g: Array, g1:
     yield from fwd.show(n.kernel, "kernel", fwd.kernel_shown(p.w), base)
     yield Heading("Forward, line 1: the stride-1 convolution")
     yield from fwd.show("Z1", "conv_stride1 output", sh(z1), base)
-    yield Heading(f"Forward, line 2: downsample by the stride {'/'.join(map(str, p.spec.stride))}")
+    yield Heading(f"Forward, line 2: downsample by the stride {','.join(map(str, p.spec.stride))}")
     for ax, w, s in zip(AXIS_NAMES[p.spec.dim], z1.shape[2:], p.spec.stride, strict=True):
-        yield Note(f"{ax}: keep every {s}-th value of Z1, starting with the first: ({w}−1)//{s} + 1 = "
+        yield Note(f"{ax}: keep one value in every {s} of Z1, starting with the first: ({w}−1)//{s} + 1 = "
                    f"{downsample_size(w, s)} value(s).")
     yield from fwd.show(n.output, "output", sh(z), base)
     yield Heading("Backward, line 1: downsampling's backward")
     yield from fwd.show("dLdZ", "upstream gradient", sh(g), base)
     for ax, w, k, o in zip(AXIS_NAMES[p.spec.dim], z1.shape[2:], p.spec.stride, z.shape[2:], strict=True):
         reach = upsample_size(o, k)
-        extra = f", then {w - reach} trailing zero(s) to restore Z1's width {w}" if reach < w else ""
+        extra = f", then {w - reach} trailing zero(s) to restore Z1's size {w}" if reach < w else ""
         yield Note(f"{ax}: upsample dLdZ by {k} ({o} → {reach}){extra}.")
     yield from fwd.show("dLdZ1", "gradient w.r.t. the stride-1 output", sh(g1), base)
     yield Heading("Backward, line 2: the stride-1 convolution's backward")

@@ -34,7 +34,7 @@ def _blocks(x: Array, out: Array, factor: tuple[int, ...], up: bool, dim: int, b
                        f"W·k − (k−1) = {w}·{k} − ({k}−1) = {upsample_size(w, k)}.")
         else:
             kept = ", ".join(str(i + base) for i in range(0, w, k))
-            yield Note(f"{ax}: keep samples {kept} (every {k}-th, starting with the first): "
+            yield Note(f"{ax}: keep samples {kept} (one in every {k}, starting with the first): "
                        f"(W−1)//k + 1 = ({w}−1)//{k} + 1 = {downsample_size(w, k)}.")
     yield Note("Upsampling's backward pass is downsampling by the same factor (the gradient of each inserted "
                "zero is dropped); downsampling's backward pass is upsampling by the same factor followed by "
