@@ -135,6 +135,10 @@ def _upsample_conv(x: Array, kernel: str | None, bias: str | None, stride: str, 
          output)
 
 
+class PoolAs(str, Enum):
+    stride1_downsample = "stride1-downsample"
+
+
 class PoolMode(str, Enum):
     max = "max"
     avg = "avg"
@@ -165,6 +169,11 @@ def pool(
     cell: CellOpt = None, steps: StepsOpt = "",
     names: Annotated[str, typer.Option("--names", help="Symbols for input and output, e.g. C,P.")] = "A,P",
     output: OutputOpt = None,
+    as_: Annotated[PoolAs | None, typer.Option(
+        "--as", help="stride1-downsample: the CMU course's recipe, stride-1 max/avg pooling then downsampling by "
+                     "the stride, forward and backward.")] = None,
+    grad_output: Annotated[str | None, typer.Option(
+        "--grad-output", "-G", help="With --as: the upstream gradient dL/dZ (default all ones).")] = None,
 ) -> None:
     """Pool each channel (max, average, power-average, adaptive) and show every window."""
     from convcalc.derive import pool as pl
@@ -174,6 +183,18 @@ def pool(
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
     layout = data_layout(x, dim, "--input")
     k, s, pad, d = pool_window(kernel_size, stride, padding, dilation, dim)
+    if as_ is not None:
+        from convcalc.derive.recipes import pool_stride1_downsample
+
+        if mode.value not in ("max", "avg") or any(pad) or any(v != 1 for v in d) or ceil_mode or answer is not None \
+                or divisor_override is not None:
+            raise ConvcalcError("the course's pooling is max or avg without padding, dilation, ceil_mode, a divisor "
+                                "override or --answer", "--as")
+        g = optional_matrix(grad_output, "--grad-output")
+        emit(pool_stride1_downsample(layout.canonical(x), mode.value, k, s, layout,
+                                     None if g is None else as_signal(g, dim), base), fmt, output)
+    if grad_output is not None:
+        raise ConvcalcError("--grad-output needs --as stride1-downsample (or use 'backprop pool')", "--grad-output")
     osize = () if output_size is None else non_negative(parse_ints(output_size, dim, "--output-size"),
                                                         "--output-size")
     parts = [v.strip() for v in names.split(",")]

@@ -163,3 +163,56 @@ def _uc_blocks(x: Array, w: Array, a_up: Array, z: Array, wt: Array, k: tuple[in
     yield from fwd.show("dLdA_up", "gradient w.r.t. the upsampled input", sh(g_up), base)
     yield Note("Line 2, upsampling's backward: keep every k-th value (downsample).")
     yield from fwd.show("dLdA", "gradient w.r.t. the input", sh(gi), base)
+
+
+def pool_stride1_downsample(x: Array, mode: str, k: tuple[int, ...], s: tuple[int, ...], layout: Layout,
+                            grad: Array | None, base: int = 1) -> Solution:
+    """``pool --as stride1-downsample``: the course's MaxPool/MeanPool as stride-1 pooling then downsampling."""
+    from convcalc.core.pool import avg_pool_nd, max_pool_nd
+    from convcalc.core.pool_backward import avg_pool_nd_backward, max_pool_nd_backward
+
+    dim, ones = len(k), (1,) * len(k)
+    if mode == "max":
+        def run(a: Array, st: tuple[int, ...]) -> Array:
+            return max_pool_nd(a, k, st)[0]
+
+        def back(g: Array, st: tuple[int, ...]) -> Array:
+            return max_pool_nd_backward(g, x, k, st)
+    else:
+        def run(a: Array, st: tuple[int, ...]) -> Array:
+            return avg_pool_nd(a, k, st)
+
+        def back(g: Array, st: tuple[int, ...]) -> Array:
+            return avg_pool_nd_backward(g, x.shape, k, st)
+    z1 = run(x, ones)
+    z = downsample(z1, s, dim)
+    g = _canonical_grad(grad, layout, z.shape)
+    g1 = downsample_backward(g, s, z1.shape[2:])
+    gi = back(g1, ones)
+    same = _equal(z, run(x, s)) and _equal(gi, back(g, s))
+    sh = layout.shown
+    data = {"output": sh(z), "shape": list(sh(z).shape), "stride1_output": sh(z1), "grad_stride1_output": sh(g1),
+            "grad_input": sh(gi), "equals_strided": same}
+    settings = {"dim": dim, "mode": mode, "kernel_size": k[0] if dim == 1 else list(k),
+                "stride": s[0] if dim == 1 else list(s), "as": "stride1-downsample"}
+    title = f"{'Max' if mode == 'max' else 'Mean'} pooling as stride-1 pooling + downsampling"
+    return Solution("pool", title, settings, data, _pool_blocks(x, z1, z, g, g1, gi, s, same, layout, base), base)
+
+
+def _pool_blocks(x: Array, z1: Array, z: Array, g: Array, g1: Array, gi: Array, s: tuple[int, ...], same: bool,
+                 layout: Layout, base: int) -> Iterator[Block]:
+    sh = layout.shown
+    yield Heading("Given")
+    yield from fwd.show("A", "input", sh(x), base)
+    yield Heading("Forward, line 1: pooling with stride 1")
+    yield from fwd.show("Z1", "stride-1 pooling", sh(z1), base)
+    yield Heading(f"Forward, line 2: downsample by the stride {','.join(map(str, s))}")
+    yield from fwd.show("Z", "output", sh(z), base)
+    yield Heading("Backward, line 1: downsampling's backward (zeros back to Z1's size)")
+    yield from fwd.show("dLdZ", "upstream gradient", sh(g), base)
+    yield from fwd.show("dLdZ1", "gradient w.r.t. the stride-1 output", sh(g1), base)
+    yield Heading("Backward, line 2: stride-1 pooling's backward")
+    yield Note("Max: each value goes to its window's (first) largest input; mean: spread evenly over the window.")
+    yield from fwd.show("dLdA", "gradient w.r.t. the input", sh(gi), base)
+    yield Note("Same output and gradient as pooling with the stride built in (PyTorch's)." if same else
+               "These differ from the strided pooling's: please report it.", "ok" if same else "error")

@@ -185,3 +185,22 @@ def test_backprop_resample_answer(cli):
     ok = cli("backprop", "resample", "--input", "1 2 3 4 5 6", "--down", "2", "--answer", "1 0 1 0 1 0")
     short = cli("backprop", "resample", "--input", "1 2 3 4 5 6", "--down", "2", "--answer", "1 0 1 0 1")
     assert ok.code == 0 and short.code == 1 and "shape" in short.out
+
+
+@FAST
+@given(dim=st.sampled_from([1, 2]), size=st.integers(2, 9), k=st.integers(1, 3), s=st.integers(1, 4),
+       mode=st.sampled_from(["max", "avg"]), seed=st.integers(0, 99))
+def test_pool_as_stride1_downsample_equals_torch(cli, dim, size, k, s, mode, seed):
+    k = min(k, size)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-9, 10, size=(2,) + (size,) * dim)  # ties too: the first largest wins, as in torch
+    pool = {("max", 1): F.max_pool1d, ("max", 2): F.max_pool2d, ("avg", 1): F.avg_pool1d, ("avg", 2): F.avg_pool2d}
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    z = pool[mode, dim](t[None], k, s)[0]
+    g = rng.integers(-3, 4, size=tuple(z.shape))
+    z.backward(torch.tensor(g, dtype=torch.float64))
+    out = _json(cli, "pool", "--input", _inline(x), "--kernel-size", str(k), "--stride", str(s), "--mode", mode,
+                "--dim", str(dim), "--as", "stride1-downsample", "-G", _inline(g))
+    assert out["equals_strided"] is True
+    np.testing.assert_allclose(np.array(out["output"], dtype=float), z.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(np.array(out["grad_input"], dtype=float), t.grad.numpy(), rtol=1e-12, atol=1e-12)
