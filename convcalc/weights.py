@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -53,8 +55,6 @@ def load_npz(path: str, flag: str = "--weights") -> dict[str, Array]:
 
 def save_npz(arrays: Mapping[str, Array], target: str, flag: str = "--save-weights") -> None:
     """Write named float arrays to ``target`` (.npz) via a temporary file and a rename."""
-    from convcalc.output import _write_atomically
-
     path = Path(target)
     if path.suffix.lower() != ".npz":
         raise ConvcalcError(f"must end in .npz, got {target!r}", flag)
@@ -63,7 +63,14 @@ def save_npz(arrays: Mapping[str, Array], target: str, flag: str = "--save-weigh
     buf = io.BytesIO()
     np.savez(buf, **{k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})
     try:
-        _write_atomically(path, buf.getvalue())
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(buf.getvalue())
+            os.replace(tmp, path)  # a crash never leaves half a file
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     except (OSError, ValueError) as e:
         raise ConvcalcError(f"cannot write {target}: {getattr(e, 'strerror', None) or e}", flag) from None
 
