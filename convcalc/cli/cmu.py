@@ -111,6 +111,8 @@ def net(
     Layers as PyTorch names them, plus the CMU course's Upsample1d/2d(k) and Downsample1d/2d(k);
     the course's ConvTranspose1d(k) is written Upsample1d(k), Conv1d(...).
     """
+    import math
+
     import numpy as np
 
     from convcalc.cli.common import emit
@@ -137,6 +139,12 @@ def net(
                                                                                           row.input_shape).items()}
         fans = {names[i][k]: fan_in(layers[i], param_shapes(layers[i], row.input_shape))
                 for i, row in enumerate(rows) for k in param_shapes(layers[i], row.input_shape)}
+        from convcalc.weights import MAX_ENTRIES
+
+        total = sum(math.prod(s) for s in shapes.values())
+        if total > MAX_ENTRIES:
+            raise ConvcalcError(f"the network has {total} parameters; random weights are made for at most "
+                                f"{MAX_ENTRIES}", "--seed")
         w = random_init(shapes, fans, seed)  # type: ignore[arg-type]
     g = optional_matrix(grad_output, "--grad-output")
     problem = derive.NetProblem(layers, x, w, None if g is None else np.asarray(g, dtype=np.float64), layer)

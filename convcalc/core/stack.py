@@ -20,8 +20,9 @@ from convcalc.core.pool_backward import avg_pool_nd_backward, max_pool_nd_backwa
 from convcalc.core.resample import downsample, downsample_backward, upsample, upsample_backward
 from convcalc.core.transposed import conv_transpose_nd
 from convcalc.errors import ConvcalcError
+from convcalc.limits import check_memory, check_work
 from convcalc.net.layers import ConvLayer, CourseResampleLayer, ElementwiseLayer, FlattenLayer, Layer, LinearLayer, PoolLayer
-from convcalc.numbers import Array
+from convcalc.numbers import Array, Kind
 
 Params = Mapping[str, Array]
 ACTIVATIONS = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Identity")
@@ -87,6 +88,7 @@ def forward(layer: Layer, x: Array, p: Params) -> Array:
         start, end = flatten_dims(layer, x.ndim)
         return x.reshape(*x.shape[:start], -1, *x.shape[end + 1:])
     if isinstance(layer, LinearLayer):
+        _linear_budget(layer, x, p["weight"])
         y = x @ p["weight"].T
         return y + p["bias"] if "bias" in p else y
     assert isinstance(layer, ElementwiseLayer)
@@ -124,6 +126,13 @@ def backward(layer: Layer, x: Array, y: Array, p: Params, g: Array) -> tuple[Arr
     assert isinstance(layer, ElementwiseLayer)
     act = _ACT.get(layer.kind)
     return (g if act is None else g * act[1](x, y, layer)), {}
+
+
+def _linear_budget(layer: Layer, x: Array, w: Array) -> None:
+    """A Linear layer's forward (and, three times over, its backward) within the limits."""
+    rows = x.size // max(x.shape[-1], 1)
+    check_work(3 * rows * w.shape[0] * w.shape[1], Kind.FLOAT, f"{layer.text} and its gradients")
+    check_memory(8 * (rows * w.shape[0] + w.size), f"{layer.text}'s output and gradients")
 
 
 def _divisor(layer: PoolLayer) -> int | None:

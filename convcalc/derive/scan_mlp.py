@@ -25,6 +25,8 @@ from convcalc.net import parse_network, propagate
 from convcalc.net.layers import ElementwiseLayer, FlattenLayer, Layer, LinearLayer
 from convcalc.numbers import Array
 
+MAX_INPUT = 10_000_000  # numbers of the input both networks are run on to check converted weights
+
 
 @dataclass(frozen=True)
 class MlpToCnn:
@@ -145,6 +147,9 @@ def mlp_to_cnn(p: MlpToCnn, seed: int = 0) -> tuple[Solution, dict[str, Array] |
         if cnn_shape[2] != positions:
             raise ConvcalcError(f"the CNN gives {cnn_shape[2]} positions where the scan gives {positions}; "
                                 "the weights cannot be checked", "--unique")
+        if n * c * t > MAX_INPUT:
+            raise ConvcalcError(f"checking the weights runs both networks on an input of {n}×{c}×{t} numbers; "
+                                f"at most {MAX_INPUT} are run", "--input-shape")
         converted = convert_weights(p, cnn, plan)
         x = p.x if p.x is not None else np.random.default_rng(seed).normal(size=(n, c, t))
         if x.shape != (n, c, t):
