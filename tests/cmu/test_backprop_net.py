@@ -159,6 +159,8 @@ def test_pickled_weights_are_refused(cli, tmp_path):
     (["--net", "BatchNorm1d(2)", "--input", "1 2", "--seed", "1"], "no backward"),
     (["--net", "Linear(2, 1)", "--input", "1 2", "--seed", "1", "--layer", "5"], "--layer"),
     (["--net", "Linear(3, 1)", "--input", "1 2", "--seed", "1"], "in_features"),
+    (["--net", "Linear(2, 1000000000)", "--input", "1 2", "--seed", "1"], "at most"),
+    (["--net", "Linear(2, 1)", "--input", "1 2", "--seed", "-1"], "--seed"),
 ])
 def test_bad_input(cli, argv, words):
     res = cli("backprop", "net", *argv)
