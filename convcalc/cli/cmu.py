@@ -108,7 +108,8 @@ def net(
 ) -> None:
     """A whole stack forward and backward: each layer's output, then dL/dA and weight gradients, layer by layer.
 
-    Layers as PyTorch names them, plus the CMU course's Upsample1d/2d(k) and Downsample1d/2d(k);
+    Layers as PyTorch names them, plus the CMU course's Upsample1d/2d(k), Downsample1d/2d(k) and
+    MeanPool1d/2d(kernel, stride);
     the course's ConvTranspose1d(k) is written Upsample1d(k), Conv1d(...).
     """
     import math

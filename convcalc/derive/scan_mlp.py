@@ -204,7 +204,7 @@ def _blocks(p: MlpToCnn, cnn: tuple[Layer, ...], data: dict[str, object]) -> Ite
                    "gives (C_out, C_in, K); the bias b[:f]. The other neurons repeat them, shifted.")
         yield from _verdict(data)
         return
-    yield Note(f"First Linear: PyTorch stores W as (out, in) = ({h}, {k * c}); in index j = t·{c} + ch (time-major). "
+    yield Note(f"First Linear: PyTorch stores W as (out, in) = ({h}, {k * c}); input index j = t·{c} + ch (time-major). "
                f"W.reshape({h}, {k}, {c}) is (out, time, channel); .transpose(0, 2, 1) gives Conv1d's "
                f"(C_out, C_in, K) = ({h}, {c}, {k}).")
     yield Note(f"In MCQ 7's layout W_MLP(in, out) = ({k * c}, {h}): W_MLP.reshape(kernel_size, in_channel, "

@@ -225,7 +225,12 @@ def _elementwise(call: Call, a: dict[str, Value], common: tuple) -> Layer:
 
 
 def _resample(call: Call, a: dict[str, Value], common: tuple) -> Layer:
+    """The CMU course's layers: Upsample/Downsample{1,2}d(k), and MeanPool{1,2}d(kernel, stride)."""
     ndim, up = _ndim(call.name), call.name.startswith("Up")
+    if call.name.startswith("MeanPool"):
+        k, s = (a["kernel"],) * ndim, (a["stride"],) * ndim
+        return PoolLayer(*common, ndim=ndim, op="avg", kernel=k, stride=s, padding=(0,) * ndim,  # type: ignore[arg-type]
+                         dilation=(1,) * ndim, ceil_mode=False, count_include_pad=True)
     k = a["upsampling_factor" if up else "downsampling_factor"]
     return CourseResampleLayer(*common, ndim=ndim, up=up, factor=(k,) * ndim)  # type: ignore[arg-type]
 

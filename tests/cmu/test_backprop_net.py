@@ -37,6 +37,9 @@ class Resample(torch.nn.Module):
 def torch_stack(spec: str) -> torch.nn.Sequential:
     mods = []
     for layer in parse_network(spec):
+        if layer.kind.startswith("MeanPool"):
+            mods.append(getattr(torch.nn, f"AvgPool{layer.ndim}d")(layer.kernel, layer.stride))
+            continue
         if layer.kind.startswith(("Upsample", "Downsample")):
             mods.append(Resample(layer.ndim, layer.factor[0], layer.up))
             continue
@@ -89,7 +92,7 @@ def check_against_torch(cli, spec: str, x: np.ndarray, tmp_path, grad: np.ndarra
 
 SPEC_1D = ("Conv1d(2, 3, 3, stride=2), ReLU(), MaxPool1d(2, stride=1), Upsample1d(2), ConvTranspose1d(3, 2, 3, "
            "stride=2, padding=1), Tanh(), Downsample1d(3), AvgPool1d(2), Flatten(), Linear(10, 4), Sigmoid()")
-SPEC_2D = ("Conv2d(1, 2, 3), Sigmoid(), AvgPool2d(2, stride=1), ConvTranspose2d(2, 2, 2, stride=2), "
+SPEC_2D = ("Conv2d(1, 2, 3), Sigmoid(), MeanPool2d(2, 1), ConvTranspose2d(2, 2, 2, stride=2), "
            "Downsample2d(3), MaxPool2d(2), Flatten(), Linear(8, 3), LeakyReLU(0.1)")
 
 
