@@ -186,3 +186,37 @@ def test_distributed_counts_that_do_not_fit(cli):
     res = cli("scan-mlp", "--input-shape", "1x24x128", "--mlp", HANDOUT_MLP, "--window", "8", "--stride", "4",
               "--unique", "3,8,4")
     assert res.code == 2 and "--unique" in res.err
+
+
+@FAST
+@given(layers=st.lists(st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(0, 2)), min_size=1, max_size=3),
+       c=st.integers(1, 2))
+def test_unique_finds_the_cnn_it_came_from(cli, layers, c):
+    """Any CNN (kernels covering their strides) → its scanning MLP's widths, window and stride
+    (counted by brute force) → scan-mlp --unique lists that CNN among the layouts that fit."""
+    convs, ch = [], c
+    for f, s, extra in layers:
+        convs.append((ch, f, s + extra, s))  # in, filters, kernel ≥ stride, stride
+        ch = f
+    reach, widths = {0}, []
+    for (_, f, k, s) in reversed(convs):
+        widths.insert(0, f * len(reach))
+        reach = {p * s + t for p in reach for t in range(k)}
+    window, stride = max(reach) + 1, int(np.prod([s for *_, s in convs]))
+    dims = [window * c, *widths]
+    mlp = ", ".join(["Flatten()"] + [f"Linear({dims[i]}, {dims[i + 1]})" for i in range(len(widths))])
+    out = _json(cli, "scan-mlp", "--input-shape", f"1x{c}x{window + 2 * stride}", "--mlp", mlp, "--window",
+                str(window), "--stride", str(stride), "--unique", ",".join(str(f) for _, f, _, _ in convs))
+    listed = [out["cnn"], *out["alternatives"]]
+    # a layer met at one position per evaluation can move its stride to another such layer: compare
+    # filters and kernels (they fix every other stride) and the strides' product
+    want = [(f, k) for _, f, k, _ in convs]
+    got = [[(int(a), int(b), int(st_)) for a, b, st_ in
+            (_conv_settings(part) for part in spec.split("), ") if part.startswith("Conv1d"))] for spec in listed]
+    assert any([x[:2] for x in g] == want and np.prod([x[2] for x in g]) == stride for g in got), (want, got)
+
+
+def _conv_settings(part: str) -> tuple[str, str, str]:
+    args = part.removeprefix("Conv1d(").rstrip(")").split(", ")
+    stride = next((a.split("=")[1] for a in args if a.startswith("stride=")), "1")
+    return args[1], args[2], stride
