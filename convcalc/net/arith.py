@@ -49,7 +49,7 @@ def _bounded(v: Any, node: ast.AST) -> Any:
     return v
 
 
-def _binop(node: ast.BinOp, left: Any, right: Any) -> Any:
+def binop_values(node: ast.BinOp, left: Any, right: Any) -> Any:
     kind = type(node.op)
     if kind not in _BINOPS:
         raise _err(f"the operator {type(node.op).__name__} is not allowed (only + - * / // % **)", node)
@@ -90,7 +90,7 @@ def evaluate(node: ast.AST, env: Mapping[str, Any] | None = None) -> Any:
             return not v
         raise _err("a sign is allowed only before a number", node)
     if isinstance(node, ast.BinOp):
-        return _binop(node, evaluate(node.left, env), evaluate(node.right, env))
+        return binop_values(node, evaluate(node.left, env), evaluate(node.right, env))
     if isinstance(node, ast.Name):
         if node.id in env:
             return env[node.id]

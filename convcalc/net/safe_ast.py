@@ -76,7 +76,7 @@ def _err(message: str, line: int | None) -> ConvcalcError:
     return ConvcalcError(message, f"line {line}" if line else "network spec")
 
 
-def _check_limits(text: str) -> None:
+def check_limits(text: str) -> None:
     """Length and bracket depth, before the parser sees the text."""
     if len(text) > MAX_TEXT:
         raise _err(f"the spec has {len(text)} characters; the limit is {MAX_TEXT}", None)
@@ -171,7 +171,7 @@ def _checked(value: Value, line: int) -> Value:
     return value
 
 
-def _literal(node: ast.expr, line: int, env: dict[str, Value] | None = None) -> Value:
+def literal_value(node: ast.expr, line: int, env: dict[str, Value] | None = None) -> Value:
     """A constant, a tuple/list of those, or integer arithmetic on them (``8 * 24``).
 
     Evaluated by convcalc's own bounded walker (``convcalc.net.arith``), never by Python.
@@ -207,8 +207,8 @@ def _read_call(call: ast.Call, source: _Source, out: list[Call]) -> None:
     for kw in call.keywords:
         if kw.arg is None:
             raise _err("argument unpacking with ** is not allowed", call.lineno)
-        kwargs.append((kw.arg, _literal(kw.value, call.lineno)))
-    args = tuple(_literal(a, call.lineno) for a in call.args)
+        kwargs.append((kw.arg, literal_value(kw.value, call.lineno)))
+    args = tuple(literal_value(a, call.lineno) for a in call.args)
     text = source.segment(call) or name
     out.append(Call(name, args, tuple(kwargs), call.lineno, " ".join(text.split())))
     if len(out) > MAX_LAYERS:
@@ -220,7 +220,7 @@ def read_calls(source: str) -> list[Call]:
 
     Raises ConvcalcError naming the line for anything that is not a plain layer call.
     """
-    _check_limits(source)
+    check_limits(source)
     try:
         with warnings.catch_warnings():  # "invalid escape sequence" and the like: the allow-list judges, silently
             warnings.simplefilter("ignore")

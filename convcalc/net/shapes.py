@@ -68,6 +68,7 @@ class LayerShape:
     sizes: tuple[SizeResult, ...] = ()
     inferred: tuple[tuple[str, int], ...] = ()
     notes: tuple[str, ...] = ()
+    ops: int = 0  # other arithmetic (an elementwise add's one add per value), counted in FLOPs only
 
     @property
     def params(self) -> int:
