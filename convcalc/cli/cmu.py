@@ -104,6 +104,8 @@ def net(
     = None,
     layer: Annotated[int | None, typer.Option("--layer", help="Show every value of layer k (1-based), not a "
                                                               "preview.")] = None,
+    answer: Annotated[str | None, typer.Option("--answer", help="Your dL/dA (the whole stack's, the input's shape) "
+                                                                "to check, e.g. your MyTorch model's.")] = None,
     fmt: FormatOpt = Format.text, index: IndexOpt = 1, output: GradInputOutputOpt = None,
 ) -> None:
     """A whole stack forward and backward: each layer's output, then dL/dA and weight gradients, layer by layer.
@@ -148,7 +150,9 @@ def net(
                                 f"{MAX_ENTRIES}", "--seed")
         w = random_init(shapes, fans, seed)  # type: ignore[arg-type]
     g = optional_matrix(grad_output, "--grad-output")
-    problem = derive.NetProblem(layers, x, w, None if g is None else np.asarray(g, dtype=np.float64), layer)
+    claimed = optional_matrix(answer, "--answer")
+    claimed = None if claimed is None else np.asarray(claimed, dtype=np.float64)
+    problem = derive.NetProblem(layers, x, w, None if g is None else np.asarray(g, dtype=np.float64), layer, claimed)
     solution = derive.solve(problem, base)
     if save_weights is not None:
         save_npz(w, save_weights)

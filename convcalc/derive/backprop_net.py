@@ -7,16 +7,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
 from convcalc.core import stack
+from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indices
 from convcalc.derive.conv import show
 from convcalc.derive.records import Block, Heading, Note, Solution, Table
-from convcalc.errors import ConvcalcError
+from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.net.layers import Layer
 from convcalc.net.shapes import propagate
-from convcalc.numbers import Array
+from convcalc.numbers import Array, Kind
 
 PREVIEW_SLICES = 2  # 2-D slices of each array shown per layer unless --layer asks for all of it
 _INDEXED = re.compile(r"^(?:.*\.)?(\d+)\.(weight|bias)$")
@@ -29,6 +31,7 @@ class NetProblem:
     weights: Mapping[str, Array]  # state_dict name -> array
     grad: Array | None  # dL/d(output); default all ones (L = the sum of the outputs)
     layer: int | None = None  # 1-based: show all of this layer's arrays
+    answer: Array | None = None  # the user's dL/dA of the whole stack, to check
 
 
 def param_names(layers: tuple[Layer, ...], input_shape: tuple[int, ...],
@@ -114,8 +117,16 @@ def solve(p: NetProblem, base: int = 1) -> Solution:
             "grad_output": np.ones_like(acts[-1]) if p.grad is None else p.grad, "grad_input": grads[0][0]}
     settings = {"input_shape": list(p.x.shape), "layers": len(p.layers),
                 "loss": "sum of the outputs" if p.grad is None else "given dL/d(output)"}
-    return Solution("backprop net", "A whole network, forward and backward", settings, data,
-                    _blocks(p, acts, grads, params, names, base), base)
+    blocks = _blocks(p, acts, grads, params, names, base)
+    status = ExitStatus.OK
+    if p.answer is not None:
+        check = check_matrix("dLdA", p.answer, grads[0][0], Kind.FLOAT)
+        data.update({"answer_correct": bool(check.ok.all()), "wrong_cells": wrong_cell_indices(check, base),
+                     "answer_of": "grad_input"})
+        status = ExitStatus.OK if check.ok.all() else ExitStatus.WRONG_ANSWER
+        blocks = chain(blocks, verdict_steps(check, "dL/dA", "the layers' gradients above show where it goes wrong",
+                                             lambda _i: []))
+    return Solution("backprop net", "A whole network, forward and backward", settings, data, blocks, base, status)
 
 
 def _arrays(symbol: str, caption: str, a: Array, base: int, every: bool) -> Iterator[Block]:

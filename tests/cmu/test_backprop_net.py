@@ -175,3 +175,16 @@ def test_wrong_shapes_in_the_file(cli, tmp_path):
     np.savez(f, **{"0.weight": np.zeros((3, 3)), "0.bias": np.zeros(1)})
     res = cli("backprop", "net", "--net", "Linear(2, 1)", "--input", "1 2", "--weights", str(f))
     assert res.code == 2 and "needs (1, 2)" in res.err
+
+
+def test_answer_is_checked_against_autograd(cli, tmp_path):
+    spec = "Conv1d(1, 2, 2), Tanh(), Flatten(), Linear(4, 1)"
+    x = np.random.default_rng(8).normal(size=(1, 1, 3))
+    out = check_against_torch(cli, spec, x, tmp_path)
+    right = np.array(out["grad_input"])
+    base = ["backprop", "net", "--net", spec, "--input", json.dumps(x.tolist()), "--weights", str(tmp_path / "w.npz")]
+    assert cli(*base, "--answer", json.dumps(right.round(10).tolist())).code == 0
+    wrong = right.copy()
+    wrong[0, 0, 1] += 0.5
+    res = cli(*base, "--answer", json.dumps(wrong.tolist()), "-f", "json")
+    assert res.code == 1 and json.loads(res.out)["wrong_cells"] == [[1, 1, 2]]
