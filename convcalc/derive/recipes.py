@@ -139,7 +139,7 @@ def _uc_blocks(x: Array, w: Array, a_up: Array, z: Array, wt: Array, k: tuple[in
     sh, dim = layout.shown, len(k)
     yield Heading("Given")
     yield from fwd.show("A", "input", sh(x), base)
-    yield from fwd.show("W", "the stride-1 convolution's kernel (C_out, C_in, K...)", fwd.kernel_shown(w), base)
+    yield from fwd.show("W", "kernel of the stride-1 convolution, laid out as its output, input, taps", fwd.kernel_shown(w), base)
     yield Heading("Forward, line 1: upsample by k")
     for ax, n, kk in zip(AXIS_NAMES[dim], x.shape[2:], k, strict=True):
         yield Note(f"{ax}: {kk}−1 zero(s) between samples: {n}·{kk} − ({kk}−1) = {upsample_size(n, kk)}.")
@@ -155,7 +155,7 @@ def _uc_blocks(x: Array, w: Array, a_up: Array, z: Array, wt: Array, k: tuple[in
                f"(C_in, C_out, K...), shown below. Put the other way: PyTorch's ConvTranspose with stride k and "
                f"padding 0 pads the upsampled input by K−1 on each side before the flipped kernel slides, so it is "
                f"K−1 longer at each end ((W−1)k + K instead of (W−1)k − K + 2).")
-    yield from fwd.show("W_pt", "PyTorch ConvTranspose weight", fwd.kernel_shown(wt), base)
+    yield from fwd.show("W_pt", "weight of the equivalent transposed convolution", fwd.kernel_shown(wt), base)
     yield Note("Checked: the two agree." if same else "They differ: please report it.", "ok" if same else "error")
     yield Heading("Backward")
     yield from fwd.show("dLdZ", "upstream gradient", sh(g), base)
