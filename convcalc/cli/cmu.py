@@ -89,10 +89,29 @@ def batched(x: Array, first: object) -> Array:
     return x
 
 
+def chain_of(text: str, shape: tuple[int, ...]) -> tuple[tuple, tuple[str, ...] | None]:
+    """The layers of a layer list; or of a class source / print(model) printout whose layers form
+    one chain, with their state_dict prefixes (``conv1``, ``features.0``)."""
+    from convcalc.net import parse_network
+    from convcalc.net.read import network_form, read_network
+
+    if network_form(text) == "layers":
+        return parse_network(text), None
+    graph = read_network(text, shape)
+    for i, node in enumerate(graph.nodes):
+        if node.inputs != (i - 1,):
+            raise ConvcalcError(f"backprop net follows one chain of layers; {node.name} ({node.layer.text}) takes "
+                                "a branch or several inputs", "--net")
+    if graph.output != len(graph.nodes) - 1:
+        raise ConvcalcError("backprop net follows one chain of layers; the model returns an earlier value", "--net")
+    return tuple(n.layer for n in graph.nodes), tuple(n.name for n in graph.nodes)
+
+
 @backprop.command("net")
 def net(
-    net: Annotated[str | None, typer.Option("--net", help="The layer list: a file, '-' (stdin) or inline "
-                                                          "'Conv1d(1, 2, 3), ReLU(), Flatten()'.")] = None,
+    net: Annotated[str | None, typer.Option("--net", help="The layer list (a file, '-' or inline 'Conv1d(1, 2, 3), "
+                                                          "ReLU(), Flatten()'), or a class source or print(model) "
+                                                          "printout whose layers form one chain.")] = None,
     input: InputOpt = None,
     weights: Annotated[str | None, typer.Option("--weights", "-w", help="FILE.npz with PyTorch state_dict names "
                                                                         "(0.weight, 0.bias, ... or conv1.weight, "
@@ -120,12 +139,13 @@ def net(
 
     from convcalc.cli.common import emit
     from convcalc.derive import backprop_net as derive
-    from convcalc.net import parse_network
     from convcalc.weights import load_npz, random_init, save_npz
 
     base = index_arg(index)
-    layers = parse_network(net_text(net))
-    x = batched(np.asarray(matrix_arg(input, "--input", "input"), dtype=np.float64), layers[0])
+    text = net_text(net)
+    raw = np.asarray(matrix_arg(input, "--input", "input"), dtype=np.float64)
+    layers, prefixes = chain_of(text, raw.shape)
+    x = batched(raw, layers[0])
     if seed is not None and not 0 <= seed < 2**63:
         raise ConvcalcError(f"must be a whole number from 0 to 2^63 − 1, got {seed}", "--seed")
     if (weights is None) == (seed is None):
@@ -137,7 +157,7 @@ def net(
         from convcalc.net.shapes import propagate
 
         rows = propagate(layers, x.shape).rows
-        names = derive.param_names(layers, x.shape, None)
+        names = derive.param_names(layers, x.shape, None, prefixes)
         shapes = {names[i][k]: s for i, row in enumerate(rows) for k, s in param_shapes(layers[i],
                                                                                           row.input_shape).items()}
         fans = {names[i][k]: fan_in(layers[i], param_shapes(layers[i], row.input_shape))
@@ -152,7 +172,8 @@ def net(
     g = optional_matrix(grad_output, "--grad-output")
     claimed = optional_matrix(answer, "--answer")
     claimed = None if claimed is None else np.asarray(claimed, dtype=np.float64)
-    problem = derive.NetProblem(layers, x, w, None if g is None else np.asarray(g, dtype=np.float64), layer, claimed)
+    problem = derive.NetProblem(layers, x, w, None if g is None else np.asarray(g, dtype=np.float64), layer, claimed,
+                                prefixes)
     solution = derive.solve(problem, base)
     if save_weights is not None:
         save_npz(w, save_weights)

@@ -32,19 +32,23 @@ class NetProblem:
     grad: Array | None  # dL/d(output); default all ones (L = the sum of the outputs)
     layer: int | None = None  # 1-based: show all of this layer's arrays
     answer: Array | None = None  # the user's dL/dA of the whole stack, to check
+    prefixes: tuple[str, ...] | None = None  # state_dict prefix per layer (a class source's attribute names)
 
 
-def param_names(layers: tuple[Layer, ...], input_shape: tuple[int, ...],
-                given: Mapping[str, Array] | None) -> dict[int, dict[str, str]]:
+def param_names(layers: tuple[Layer, ...], input_shape: tuple[int, ...], given: Mapping[str, Array] | None,
+                prefixes: tuple[str, ...] | None = None) -> dict[int, dict[str, str]]:
     """For each layer index with parameters: {"weight": state_dict name, ...}.
 
-    Names ``<i>.weight`` (an nn.Sequential, any prefix like ``layers.``) match layer i; other
-    names (``conv1.weight``) are matched in the file's order to the layers that have parameters.
+    With ``prefixes`` (a class source's or printout's module names) those are the names. Otherwise
+    ``<i>.weight`` (an nn.Sequential, any prefix like ``layers.``) match layer i; other names
+    (``conv1.weight``) are matched in the file's order to the layers that have parameters.
     """
     shapes = propagate(layers, input_shape)
     needs = {i: stack.param_shapes(layer, row.input_shape) for i, (layer, row) in enumerate(zip(layers, shapes.rows,
                                                                                               strict=True))}
     needs = {i: s for i, s in needs.items() if s}
+    if prefixes is not None:  # the model's own names, as its state_dict has them
+        return {i: {p: f"{prefixes[i]}.{p}" for p in s} for i, s in needs.items()}
     keys = list(given or {})
     matches = [_INDEXED.match(k) for k in keys]
     leads = {k[: m.start(1)] for k, m in zip(keys, matches, strict=True) if m}
@@ -64,7 +68,7 @@ def param_names(layers: tuple[Layer, ...], input_shape: tuple[int, ...],
 
 def resolve(p: NetProblem) -> tuple[dict[int, dict[str, Array]], dict[int, dict[str, str]]]:
     """Each layer's parameters from the file, shapes checked against the layer."""
-    names = param_names(p.layers, p.x.shape, p.weights)
+    names = param_names(p.layers, p.x.shape, p.weights, p.prefixes)
     shapes = propagate(p.layers, p.x.shape)
     out: dict[int, dict[str, Array]] = {}
     for i, per in names.items():

@@ -188,3 +188,60 @@ def test_answer_is_checked_against_autograd(cli, tmp_path):
     wrong[0, 0, 1] += 0.5
     res = cli(*base, "--answer", json.dumps(wrong.tolist()), "-f", "json")
     assert res.code == 1 and json.loads(res.out)["wrong_cells"] == [[1, 1, 2]]
+
+
+MODEL_SOURCE = '''
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(2, 3, 3, stride=2)
+        self.act = nn.Tanh()
+        self.fc = nn.Linear(9, 2)
+
+    def forward(self, x):
+        x = self.act(self.conv1(x))
+        x = x.flatten(1)
+        return self.fc(x)
+'''
+
+
+class Net(torch.nn.Module):
+    """MODEL_SOURCE, written out for torch."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv1d(2, 3, 3, stride=2)
+        self.act = torch.nn.Tanh()
+        self.fc = torch.nn.Linear(9, 2)
+
+    def forward(self, x):
+        x = self.act(self.conv1(x))
+        x = x.flatten(1)
+        return self.fc(x)
+
+
+def test_class_source_with_its_own_state_dict(cli, tmp_path):
+    model = Net().double()
+    (tmp_path / "model.py").write_text(MODEL_SOURCE)
+    np.savez(tmp_path / "w.npz", **{k: v.detach().numpy() for k, v in model.state_dict().items()})
+    x = np.random.default_rng(9).normal(size=(2, 2, 7))
+    res = cli("backprop", "net", "--net", str(tmp_path / "model.py"), "--input", json.dumps(x.tolist()), "--weights",
+              str(tmp_path / "w.npz"), "-f", "json")
+    assert res.code == 0, res.err
+    out = json.loads(res.out)
+    t = torch.tensor(x, requires_grad=True)
+    model(t).sum().backward()
+    np.testing.assert_allclose(out["grad_input"], t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out["layers"][0]["grad_weight"], model.conv1.weight.grad.numpy(), rtol=1e-10)
+    assert out["layers"][3]["bias_name"] == "fc.bias"
+
+
+def test_a_branching_source_is_refused(cli, tmp_path):
+    src = MODEL_SOURCE.replace("x = self.act(self.conv1(x))", "x = self.act(self.conv1(x)) + self.conv1(x)")
+    (tmp_path / "model.py").write_text(src)
+    res = cli("backprop", "net", "--net", str(tmp_path / "model.py"), "--input", json.dumps(np.zeros((1, 2, 7)).tolist()),
+              "--seed", "0")
+    assert res.code == 2 and "chain" in res.err, res.err
