@@ -154,14 +154,12 @@ def net(
         w = load_npz(weights)
     else:
         from convcalc.core.stack import fan_in, param_shapes
-        from convcalc.net.shapes import propagate
 
-        rows = propagate(layers, x.shape).rows
+        ins = derive.input_shapes(layers, x.shape)
         names = derive.param_names(layers, x.shape, None, prefixes)
-        shapes = {names[i][k]: s for i, row in enumerate(rows) for k, s in param_shapes(layers[i],
-                                                                                          row.input_shape).items()}
-        fans = {names[i][k]: fan_in(layers[i], param_shapes(layers[i], row.input_shape))
-                for i, row in enumerate(rows) for k in param_shapes(layers[i], row.input_shape)}
+        per = {i: param_shapes(layer, ins[i]) for i, layer in enumerate(layers)}
+        shapes = {names[i][k]: s for i, ps in per.items() for k, s in ps.items()}
+        fans = {names[i][k]: fan_in(layers[i], ps) for i, ps in per.items() for k in ps}
         from convcalc.weights import MAX_ENTRIES
 
         total = sum(math.prod(s) for s in shapes.values())

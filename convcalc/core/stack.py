@@ -21,12 +21,13 @@ from convcalc.core.resample import downsample, downsample_backward, upsample, up
 from convcalc.core.transposed import conv_transpose_nd
 from convcalc.errors import ConvcalcError
 from convcalc.limits import check_memory, check_work
+from convcalc.net.graph import OpLayer
 from convcalc.net.layers import ConvLayer, CourseResampleLayer, ElementwiseLayer, FlattenLayer, Layer, LinearLayer, PoolLayer
 from convcalc.numbers import Array, Kind
 
 Params = Mapping[str, Array]
 ACTIVATIONS = ("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Identity")
-SUPPORTED = "Conv1d/2d, ConvTranspose1d/2d, MaxPool/AvgPool1d/2d, Upsample/Downsample1d/2d, Flatten, Linear, " \
+SUPPORTED = "Conv1d/2d, ConvTranspose1d/2d, MaxPool/AvgPool1d/2d, Upsample/Downsample1d/2d, Flatten, view/reshape, Linear, " \
             + ", ".join(ACTIVATIONS)
 
 
@@ -58,6 +59,7 @@ def fan_in(layer: Layer, shapes: Mapping[str, tuple[int, ...]]) -> int:
 
 def check_supported(layer: Layer) -> None:
     ok = isinstance(layer, ConvLayer | LinearLayer | FlattenLayer | CourseResampleLayer) \
+        or (isinstance(layer, OpLayer) and layer.op == "reshape") \
         or (isinstance(layer, PoolLayer) and layer.ndim in (1, 2)) \
         or (isinstance(layer, ElementwiseLayer) and (layer.kind in ACTIVATIONS or layer.role == "dropout"))
     if isinstance(layer, ConvLayer) and layer.padding_mode != "zeros" and layer.transposed:
@@ -82,6 +84,8 @@ def forward(layer: Layer, x: Array, p: Params) -> Array:
                            _divisor(layer))
     if isinstance(layer, CourseResampleLayer):
         return upsample(x, layer.factor, layer.ndim) if layer.up else downsample(x, layer.factor, layer.ndim)
+    if isinstance(layer, OpLayer):  # x.view(...) / x.reshape(...) in a class source's forward
+        return x.reshape(layer.target)
     if isinstance(layer, FlattenLayer):
         from convcalc.net.shapes import flatten_dims
 
@@ -117,7 +121,7 @@ def backward(layer: Layer, x: Array, y: Array, p: Params, g: Array) -> tuple[Arr
         if layer.up:
             return upsample_backward(g, layer.factor, layer.ndim), {}
         return downsample_backward(g, layer.factor, x.shape[x.ndim - layer.ndim:]), {}
-    if isinstance(layer, FlattenLayer):
+    if isinstance(layer, FlattenLayer | OpLayer):
         return g.reshape(x.shape), {}
     if isinstance(layer, LinearLayer):
         g2, x2 = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])

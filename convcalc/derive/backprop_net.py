@@ -4,6 +4,7 @@ state_dict names them (``0.weight`` for ``nn.Sequential``'s first layer)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indic
 from convcalc.derive.conv import show
 from convcalc.derive.records import Block, Heading, Note, Solution, Table
 from convcalc.errors import ConvcalcError, ExitStatus
+from convcalc.net.graph import OpLayer
 from convcalc.net.layers import Layer
-from convcalc.net.shapes import propagate
+from convcalc.net.shapes import layer_shape
 from convcalc.numbers import Array, Kind
 
 PREVIEW_SLICES = 2  # 2-D slices of each array shown per layer unless --layer asks for all of it
@@ -35,6 +37,19 @@ class NetProblem:
     prefixes: tuple[str, ...] | None = None  # state_dict prefix per layer (a class source's attribute names)
 
 
+def input_shapes(layers: tuple[Layer, ...], shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Each layer's input shape (checked as PyTorch checks it); a traced reshape keeps its own target."""
+    out = []
+    for layer in layers:
+        out.append(shape)
+        if isinstance(layer, OpLayer):
+            known = math.prod(v for v in layer.target if v != -1)
+            shape = tuple(math.prod(shape) // max(known, 1) if v == -1 else v for v in layer.target)
+        else:
+            shape = layer_shape(layer, shape).output_shape
+    return out
+
+
 def param_names(layers: tuple[Layer, ...], input_shape: tuple[int, ...], given: Mapping[str, Array] | None,
                 prefixes: tuple[str, ...] | None = None) -> dict[int, dict[str, str]]:
     """For each layer index with parameters: {"weight": state_dict name, ...}.
@@ -43,9 +58,9 @@ def param_names(layers: tuple[Layer, ...], input_shape: tuple[int, ...], given: 
     ``<i>.weight`` (an nn.Sequential, any prefix like ``layers.``) match layer i; other names
     (``conv1.weight``) are matched in the file's order to the layers that have parameters.
     """
-    shapes = propagate(layers, input_shape)
-    needs = {i: stack.param_shapes(layer, row.input_shape) for i, (layer, row) in enumerate(zip(layers, shapes.rows,
-                                                                                              strict=True))}
+    needs = {i: stack.param_shapes(layer, shape) for i, (layer, shape) in enumerate(zip(layers,
+                                                                                        input_shapes(layers, input_shape),
+                                                                                        strict=True))}
     needs = {i: s for i, s in needs.items() if s}
     if prefixes is not None:  # the model's own names, as its state_dict has them
         return {i: {p: f"{prefixes[i]}.{p}" for p in s} for i, s in needs.items()}
@@ -69,10 +84,10 @@ def param_names(layers: tuple[Layer, ...], input_shape: tuple[int, ...], given: 
 def resolve(p: NetProblem) -> tuple[dict[int, dict[str, Array]], dict[int, dict[str, str]]]:
     """Each layer's parameters from the file, shapes checked against the layer."""
     names = param_names(p.layers, p.x.shape, p.weights, p.prefixes)
-    shapes = propagate(p.layers, p.x.shape)
+    shapes = input_shapes(p.layers, p.x.shape)
     out: dict[int, dict[str, Array]] = {}
     for i, per in names.items():
-        want = stack.param_shapes(p.layers[i], shapes.rows[i].input_shape)
+        want = stack.param_shapes(p.layers[i], shapes[i])
         out[i] = {}
         for kind, name in per.items():
             if name not in p.weights:

@@ -223,9 +223,10 @@ class Net(torch.nn.Module):
         return self.fc(x)
 
 
-def test_class_source_with_its_own_state_dict(cli, tmp_path):
+@pytest.mark.parametrize("flatten", ["x.flatten(1)", "x.view(x.size(0), -1)"])
+def test_class_source_with_its_own_state_dict(cli, tmp_path, flatten):
     model = Net().double()
-    (tmp_path / "model.py").write_text(MODEL_SOURCE)
+    (tmp_path / "model.py").write_text(MODEL_SOURCE.replace("x.flatten(1)", flatten))
     np.savez(tmp_path / "w.npz", **{k: v.detach().numpy() for k, v in model.state_dict().items()})
     x = np.random.default_rng(9).normal(size=(2, 2, 7))
     res = cli("backprop", "net", "--net", str(tmp_path / "model.py"), "--input", json.dumps(x.tolist()), "--weights",
