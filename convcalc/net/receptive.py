@@ -28,6 +28,7 @@ import numpy as np
 
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import jump_step, receptive_field_step, start_step, transposed_start_step, transposed_taps
+from convcalc.limits import check_pairs
 from convcalc.net import connectivity as conn
 from convcalc.net import periodic
 from convcalc.net.axis_maps import gather_of
@@ -312,6 +313,8 @@ def graph_fields(graph: Graph, exact: bool = False) -> ReceptiveFields:
     """Per node and input spatial axis: receptive field, jump and start (see the module docstring)."""
     shape = graph.input_shape
     names = AXES.get(len(shape) - 2, ())
+    if exact:  # refused up front when the index sets would be too many to visit
+        check_pairs(exact_pairs(tuple(n.layer for n in graph.nodes), graph), "exact receptive fields")
     axes = {name: _Axis(name, n, sets=conn.input_sets(n, "--input-shape") if exact else None)
             for name, n in zip(names, shape[2:], strict=True)}
     labels: list[tuple[str, ...]] = [("N",), ("C",), *((name,) for name in names)][: len(shape)]
@@ -328,6 +331,21 @@ def graph_fields(graph: Graph, exact: bool = False) -> ReceptiveFields:
                   for f in fields if not f.is_global and f.recurrence != f.receptive_field]
         rows.append(FieldRow(node.layer, fields, tuple(notes), node.name))
     return ReceptiveFields(tuple(shape), tuple(rows), exact)
+
+
+def exact_pairs(layers: tuple[Layer, ...], shapes: NetworkShapes | Graph) -> int:
+    """Unit/tap pairs the exact index-set propagation visits, over every layer and axis
+    (an upper bound, known before any of it is done)."""
+    total = sum(shapes.input_shape[2:])
+    for layer, row in zip(layers, shapes.rows, strict=True):
+        ins, outs = row.input_shape[2:], row.output_shape[2:]
+        if isinstance(layer, ConvLayer | PoolLayer):
+            for i, k in enumerate(layer.kernel):
+                if i < len(outs):
+                    total += max(ins[i] * k, outs[i]) if getattr(layer, "transposed", False) else outs[i] * k
+        elif isinstance(layer, AdaptivePoolLayer):
+            total += sum(max(i, 1) * 2 for i in ins)
+    return total
 
 
 def receptive_fields(layers: tuple[Layer, ...], input_shape: Shape, exact: bool = False,
