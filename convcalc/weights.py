@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,17 +21,20 @@ MAX_ARRAYS = 1000
 MAX_ENTRIES = 50_000_000  # float64 numbers over all arrays: 400 MB
 
 
+MAX_FILE_BYTES = 1 << 30
+
+
 def load_npz(path: str, flag: str = "--weights") -> dict[str, Array]:
     """Every array of an .npz file by name, as float64. One line naming the problem otherwise."""
+    from convcalc import paths
+
     if not path.lower().endswith(".npz"):
         raise ConvcalcError(f"must be an .npz file (numpy.savez of a state_dict's arrays), got {path!r}", flag)
-    p = Path(path)
-    if not p.is_file():
-        raise ConvcalcError(f"no such file: {path}", flag)
+    raw = paths.read_bytes(paths.check_inside(path, flag), MAX_FILE_BYTES, f"{flag} ({path})", "weights file")
     out: dict[str, Array] = {}
     total = 0
     try:
-        with np.load(p, allow_pickle=False) as data:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             if len(data.files) > MAX_ARRAYS:
                 raise ConvcalcError(f"holds {len(data.files)} arrays, more than {MAX_ARRAYS}", flag)
             for name in data.files:
@@ -48,31 +49,29 @@ def load_npz(path: str, flag: str = "--weights") -> dict[str, Array]:
         raise
     except ValueError as e:  # an object (pickled) array under allow_pickle=False, a corrupt header
         raise ConvcalcError(f"cannot be read safely: {str(e)[:120]}", flag) from None
-    except (OSError, zipfile.BadZipFile, EOFError) as e:
+    except (OSError, zipfile.BadZipFile, EOFError, KeyError) as e:
         raise ConvcalcError(f"cannot read {path}: {type(e).__name__}: {str(e)[:120]}", flag) from None
     return out
 
 
 def save_npz(arrays: Mapping[str, Array], target: str, flag: str = "--save-weights") -> None:
-    """Write named float arrays to ``target`` (.npz) via a temporary file and a rename."""
+    """Write named float arrays to ``target`` (.npz), whole or not at all."""
+    from convcalc.atomic import write_bytes
+
     path = Path(target)
     if path.suffix.lower() != ".npz":
         raise ConvcalcError(f"must end in .npz, got {target!r}", flag)
-    if not path.parent.is_dir():
+    try:
+        folder, is_folder = path.parent.is_dir(), path.is_dir()
+    except (OSError, ValueError):
+        folder, is_folder = False, False
+    if not folder:
         raise ConvcalcError(f"no such folder: {path.parent}", flag)
+    if is_folder:
+        raise ConvcalcError(f"{target} is a folder", flag)
     buf = io.BytesIO()
     np.savez(buf, **{k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(buf.getvalue())
-            os.replace(tmp, path)  # a crash never leaves half a file
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except (OSError, ValueError) as e:
-        raise ConvcalcError(f"cannot write {target}: {getattr(e, 'strerror', None) or e}", flag) from None
+    write_bytes(target, buf.getvalue(), flag)
 
 
 def random_init(shapes: Mapping[str, tuple[int, ...]], fan_in: Mapping[str, int], seed: int) -> dict[str, Array]:

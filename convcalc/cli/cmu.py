@@ -64,15 +64,9 @@ def net_text(value: str | None, flag: str = "--net") -> str:
             raise ConvcalcError(f"cannot read standard input ({e})", flag) from None
     if "(" in value:
         return value
-    try:
-        with open(value, encoding="utf-8") as fh:
-            return fh.read(1_000_001)
-    except OSError as e:
-        raise ConvcalcError(f"cannot read {value!r}: {e.strerror}", flag) from None
-    except ValueError:
-        raise ConvcalcError(f"{value!r} is not a file name", flag) from None
-    except UnicodeDecodeError:
-        raise ConvcalcError(f"{value!r} is not UTF-8 text", flag) from None
+    from convcalc import paths
+
+    return paths.read_text(paths.check_inside(value, flag), 1_000_000, f"{flag} ({value})", "layer-list file")
 
 
 def batched(x: Array, first: object) -> Array:
