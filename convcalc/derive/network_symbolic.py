@@ -124,7 +124,9 @@ def receptive_table(layers: tuple[Layer, ...], shape_text: str, exact: bool = Fa
     stand_in = {s: found.get(s, 1) + step * max(1, -(-256 // step)) for s in spatial_letters(shape)}
     numbers = tuple(int(n.xreplace(stand_in)) if hasattr(n, "xreplace") else int(n) for n in shape)
     numbers = (1, *numbers[1:]) if not getattr(shape[0], "is_Integer", True) else numbers
-    sol = network.receptive_table(layers, numbers, exact, answer)
+    from convcalc.net.graph import chain
+
+    sol = network.receptive_table(chain(layers, numbers), exact, answer)
     blocks = [Heading(f"Layers on input {_shape(shape)}"), *list(sol.blocks)[1:]]
     for i, block in enumerate(blocks):
         if isinstance(block, Table):
