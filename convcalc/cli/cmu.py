@@ -51,6 +51,16 @@ def resample(
     emit(derive.solve(x, factor, up is not None, dim, g, base, claimed), fmt, output, "grad_input")
 
 
+def floats(a: Array, flag: str) -> Array:
+    """The matrix as float64; letters (SymPy entries) are refused: a whole network is worked in numbers."""
+    import numpy as np
+
+    try:
+        return np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConvcalcError("has letters; this command works numbers only", flag) from None
+
+
 def net_text(value: str | None, flag: str = "--net") -> str:
     """A layer list: a file, '-' for stdin, or the layers themselves typed inline."""
     import sys
@@ -129,15 +139,13 @@ def net(
     """
     import math
 
-    import numpy as np
-
     from convcalc.cli.common import emit
     from convcalc.derive import backprop_net as derive
     from convcalc.weights import load_npz, random_init, save_npz
 
     base = index_arg(index)
     text = net_text(net)
-    raw = np.asarray(matrix_arg(input, "--input", "input"), dtype=np.float64)
+    raw = floats(matrix_arg(input, "--input", "input"), "--input")
     layers, prefixes = chain_of(text, raw.shape)
     x = batched(raw, layers[0])
     if seed is not None and not 0 <= seed < 2**63:
@@ -163,8 +171,8 @@ def net(
         w = random_init(shapes, fans, seed)  # type: ignore[arg-type]
     g = optional_matrix(grad_output, "--grad-output")
     claimed = optional_matrix(answer, "--answer")
-    claimed = None if claimed is None else np.asarray(claimed, dtype=np.float64)
-    problem = derive.NetProblem(layers, x, w, None if g is None else np.asarray(g, dtype=np.float64), layer, claimed,
+    claimed = None if claimed is None else floats(claimed, "--answer")
+    problem = derive.NetProblem(layers, x, w, None if g is None else floats(g, "--grad-output"), layer, claimed,
                                 prefixes)
     solution = derive.solve(problem, base)
     if save_weights is not None:

@@ -36,7 +36,6 @@ def scan_mlp(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """A scanning MLP as the CNN it equals (weights converted and checked), or a CNN as a scanning MLP."""
-    import numpy as np
 
     from convcalc.cli.cmu import net_text
     from convcalc.derive import scan_mlp as derive
@@ -73,9 +72,10 @@ def scan_mlp(
         w = load_npz(weights)
     x = None
     if input is not None:
+        from convcalc.cli.cmu import floats
         from convcalc.io import read_tensor
 
-        x = np.asarray(read_tensor(input, "--input"), dtype=np.float64)
+        x = floats(read_tensor(input, "--input"), "--input")
     shared = None
     if unique is not None:
         from convcalc.specs import parse_ints, positive
