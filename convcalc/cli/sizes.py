@@ -206,9 +206,9 @@ def params(
 
 def _network(net: str | None, layer: list[str] | None, input_shape: str | None, model: str | None = None,
              shape: bool = True) -> Any:
-    """The network traced on the input shape (a Graph); with ``shape=False`` the layer list alone."""
+    """The network traced on ``input_shape`` (a graph); ``shape=False``: the layer list alone (letters)."""
     from convcalc.net import parse_network, parse_shape
-    from convcalc.net.read import read_network
+    from convcalc.net.read import network_form, read_network
 
     if net is not None and layer:
         raise ConvcalcError("give --net FILE or --layer, not both", "--layer")
@@ -224,6 +224,9 @@ def _network(net: str | None, layer: list[str] | None, input_shape: str | None, 
     else:
         text = "\n".join(layer or [])
     if not shape:
+        if network_form(text) != "layers":
+            raise ConvcalcError("letters in --input-shape work with a layer list; a printout or class source needs "
+                                "numbers", "--input-shape")
         return parse_network(text), ()
     if input_shape is None:
         raise ConvcalcError("missing: give --input-shape N,C,H,W (e.g. 1x3x224x224)", "--input-shape")

@@ -164,6 +164,7 @@ def receptive_table(graph: Graph, exact: bool = False, answer: str | None = None
     if len(shape) < 3:
         raise ConvcalcError("needs a spatial input: N,C,H,W or N,C,W", "--input-shape")
     rf = graph_fields(graph, exact)
+    exact = rf.exact  # every unit's fields where interior ones could not be followed (a note says so)
     rows = []
     notes: list[Block] = [Note(f"fields are exact for {MODE_WORDS[exact]}"),
                           Note("r_l = r_{l−1} + (k_l − 1)·d_l·j_{l−1},  j_l = j_{l−1}·s_l  (r, j in input pixels)")]

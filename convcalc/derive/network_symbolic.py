@@ -115,6 +115,7 @@ def receptive_table(layers: tuple[Layer, ...], shape_text: str, exact: bool = Fa
     from dataclasses import replace
 
     from convcalc.derive import network
+    from convcalc.net.graph import chain
     from convcalc.net.layers import AdaptivePoolLayer
 
     shape = parse_symbolic_shape(shape_text)
@@ -124,8 +125,6 @@ def receptive_table(layers: tuple[Layer, ...], shape_text: str, exact: bool = Fa
     stand_in = {s: found.get(s, 1) + step * max(1, -(-256 // step)) for s in spatial_letters(shape)}
     numbers = tuple(int(n.xreplace(stand_in)) if hasattr(n, "xreplace") else int(n) for n in shape)
     numbers = (1, *numbers[1:]) if not getattr(shape[0], "is_Integer", True) else numbers
-    from convcalc.net.graph import chain
-
     sol = network.receptive_table(chain(layers, numbers), exact, answer)
     blocks = [Heading(f"Layers on input {_shape(shape)}"), *list(sol.blocks)[1:]]
     for i, block in enumerate(blocks):

@@ -59,7 +59,7 @@ def _root(graph: Graph) -> Group | None:
 def entries(graph: Graph, depth: int) -> list[Entry]:
     """Rows down to ``depth`` (the model itself is depth 0), in the order data meets them."""
     root = _root(graph)
-    shift = 1 if root is not None else 0
+    shift = 1 if root is not None or not graph.groups else 0  # a layer list's layers sit at depth 0
     items: list[tuple[int, int, Any]] = [(g.first, g.depth, g) for g in graph.groups]
     items += [(i, n.depth, n) for i, n in enumerate(graph.nodes)]
     items.sort(key=lambda t: (t[0], t[1], isinstance(t[2], Node)))
@@ -75,7 +75,8 @@ def entries(graph: Graph, depth: int) -> list[Entry]:
                              sum(n.row.macs for n in nodes), sum(n.row.ops for n in nodes)))
         else:
             kind = item.layer.kind if item.module else f"{item.layer.kind} (in forward)"
-            out.append(Entry(shown, item.name, kind, kernel_of(item), item.row.output_shape, item.row.params,
+            name = item.name if graph.groups else item.layer.text  # a layer list: each layer as written
+            out.append(Entry(shown, name, kind, kernel_of(item), item.row.output_shape, item.row.params,
                              0 if item.trainable else item.row.params, item.row.macs, item.row.ops, item))
     return out
 

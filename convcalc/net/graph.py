@@ -115,10 +115,10 @@ class Tracer:
         self.nodes.append(node)
         return T(len(self.nodes) - 1, node.row.output_shape)
 
-    def apply(self, layer: Layer, x: T, name: str, trainable: bool = True) -> T:
-        """A module called on one tensor."""
+    def apply(self, layer: Layer, x: T, name: str, trainable: bool = True, module: bool = True) -> T:
+        """A layer applied to one tensor: a module, or (``module=False``) its functional form in forward."""
         row = layer_shape(layer, x.shape)
-        return self._add(Node(name, row, (x.node,), self.depth + 1, True, trainable))
+        return self._add(Node(name, row, (x.node,), self.depth + 1, module, trainable))
 
     def op(self, layer: OpLayer, xs: list[T], name: str) -> T:
         """An operation on tensors done in forward, outside modules."""
@@ -137,7 +137,18 @@ class Tracer:
 
     def graph(self, out: T) -> Graph:
         return Graph(tuple(self.input_shape), tuple(self.nodes),
-                     tuple(sorted(self.groups, key=lambda g: (g.first, g.depth))), out.node, tuple(self.assumptions))
+                     tuple(sorted(self.groups, key=lambda g: (g.first, g.depth))), out.node,
+                     _merged(self.assumptions))
+
+
+def _merged(assumptions: list[str]) -> tuple[str, ...]:
+    """``layer1.0 (BasicBlock): flow`` said once for all the blocks it holds for."""
+    where: dict[str, list[str]] = {}
+    for text in assumptions:
+        head, sep, rest = text.partition(" (")
+        key = sep + rest if sep and " " not in head else text
+        where.setdefault(key, []).append(head if sep and " " not in head else "")
+    return tuple((", ".join(p for p in heads if p) + key) if heads[0] else key for key, heads in where.items())
 
 
 def chain(layers: tuple[Layer, ...], input_shape: Shape) -> Graph:

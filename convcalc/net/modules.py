@@ -46,7 +46,7 @@ def _join(path: str, name: str) -> str:
 def _flatten(tracer: Tracer, x: T, path: str, why: str, line: int) -> T:
     layer = FlattenLayer(line, "torch.flatten(x, 1)", "flatten", (("start_dim", 1), ("end_dim", -1)), 1, -1)
     tracer.assumptions.append(why)
-    return tracer.apply(layer, x, _join(path, "flatten"))
+    return tracer.apply(layer, x, _join(path, "flatten"), module=False)
 
 
 def _global_pool(tracer: Tracer, x: T, path: str, why: str, line: int) -> T:
@@ -56,7 +56,7 @@ def _global_pool(tracer: Tracer, x: T, path: str, why: str, line: int) -> T:
     layer = AdaptivePoolLayer(line, "adaptive_avg_pool(x, 1)", f"adaptive_avg_pool{nd}d", (("output_size", 1),),
                               ndim=nd, op="avg", output_size=(1,) * nd)
     tracer.assumptions.append(why)
-    return tracer.apply(layer, x, _join(path, "pool"))
+    return tracer.apply(layer, x, _join(path, "pool"), module=False)
 
 
 def _first_layer(spec: Any) -> Layer | None:
@@ -125,6 +125,15 @@ def _block(tracer: Tracer, spec: Container, x: T, path: str, run: Callable) -> T
             identity = run(tracer, down, identity, _join(path, "downsample"))
         x = tracer.op(OpLayer(spec.line, "out + identity", "add", (), op="add"), [x, identity], _join(path, "add"))
         return run(tracer, spec.child("relu"), x, _join(path, "relu")) if spec.child("relu") is not None else x
+    if spec.kind == "SqueezeExcitation":
+        from convcalc.net.graph import OpLayer
+
+        tracer.assumptions.append(f"{path} (SqueezeExcitation): x * scale_activation(fc2(activation(fc1(avgpool(x)))))"
+                                  ", as torchvision's forward")
+        scale = x
+        for name, child in spec.children:
+            scale = run(tracer, child, scale, _join(path, name))
+        return tracer.op(OpLayer(spec.line, "scale * input", "mul", (), op="mul"), [scale, x], _join(path, "mul"))
     if spec.kind == "InvertedResidual":
         from convcalc.net.graph import OpLayer
 
@@ -174,6 +183,8 @@ def _concat_if_needed(tracer: Tracer, spec: Any, x: T, path: str) -> T:
     if need <= 0:
         return x
     for i in range(len(tracer.nodes) - 1, -1, -1):
+        if i == x.node:
+            continue
         shape = tracer.nodes[i].row.output_shape
         if len(shape) == len(x.shape) and shape[2:] == x.shape[2:] and shape[1] == need and shape[0] == x.shape[0]:
             skip = T(i, shape)

@@ -24,6 +24,10 @@ MAX_BITS = 1 << 22  # a field wider than 4 million pixels is not a field anyone 
 MAX_TOTAL_BITS = 1 << 28  # all phases' sets of one axis together (32 MB)
 
 
+class PeriodTooLong(ConvcalcError):
+    """Units repeat too rarely to follow phase by phase (the caller falls back to every unit)."""
+
+
 @dataclass(frozen=True)
 class Periodic:
     """Unit ``φ + m·period`` sees pixels ``{lo_φ + m·shift + b : bit b of mask_φ}``."""
@@ -69,8 +73,7 @@ def through(state: Periodic, g: Gather, where: str) -> Periodic:
     blocks = p // math.gcd(p, g.step) if g.step else 1  # output periods until the inputs read repeat in phase
     period = g.period * blocks
     if period > MAX_PERIOD:
-        raise ConvcalcError(f"units repeat only every {period} positions (limit {MAX_PERIOD}); too many strided "
-                            "upsamplings to follow exactly", where)
+        raise PeriodTooLong(f"units repeat only every {period} positions (limit {MAX_PERIOD})", where)
     shift = (blocks * g.step // p) * j if g.step else 0
     sets = []
     total = 0
@@ -97,7 +100,7 @@ def union(states: list[Periodic], where: str) -> Periodic:
         raise ConvcalcError("branches with different jumps are combined; their units do not line up", where)
     period = math.lcm(*(s.period for s in states))
     if period > MAX_PERIOD:
-        raise ConvcalcError(f"units repeat only every {period} positions (limit {MAX_PERIOD})", where)
+        raise PeriodTooLong(f"units repeat only every {period} positions (limit {MAX_PERIOD})", where)
     out = []
     for psi in range(period):
         acc = (0, 0)

@@ -31,9 +31,14 @@ MAX_REPEAT = 1000
 
 def looks_like_printout(text: str) -> bool:
     """A ``(name): Layer(`` child line under a ``Name(`` header line."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    return len(lines) >= 2 and bool(re.match(r"^\s*[A-Za-z_]\w*\($", lines[0])) and \
-        any(re.match(r"^\s+\([^()]+\): ", ln) for ln in lines[1:3])
+    lines = []
+    for ln in text.splitlines():
+        if ln.strip():
+            lines.append(ln)
+            if len(lines) == 3:
+                break
+    return len(lines) >= 2 and bool(re.match(r"^[ \t]*[A-Za-z_]\w*\($", lines[0])) and \
+        any(re.match(r"^[ \t]+\([^()]+\): ", ln) for ln in lines[1:3])
 
 
 def _leaf(kind: str, body: str, line: int) -> Leaf:

@@ -109,16 +109,20 @@ class _Axis:
     j: Fraction = Fraction(1)
     start: Fraction = Fraction(0)
     approximate: bool = False
+    lost: bool = False  # --exact only: units repeat too rarely to follow phase by phase; ``sets`` tell
 
     def make_global(self, out: int) -> _Axis:
         sets = None if self.sets is None else conn.whole(self.sets, out)
-        start = self.start if self.per is None else self.per.start()
-        return replace(self, per=None, sets=sets, r=Fraction(self.n), r_min=Fraction(self.n), start=start)
+        start = self.start if self.per is None or self.lost else self.per.start()
+        return replace(self, per=None, sets=sets, r=Fraction(self.n), r_min=Fraction(self.n), start=start, lost=False)
 
     def result(self) -> AxisField:
         if self.per is None:
             big = small = seen = self.n
             phases = 1
+        elif self.lost and self.sets is not None:
+            big, small = conn.span_range(self.sets)
+            seen, phases = big, 0
         else:
             spans = self.per.spans()
             big, seen = max(spans)
@@ -126,7 +130,7 @@ class _Axis:
             phases = self.per.period
         if self.sets is not None:
             big, small = conn.span_range(self.sets)
-        start = self.start if self.per is None else self.per.start()
+        start = self.start if self.per is None or self.lost else self.per.start()
         return AxisField(self.name, self.n, big, small, _num(self.j), _num(start), _num(self.r), _num(self.r_min),
                          self.per is None, self.sets is not None, self.approximate, seen, phases)
 
@@ -186,14 +190,22 @@ def _slide(node: Node, state: State, exact: bool, notes: list[str]) -> State:
             axes[ax.name] = ax.make_global(1)
             notes.append(f"{ax.name}: every unit sees the whole input along {ax.name} ({ax.n}): pooled to 1")
             continue
-        per = None if ax.per is None else periodic.through(ax.per, g, layer.where)
+        lost = ax.lost
+        per = ax.per
+        if per is not None and not lost:
+            try:
+                per = periodic.through(per, g, layer.where)
+            except periodic.PeriodTooLong:
+                if ax.sets is None:
+                    raise  # graph_fields falls back to every unit's fields
+                lost = True
         if ax.sets is None:
             sets = None
         elif isinstance(layer, AdaptivePoolLayer):  # its true windows, not a bounded ratio
             sets = conn.through_adaptive(ax.sets, o, layer.where)
         else:
             sets = conn.through_gather(ax.sets, o, g.period, g.step, g.taps, g.mode, layer.where)
-        new = replace(ax, per=per, sets=sets)
+        new = replace(ax, per=per, sets=sets, lost=lost)
         if ax.per is not None:
             new = _recurrence(new, layer, i, notes)
         axes[ax.name] = new
@@ -235,13 +247,21 @@ def _union(states: list[State], where: str) -> dict[str, _Axis]:
         if any(p.per is None for p in parts):
             axes[name] = next(p for p in parts if p.per is None)
             continue
-        per = periodic.union([p.per for p in parts], where)  # type: ignore[misc]
+        lost = any(p.lost for p in parts)
+        per = parts[0].per
+        if not lost:
+            try:
+                per = periodic.union([p.per for p in parts], where)  # type: ignore[misc]
+            except periodic.PeriodTooLong:
+                if any(p.sets is None for p in parts):
+                    raise
+                lost = True
         sets = None
         if all(p.sets is not None for p in parts):
             sets = (np.minimum.reduce([p.sets[0] for p in parts]),  # type: ignore[index]
                     np.maximum.reduce([p.sets[1] for p in parts]))  # type: ignore[index]
         widest = max(parts, key=lambda p: p.r)
-        axes[name] = replace(widest, per=per, sets=sets, approximate=any(p.approximate for p in parts))
+        axes[name] = replace(widest, per=per, sets=sets, approximate=any(p.approximate for p in parts), lost=lost)
     return axes
 
 
@@ -310,11 +330,45 @@ def gather_of_any(layer: Layer) -> bool:
 
 
 def graph_fields(graph: Graph, exact: bool = False) -> ReceptiveFields:
-    """Per node and input spatial axis: receptive field, jump and start (see the module docstring)."""
+    """Per node and input spatial axis: receptive field, jump and start (see the module docstring).
+
+    Where units repeat too rarely to follow phase by phase (``periodic.MAX_PERIOD``), every
+    unit's fields are given instead (``ReceptiveFields.exact`` is then True), and a note says why.
+    """
+    try:
+        return _graph_fields(graph, exact)
+    except periodic.PeriodTooLong as exc:
+        if exact:
+            raise
+        result = _graph_fields(graph, True)
+        note = (f"interior fields are not followed phase by phase here ({exc.where}: {exc.message}); "
+                "the fields shown are every unit's, border included")
+        first = result.rows[0] if result.rows else None
+        rows = result.rows if first is None else (replace(first, notes=(note, *first.notes)), *result.rows[1:])
+        return replace(result, rows=rows)
+
+
+def exact_pairs(graph: Graph) -> int:
+    """Unit/tap pairs the exact index-set propagation visits, over every layer and axis
+    (an upper bound, known before any of it is done)."""
+    total = sum(graph.input_shape[2:])
+    for node in graph.nodes:
+        layer, row = node.layer, node.row
+        ins, outs = row.input_shape[2:], row.output_shape[2:]
+        if isinstance(layer, ConvLayer | PoolLayer):
+            for i, k in enumerate(layer.kernel):
+                if i < len(outs):
+                    total += max(ins[i] * k, outs[i]) if getattr(layer, "transposed", False) else outs[i] * k
+        elif gather_of_any(layer):
+            total += sum(2 * max(i, o, 1) for i, o in zip(ins, outs, strict=False))
+    return total
+
+
+def _graph_fields(graph: Graph, exact: bool) -> ReceptiveFields:
     shape = graph.input_shape
+    if exact:
+        check_pairs(exact_pairs(graph), "exact receptive fields")
     names = AXES.get(len(shape) - 2, ())
-    if exact:  # refused up front when the index sets would be too many to visit
-        check_pairs(exact_pairs(tuple(n.layer for n in graph.nodes), graph), "exact receptive fields")
     axes = {name: _Axis(name, n, sets=conn.input_sets(n, "--input-shape") if exact else None)
             for name, n in zip(names, shape[2:], strict=True)}
     labels: list[tuple[str, ...]] = [("N",), ("C",), *((name,) for name in names)][: len(shape)]
@@ -331,21 +385,6 @@ def graph_fields(graph: Graph, exact: bool = False) -> ReceptiveFields:
                   for f in fields if not f.is_global and f.recurrence != f.receptive_field]
         rows.append(FieldRow(node.layer, fields, tuple(notes), node.name))
     return ReceptiveFields(tuple(shape), tuple(rows), exact)
-
-
-def exact_pairs(layers: tuple[Layer, ...], shapes: NetworkShapes | Graph) -> int:
-    """Unit/tap pairs the exact index-set propagation visits, over every layer and axis
-    (an upper bound, known before any of it is done)."""
-    total = sum(shapes.input_shape[2:])
-    for layer, row in zip(layers, shapes.rows, strict=True):
-        ins, outs = row.input_shape[2:], row.output_shape[2:]
-        if isinstance(layer, ConvLayer | PoolLayer):
-            for i, k in enumerate(layer.kernel):
-                if i < len(outs):
-                    total += max(ins[i] * k, outs[i]) if getattr(layer, "transposed", False) else outs[i] * k
-        elif isinstance(layer, AdaptivePoolLayer):
-            total += sum(max(i, 1) * 2 for i in ins)
-    return total
 
 
 def receptive_fields(layers: tuple[Layer, ...], input_shape: Shape, exact: bool = False,

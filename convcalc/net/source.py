@@ -11,6 +11,7 @@ and number is bounded; anything outside the allow-list is refused with its line.
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +54,8 @@ class Function:
 
 
 def looks_like_source(text: str) -> bool:
-    return "class " in text and "def " in text
+    """A ``class Name`` line: a layer list or a printout never has one."""
+    return re.search(r"^[ \t]*class[ \t]+[A-Za-z_]\w*[ \t]*[(:]", text, re.MULTILINE) is not None  # no \s: linear
 
 
 def _bases(node: ast.ClassDef) -> tuple[str, ...]:

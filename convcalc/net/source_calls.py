@@ -63,7 +63,8 @@ def _builtin(name: str, args: list[Any], node: ast.AST) -> Any:
         if len(r) > MAX_RANGE:
             raise _err(f"range of more than {MAX_RANGE} steps", node)
         return r
-    simple = {"len": len, "int": int, "min": min, "max": max, "float": float, "abs": abs}
+    simple = {"len": len, "int": int, "min": min, "max": max, "float": float, "abs": abs, "round": round,
+              "bool": bool, "sum": sum}
     if name in simple:
         try:
             return simple[name](*args)
@@ -119,7 +120,7 @@ def _namespace(interp: Any, path: str, args: list[Any], kwargs: dict[str, Any], 
 
 def _method(interp: Any, owner: Any, name: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
     from convcalc.net.source import Instance
-    from convcalc.net.source_eval import freeze
+    from convcalc.net.source_run import freeze
 
     if isinstance(owner, T):
         return tensor_ops.method(interp, owner, name, args, kwargs, node)
@@ -163,12 +164,26 @@ def _method(interp: Any, owner: Any, name: str, args: list[Any], kwargs: dict[st
     raise _err(f".{name[:40]}() on a {type(owner).__name__} is not followed", node)
 
 
+def _super_init(interp: Any, inst: Any, args: list[Any], node: ast.Call) -> None:
+    """``super().__init__(*layers)`` in a subclass of nn.Sequential / nn.ModuleList: its children."""
+    base = interp.container_base(inst.cls)
+    if base is None:
+        return None
+    items = list(args[0].items()) if len(args) == 1 and isinstance(args[0], dict) else \
+        [(str(i), m) for i, m in enumerate(args[0] if base == "ModuleList" and args else args)]
+    for name, m in items:
+        inst.attrs[str(name)] = m
+    return None
+
+
 def dispatch(interp: Any, func: Any, args: list[Any], kwargs: dict[str, Any], node: ast.Call,
              env: dict[str, Any]) -> Any:
     from convcalc.net.source import ClassInfo, Function, Instance
     from convcalc.net.source_eval import NS, Method
 
     if isinstance(func, NS):
+        if func.path == "super.__init__" and isinstance(env.get("self"), Instance):
+            return _super_init(interp, env["self"], args, node)
         return _namespace(interp, func.path, args, kwargs, node)
     if isinstance(func, ClassInfo):
         return interp.instantiate(func, args, kwargs, node.lineno)

@@ -11,11 +11,9 @@ import ast
 from typing import Any
 
 from convcalc.errors import ConvcalcError
-from convcalc.net import arith, tensor_ops
+from convcalc.net import arith, source_run, tensor_ops
 from convcalc.net.graph import T, Tracer
 from convcalc.net.modules import Container, Leaf
-from convcalc.net.parse import parse_layer
-from convcalc.net.safe_ast import Call
 from convcalc.net.signatures import SIGNATURES
 
 MAX_STEPS = 200_000
@@ -23,7 +21,7 @@ MAX_DEPTH = 40
 MAX_LIST = 10_000
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
 _BUILTINS = {"range", "len", "int", "min", "max", "enumerate", "zip", "list", "tuple", "super", "OrderedDict",
-             "float", "abs", "isinstance", "print", "dict"}
+             "float", "abs", "isinstance", "print", "dict", "round", "bool", "sum"}
 _NAMESPACES = {"nn": "nn", "torch": "torch", "F": "F", "functional": "F", "init": "init"}
 
 
@@ -173,16 +171,27 @@ class Interp:
     def attribute(self, owner: Any, name: str, node: ast.AST) -> Any:
         if name.startswith("__") and name != "__init__":
             raise _err(f"the attribute '{name[:40]}' is not allowed", node)
-        from convcalc.net.source import Instance
+        from convcalc.net.source import ClassInfo, Instance
 
         if isinstance(owner, NS):
             return owner.attr(name)
+        if isinstance(owner, ClassInfo):
+            found, value = self.class_attr(owner, name)
+            if found:
+                return value
+            raise _err(f"class {owner.name} has no attribute '{name[:40]}'", node)
         if isinstance(owner, Instance):
             if name in owner.attrs:
                 return owner.attrs[name]
             if name == "training":
                 return False
-            if name in owner.cls.methods or self._inherited(owner, name):
+            if self._method(owner.cls, name) is not None:
+                return Method(owner, name)
+            found, value = self.class_attr(owner.cls, name)
+            if found:
+                return value
+            if name in ("modules", "children", "parameters", "named_parameters", "requires_grad_", "add_module",
+                        "apply", "register_buffer", "append", "extend"):
                 return Method(owner, name)
             raise _err(f"{owner.kind} has no attribute '{name[:40]}' set in __init__", node)
         if isinstance(owner, T):
@@ -198,8 +207,31 @@ class Interp:
             return Method(owner, name)
         raise _err(f"attribute '{name[:40]}' of a {type(owner).__name__} is not followed", node)
 
-    def _inherited(self, inst: Any, name: str) -> bool:
-        return any(name in self.prog.classes[b].methods for b in inst.cls.bases if b in self.prog.classes)
+    def class_attr(self, cls: Any, name: str) -> tuple[bool, Any]:
+        """A class-level ``name = value`` (``expansion = 4``), searched up the bases in the file."""
+        for stmt in cls.node.body:
+            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+                return True, self.eval(stmt.value, {})
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == name \
+                    and stmt.value is not None:
+                return True, self.eval(stmt.value, {})
+        for base in cls.bases:
+            if base in self.prog.classes:
+                found, value = self.class_attr(self.prog.classes[base], name)
+                if found:
+                    return True, value
+        return False, None
+
+    def container_base(self, cls: Any) -> str | None:
+        """``Sequential`` or ``ModuleList`` when the class derives from one (directly or through the file)."""
+        for base in cls.bases:
+            if base in _CONTAINERS:
+                return base
+            if base in self.prog.classes:
+                found = self.container_base(self.prog.classes[base])
+                if found:
+                    return found
+        return None
 
     def subscript(self, owner: Any, index_node: ast.expr, env: dict[str, Any], node: ast.AST) -> Any:
         index = self.eval(index_node, env)
@@ -256,7 +288,7 @@ class Interp:
             if isinstance(owner, Instance):
                 owner.attrs[target.attr] = value
             elif target.attr == "requires_grad" and value is False:
-                freeze(owner)
+                source_run.freeze(owner)
             else:
                 raise _err(f"setting '{target.attr}' here is not followed", target)
         elif isinstance(target, ast.Subscript):
@@ -364,89 +396,17 @@ class Interp:
             self.depth -= 1
 
     def bind(self, fn: ast.FunctionDef, args: list[Any], kwargs: dict[str, Any], line: int) -> dict[str, Any]:
-        a = fn.args
-        params = [p.arg for p in (*a.posonlyargs, *a.args)]
-        defaults = dict(zip(params[len(params) - len(a.defaults):], a.defaults, strict=True))
-        env: dict[str, Any] = {}
-        if len(args) > len(params) and a.vararg is None:
-            raise _err(f"{fn.name}() takes {len(params)} arguments, got {len(args)}", line)
-        env.update(zip(params, args, strict=False))
-        if a.vararg is not None:
-            env[a.vararg.arg] = tuple(args[len(params):])
-        extra = {}
-        for k, v in kwargs.items():
-            if k in params or k in [p.arg for p in a.kwonlyargs]:
-                env[k] = v
-            elif a.kwarg is not None:
-                extra[k] = v
-            else:
-                raise _err(f"{fn.name}() has no argument '{k}'", line)
-        if a.kwarg is not None:
-            env[a.kwarg.arg] = extra
-        for p in params:
-            if p not in env:
-                if p not in defaults:
-                    raise _err(f"{fn.name}() needs its argument '{p}' (give a default, or a module-level "
-                               "model = Class(...) line)", line)
-                env[p] = self.eval(defaults[p], {})
-        for p, d in zip(a.kwonlyargs, a.kw_defaults, strict=True):
-            if p.arg not in env:
-                if d is None:
-                    raise _err(f"{fn.name}() needs its argument '{p.arg}'", line)
-                env[p.arg] = self.eval(d, {})
-        return env
+        return source_run.bind(self, fn, args, kwargs, line)
 
     def call_module(self, mod: Any, args: list[Any], kwargs: dict[str, Any], path: str, line: int) -> Any:
-        """A module called in forward: a layer, a Sequential, or an instance's forward."""
-        from convcalc.net.source import Instance
+        """A module called in forward (``convcalc.net.source_run.call_module``)."""
+        return source_run.call_module(self, mod, args, kwargs, path, line)
 
-        path = self.paths.get(id(mod), path)
-        if isinstance(mod, Leaf):
-            if len(args) != 1 or not isinstance(args[0], T):
-                raise _err(f"{mod.layer.kind} is called with one tensor", line)
-            return self.tracer.apply(mod.layer, args[0], path, mod.trainable)
-        if isinstance(mod, Container):
-            if mod.kind != "Sequential":
-                raise _err(f"a {mod.kind} cannot be called; loop over it", line)
-            self.tracer.enter(path, "Sequential")
-            try:
-                x = args[0]
-                for name, child in mod.children:
-                    x = self.call_module(child, [x], {}, f"{path}.{name}" if path else name, line)
-                return x
-            finally:
-                self.tracer.leave()
-        if isinstance(mod, Instance):
-            if not path and not self.paths:
-                _assign_paths(mod, "", self.paths)
-            forward = self._method(mod.cls, "forward")
-            if forward is None:
-                raise _err(f"{mod.kind} has no forward", mod.line)
-            self.tracer.enter(path, mod.kind)
-            saved = self.cur_path
-            self._path = path
-            try:
-                return self.run_function(forward, [mod, *args], kwargs, forward.lineno)
-            finally:
-                self._path = saved
-                self.tracer.leave()
-        raise _err(f"a {type(mod).__name__} is not a module to call", line)
+    def set_path(self, path: str) -> None:
+        self._path = path
 
     def make_layer(self, kind: str, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Leaf:
-        values = tuple(layer_value(a, node) for a in args)
-        kv = tuple((k, layer_value(v, node)) for k, v in kwargs.items())
-        shown = ", ".join([*map(repr, values), *(f"{k}={v!r}" for k, v in kv)])
-        return Leaf(parse_layer(Call(kind, values, kv, node.lineno, f"{kind}({shown})")))
-
-
-def layer_value(v: Any, node: ast.AST) -> Any:
-    if isinstance(v, list):
-        v = tuple(v)
-    if isinstance(v, tuple):
-        return tuple(layer_value(x, node) for x in v)
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    raise _err(f"a layer argument must be a number, string or tuple, got a {type(v).__name__}", node)
+        return source_run.make_layer(self, kind, args, kwargs, node)
 
 
 def _as_load(target: ast.expr) -> ast.expr:
@@ -454,31 +414,3 @@ def _as_load(target: ast.expr) -> ast.expr:
     return ast.copy_location(out, target)
 
 
-def freeze(owner: Any) -> None:
-    from convcalc.net.source import Instance
-
-    if isinstance(owner, Leaf):
-        owner.trainable = False
-    elif isinstance(owner, Container):
-        owner.trainable = False
-        for _, c in owner.children:
-            freeze(c)
-    elif isinstance(owner, Instance):
-        owner.trainable = False
-        for v in owner.attrs.values():
-            freeze(v)
-
-
-def _assign_paths(mod: Any, path: str, paths: dict[int, str]) -> None:
-    from convcalc.net.source import Instance
-
-    if id(mod) in paths:
-        return
-    paths[id(mod)] = path
-    children: list[tuple[str, Any]] = []
-    if isinstance(mod, Container):
-        children = mod.children
-    elif isinstance(mod, Instance):
-        children = [(k, v) for k, v in mod.attrs.items() if isinstance(v, (Leaf, Container, Instance))]
-    for name, child in children:
-        _assign_paths(child, f"{path}.{name}" if path else name, paths)

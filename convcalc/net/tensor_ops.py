@@ -48,23 +48,17 @@ def binop(tracer: Any, node: ast.BinOp, left: Any, right: Any, path: str) -> T:
 
 
 def _apply_functional(interp: Any, name: str, x: T, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> T:
-    from convcalc.net.source_eval import layer_value
+    from convcalc.net.source_run import layer_value
 
     layer = functional_layer(name, [layer_value(a, node) for a in args], {k: layer_value(v, node) for k, v in kwargs.items()},
                              node.lineno, ast.unparse(node))
-    t = interp.tracer.apply(layer, x, _name(interp, name))
-    node_obj = interp.tracer.nodes[t.node]
-    interp.tracer.nodes[t.node] = type(node_obj)(node_obj.name, node_obj.row, node_obj.inputs, node_obj.depth, False)
-    return t
+    return interp.tracer.apply(layer, x, _name(interp, name), module=False)
 
 
 def _flatten(interp: Any, x: T, start: int, end: int, node: ast.AST) -> T:
     layer = FlattenLayer(node.lineno, ast.unparse(node), "flatten", (("start_dim", start), ("end_dim", end)),
                          start, end)
-    t = interp.tracer.apply(layer, x, _name(interp, "flatten"))
-    n = interp.tracer.nodes[t.node]
-    interp.tracer.nodes[t.node] = type(n)(n.name, n.row, n.inputs, n.depth, False)
-    return t
+    return interp.tracer.apply(layer, x, _name(interp, "flatten"), module=False)
 
 
 def _dims(args: list[Any]) -> tuple[int, ...]:
