@@ -40,6 +40,11 @@ BASE: dict[str, list[str]] = {
     "backprop transposed-conv": ["--input", M, "--kernel", "1 0; 0 1"],
     "backprop pool": ["--input", M, "--kernel-size", "2"],
     "backprop expr": ["sum(W @ x)", "--var", "W=1 2; 3 4", "--var", "x=1; 2"],
+    "backprop resample": ["--input", "1 2 3 4 5 6", "--down", "2"],
+    "backprop net": ["--net", "Conv1d(1, 2, 2), ReLU(), Downsample1d(2), Flatten()", "--input", "1 2 3 4", "--seed",
+                     "0"],
+    "scan-mlp": ["--input-shape", "1x2x8", "--mlp", "Linear(4, 3), ReLU(), Linear(3, 2)", "--window", "2",
+                 "--stride", "2"],
 }
 HOSTILE = ["0", "-1", "-999999999999", "99999999999999999999", "abc", "", " ", "1/0", "nan", "inf", "-inf",
            "1e308", "1e-400", "\x00", "é∑≈", "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]", "1,2,3,4,5",

@@ -35,9 +35,11 @@ def register_commands() -> None:
         backprop,
         backprop_layers,
         check,
+        cmu,
         conv,
         layers,
         quiz,
+        scan,
         sizes,
         solve,
     )

@@ -1,6 +1,7 @@
 """``convcalc conv`` and ``convcalc dilated``."""
 
 
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -46,6 +47,17 @@ KernelSizeOpt = Annotated[str | None, typer.Option(
     "--kernel-size", help="With --target, or --kernel B (a letter): the kernel's size, n or h,w.")]
 
 
+class ConvView(str, Enum):
+    stride1_downsample = "stride1-downsample"
+
+
+AsOpt = Annotated[ConvView | None, typer.Option(
+    "--as", help="stride1-downsample: the course's recipe, a stride-1 conv then downsampling by the stride, "
+                 "forward and backward.")]
+GradAsOpt = Annotated[str | None, typer.Option(
+    "--grad-output", "-G", help="With --as: the upstream gradient dL/dZ (default all ones).")]
+
+
 def names_arg(value: str) -> derive.Names:
     parts = [p.strip() for p in value.split(",")]
     if len(parts) != 3 or not all(p.isidentifier() for p in parts):
@@ -56,11 +68,14 @@ def names_arg(value: str) -> derive.Names:
 def _run(command: str, input: str | None, kernel: str | None, bias: str | None, stride: str, padding: str,
          dilation: str, groups: int, padding_mode: PaddingMode, flip: bool, dim: int, answer: str | None,
          fmt: Format, index: int, cell: list[str] | None, steps: str, names: str, output: str | None,
-         target: str | None = None, kernel_size: str | None = None) -> None:
+         target: str | None = None, kernel_size: str | None = None, as_: ConvView | None = None,
+         grad_output: str | None = None) -> None:
     if dim not in (1, 2):
         raise ConvcalcError(f"must be 1 or 2, got {dim}", "--dim")
     base = index_arg(index)
     letter = bare_letter(input)
+    if letter is not None and (as_ is not None or grad_output is not None):
+        raise ConvcalcError("--as and --grad-output work numbers, not an input of letters", "--as")
     if target is not None and letter is None:
         raise ConvcalcError("needs --input as a letter (an input of unknown size), e.g. --input X", "--target")
     if letter is not None:
@@ -95,6 +110,15 @@ def _run(command: str, input: str | None, kernel: str | None, bias: str | None, 
     b = canonical_bias(optional_matrix(bias, "--bias"), w.shape[0])
     claimed = optional_matrix(answer, "--answer", exact=True)
     problem = derive.ConvProblem(layout.canonical(x), w, b, spec, layout, names_arg(names))
+    if as_ is not None:
+        from convcalc.derive.recipes import stride1_downsample
+
+        if claimed is not None or spec.flip:
+            raise ConvcalcError("--answer and --flip do not combine with --as", "--as")
+        g = optional_matrix(grad_output, "--grad-output")
+        emit(stride1_downsample(problem, None if g is None else as_signal(g, dim), base), fmt, output)
+    if grad_output is not None:
+        raise ConvcalcError("--grad-output needs --as stride1-downsample (or use 'backprop conv')", "--grad-output")
     cap = steps_arg(steps, derive.DEFAULT_CELL_CAP)
     emit(derive.solve(problem, command, claimed, cells_arg(cell), cap, base), fmt, output)
 
@@ -107,7 +131,7 @@ def conv(
     groups: GroupsOpt = 1, padding_mode: ModeOpt = PaddingMode.zeros, flip: FlipOpt = False, dim: DimOpt = 2,
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, cell: CellOpt = None,
     steps: StepsOpt = "", names: NamesOpt = "A,B,C", output: OutputOpt = None, target: TargetOpt = None,
-    kernel_size: KernelSizeOpt = None,
+    kernel_size: KernelSizeOpt = None, as_: AsOpt = None, grad_output: GradAsOpt = None,
 ) -> None:
     """Convolve (cross-correlate, as PyTorch does) and show every cell's window, products and sum.
 
@@ -115,7 +139,7 @@ def conv(
     size: the general cell Y[i,j] as a formula, or with --target the kernel that gives a formula.
     """
     _run("conv", input, kernel, bias, stride, padding, dilation, groups, padding_mode, flip, dim, answer, fmt,
-         index, cell, steps, names, output, target, kernel_size)
+         index, cell, steps, names, output, target, kernel_size, as_, grad_output)
 
 
 @app.command()

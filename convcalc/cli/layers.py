@@ -38,6 +38,10 @@ class View(str, Enum):
     gather = "gather"
 
 
+class TransposedAs(str, Enum):
+    upsample_conv = "upsample-conv"
+
+
 def _dim(dim: int) -> int:
     if dim not in (1, 2):
         raise ConvcalcError(f"must be 1 or 2, got {dim}", "--dim")
@@ -120,6 +124,11 @@ def transposed_conv(
     cell: CellOpt = None, steps: StepsOpt = "",
     names: Annotated[str, typer.Option("--names", help="Symbols for input, kernel, output.")] = "Y,W,X",
     output: OutputOpt = None,
+    as_: Annotated[TransposedAs | None, typer.Option(
+        "--as", help="upsample-conv: the CMU course's definition, upsample by --stride then a stride-1 valid conv "
+                     "with --kernel as (C_out, C_in, K...); says which PyTorch ConvTranspose it equals.")] = None,
+    grad_output: Annotated[str | None, typer.Option(
+        "--grad-output", "-G", help="With --as: the upstream gradient dL/dZ (default all ones).")] = None,
 ) -> None:
     """Transposed convolution (PyTorch's ConvTranspose): the kernel stamped per input value, or gathered."""
     from convcalc.derive import transposed as tr
@@ -131,6 +140,12 @@ def transposed_conv(
         general_transposed(input, kernel, stride, padding, dilation, dim, base, names, fmt)
         return
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
+    if as_ is not None:
+        _upsample_conv(x, kernel, bias, stride, (padding, output_padding, dilation, groups, answer), grad_output,
+                       dim, fmt, base, output)
+    if grad_output is not None:
+        raise ConvcalcError("--grad-output needs --as upsample-conv (or use 'backprop transposed-conv')",
+                            "--grad-output")
     w = transposed_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
     layout = data_layout(x, dim, "--input")
     s = positive(parse_ints(stride, dim, "--stride"), "--stride")
@@ -145,6 +160,27 @@ def transposed_conv(
                                    view.value)
     cap = steps_arg(steps, cv.DEFAULT_CELL_CAP)
     emit(tr.solve(problem, claimed, cells_arg(cell), cap, base), fmt, output)
+
+
+def _upsample_conv(x: Array, kernel: str | None, bias: str | None, stride: str, others: tuple, grad: str | None,
+                   dim: int, fmt: Format, base: int, output: str | None) -> None:
+    from convcalc.derive.layout import canonical_kernel
+    from convcalc.derive.recipes import upsample_conv
+
+    if others != ("0", "0", "1", 1, None):
+        raise ConvcalcError("the course's definition has no padding, output padding, dilation, groups or --answer",
+                            "--as")
+    layout = data_layout(x, dim, "--input")
+    w = canonical_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
+    k = positive(parse_ints(stride, dim, "--stride"), "--stride")
+    b = canonical_bias(optional_matrix(bias, "--bias"), w.shape[0])
+    g = optional_matrix(grad, "--grad-output")
+    emit(upsample_conv(layout.canonical(x), w, b, k, layout, None if g is None else as_signal(g, dim), base), fmt,
+         output)
+
+
+class PoolAs(str, Enum):
+    stride1_downsample = "stride1-downsample"
 
 
 class PoolMode(str, Enum):
@@ -179,6 +215,11 @@ def pool(
     cell: CellOpt = None, steps: StepsOpt = "",
     names: Annotated[str, typer.Option("--names", help="Symbols for input and output, e.g. C,P.")] = "A,P",
     output: OutputOpt = None,
+    as_: Annotated[PoolAs | None, typer.Option(
+        "--as", help="stride1-downsample: the CMU course's recipe, stride-1 max/avg pooling then downsampling by "
+                     "the stride, forward and backward.")] = None,
+    grad_output: Annotated[str | None, typer.Option(
+        "--grad-output", "-G", help="With --as: the upstream gradient dL/dZ (default all ones).")] = None,
 ) -> None:
     """Pool each channel (max, average, power-average, adaptive) and show every window.
 
@@ -196,6 +237,18 @@ def pool(
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
     layout = data_layout(x, dim, "--input")
     k, s, pad, d = pool_window(kernel_size, stride, padding, dilation, dim)
+    if as_ is not None:
+        from convcalc.derive.recipes import pool_stride1_downsample
+
+        if mode.value not in ("max", "avg") or any(pad) or any(v != 1 for v in d) or ceil_mode or answer is not None \
+                or divisor_override is not None:
+            raise ConvcalcError("the course's pooling is max or avg without padding, dilation, ceil_mode, a divisor "
+                                "override or --answer", "--as")
+        g = optional_matrix(grad_output, "--grad-output")
+        emit(pool_stride1_downsample(layout.canonical(x), mode.value, k, s, layout,
+                                     None if g is None else as_signal(g, dim), base), fmt, output)
+    if grad_output is not None:
+        raise ConvcalcError("--grad-output needs --as stride1-downsample (or use 'backprop pool')", "--grad-output")
     osize = () if output_size is None else non_negative(parse_ints(output_size, dim, "--output-size"),
                                                         "--output-size")
     parts = [v.strip() for v in names.split(",")]

@@ -34,13 +34,11 @@ def _blocks(x: Array, out: Array, factor: tuple[int, ...], up: bool, dim: int, b
                        f"W·k − (k−1) = {w}·{k} − ({k}−1) = {upsample_size(w, k)}.")
         else:
             kept = ", ".join(str(i + base) for i in range(0, w, k))
-            yield Note(f"{ax}: keep samples {kept} (every {k}-th, starting with the first): "
+            yield Note(f"{ax}: keep samples {kept} (one in every {k}, starting with the first): "
                        f"(W−1)//k + 1 = ({w}−1)//{k} + 1 = {downsample_size(w, k)}.")
-    if up:
-        yield Note("Upsampling's backward pass is downsampling by the same factor (the gradient of each inserted "
-                   "zero is dropped), and downsampling's backward pass is this upsampling (zero-filled).")
-    else:
-        yield Note("Downsampling's backward pass is upsampling by the same factor (zeros where samples were "
-                   "dropped), and upsampling's backward pass is this downsampling.")
+    yield Note("Upsampling's backward pass is downsampling by the same factor (the gradient of each inserted "
+               "zero is dropped); downsampling's backward pass is upsampling by the same factor followed by "
+               "zeros up to the input's own width (an input of width W = 6 downsampled by 2 keeps 3 samples; "
+               "upsampling those gives 5, and the 6th gets a zero). `convcalc backprop resample` works it.")
     yield Heading("Result")
     yield from show("B", "output", out, base)

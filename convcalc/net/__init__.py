@@ -5,11 +5,13 @@ from convcalc.net.layers import (
     AdaptivePoolLayer,
     BatchNormLayer,
     ConvLayer,
+    CourseResampleLayer,
     ElementwiseLayer,
     FlattenLayer,
     Layer,
     LinearLayer,
     PoolLayer,
+    ResampleLayer,
 )
 from convcalc.net.parse import parse_network
 from convcalc.net.receptive import AxisField, FieldRow, ReceptiveFields, receptive_fields
@@ -20,6 +22,7 @@ __all__ = [
     "AxisField",
     "BatchNormLayer",
     "ConvLayer",
+    "CourseResampleLayer",
     "ElementwiseLayer",
     "FieldRow",
     "FlattenLayer",
@@ -29,6 +32,7 @@ __all__ = [
     "NetworkShapes",
     "PoolLayer",
     "ReceptiveFields",
+    "ResampleLayer",
     "parse_network",
     "parse_shape",
     "propagate",

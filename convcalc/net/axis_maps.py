@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from convcalc.errors import ConvcalcError
-from convcalc.net.layers import AdaptivePoolLayer, ConvLayer, Layer, PadLayer, PoolLayer, ResampleLayer
+from convcalc.net.layers import (
+    AdaptivePoolLayer,
+    ConvLayer,
+    CourseResampleLayer,
+    Layer,
+    PadLayer,
+    PoolLayer,
+    ResampleLayer,
+)
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,9 @@ def gather_of(layer: Layer, i: int, n: int, o: int) -> Gather | None:
         return None if layer.output_size[i] is None else adaptive(n, o)
     if isinstance(layer, PadLayer):
         return Gather(1, 1, ((-layer.pads[i][0],),), layer.mode)
+    if isinstance(layer, CourseResampleLayer):  # every k-th kept; or k−1 zeros (reading nothing) after each
+        k = layer.factor[i]
+        return Gather(k, 1, ((0,), *((),) * (k - 1))) if layer.up else Gather(1, k, ((0,),))
     if isinstance(layer, ResampleLayer):
         if layer.mode == "shuffle":
             return Gather(layer.factor, 1, ((0,),) * layer.factor)

@@ -143,6 +143,19 @@ class ElementwiseLayer(Layer):
 
 
 @dataclass(frozen=True)
+class CourseResampleLayer(Layer):
+    """The CMU course's Upsample{1,2}d(k) (k−1 zeros between samples: W·k − (k−1)) and
+    Downsample{1,2}d(k) (every k-th sample: (W−1)//k + 1). Not PyTorch layers (its Upsample
+    interpolates); spelled as the course's MyTorch classes."""
+
+    family: ClassVar[str] = "course_resample"
+
+    ndim: int
+    up: bool
+    factor: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class ResampleLayer(Layer):
     """Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle and PixelUnshuffle.
 

@@ -20,6 +20,7 @@ from convcalc.net.layers import (
     AdaptivePoolLayer,
     BatchNormLayer,
     ConvLayer,
+    CourseResampleLayer,
     ElementwiseLayer,
     FlattenLayer,
     Layer,
@@ -28,7 +29,7 @@ from convcalc.net.layers import (
     Value,
 )
 from convcalc.net.safe_ast import Call, read_calls
-from convcalc.net.signatures import REQUIRED, SIGNATURES, Param
+from convcalc.net.signatures import COURSE_LAYERS, REQUIRED, SIGNATURES, Param
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -223,7 +224,20 @@ def _elementwise(call: Call, a: dict[str, Value], common: tuple) -> Layer:
     return ElementwiseLayer(*common, role=role, num_parameters=int(a.get("num_parameters", 0)))  # type: ignore[arg-type]
 
 
+def _resample(call: Call, a: dict[str, Value], common: tuple) -> Layer:
+    """The CMU course's layers: Upsample/Downsample{1,2}d(k), and MeanPool{1,2}d(kernel, stride)."""
+    ndim, up = _ndim(call.name), call.name.startswith("Up")
+    if call.name.startswith("MeanPool"):
+        k, s = (a["kernel"],) * ndim, (a["stride"],) * ndim
+        return PoolLayer(*common, ndim=ndim, op="avg", kernel=k, stride=s, padding=(0,) * ndim,  # type: ignore[arg-type]
+                         dilation=(1,) * ndim, ceil_mode=False, count_include_pad=True)
+    k = a["upsampling_factor" if up else "downsampling_factor"]
+    return CourseResampleLayer(*common, ndim=ndim, up=up, factor=(k,) * ndim)  # type: ignore[arg-type]
+
+
 def _builder(kind: str) -> Callable[[Call, dict[str, Value], tuple], Layer]:
+    if kind in COURSE_LAYERS:
+        return _resample
     if kind.startswith("Upsampl"):
         return extra.upsample
     if kind.startswith("Pixel"):

@@ -37,6 +37,7 @@ from convcalc.net.layers import (
     AdaptivePoolLayer,
     BatchNormLayer,
     ConvLayer,
+    CourseResampleLayer,
     ElementwiseLayer,
     FlattenLayer,
     Layer,
@@ -148,6 +149,15 @@ def _recurrence(ax: _Axis, layer: Layer, i: int, notes: list[str]) -> _Axis:
             notes.append(f"{ax.name}: each unit sees {fewest} to {most} units of the previous layer, by phase")
         return replace(ax, r=r, r_min=r_min, start=transposed_start_step(ax.start, ax.j, k, d, p, s),
                        j=jump_step(ax.j, Fraction(1, s)), approximate=ax.approximate or s > 1 or p > 0)
+    if isinstance(layer, CourseResampleLayer):  # Downsample: a 1-wide window, stride k; Upsample: its transpose
+        k = layer.factor[i]
+        if not layer.up:
+            return replace(ax, j=jump_step(ax.j, k))
+        if k > 1:
+            notes.append(f"{ax.name}: each unit sees 0 or 1 unit of the previous layer (the inserted zeros see none)")
+        return replace(ax, r_min=Fraction(0) if k > 1 else ax.r_min,
+                       start=transposed_start_step(ax.start, ax.j, 1, 1, 0, k), j=jump_step(ax.j, Fraction(1, k)),
+                       approximate=ax.approximate or k > 1)
     if isinstance(layer, (ConvLayer, PoolLayer)):
         k, s, d = layer.kernel[i], layer.stride[i], layer.dilation[i]
         p = layer.padding[i][0] if isinstance(layer, ConvLayer) else layer.padding[i]
@@ -316,7 +326,7 @@ def _step(node: Node, states: list[State], exact: bool, notes: list[str]) -> Sta
 
 
 def gather_of_any(layer: Layer) -> bool:
-    return layer.family in ("conv", "pool", "adaptive_pool", "pad", "resample")
+    return layer.family in ("conv", "pool", "adaptive_pool", "pad", "resample", "course_resample")
 
 
 def graph_fields(graph: Graph, exact: bool = False) -> ReceptiveFields:

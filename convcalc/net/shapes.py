@@ -19,16 +19,19 @@ from convcalc.formulas import (
     conv_macs,
     conv_output_size,
     conv_weight_count,
+    downsample_size,
     linear_macs,
     pool_output_size,
     transposed_macs,
     transposed_size,
     transposed_weight_count,
+    upsample_size,
 )
 from convcalc.net.layers import (
     AdaptivePoolLayer,
     BatchNormLayer,
     ConvLayer,
+    CourseResampleLayer,
     ElementwiseLayer,
     FlattenLayer,
     Layer,
@@ -274,7 +277,16 @@ def _elementwise(layer: ElementwiseLayer, shape: Shape) -> LayerShape:
     return LayerShape(layer, shape, shape, weights, notes=(f"0 MACs: {layer.role}, applied element by element",))
 
 
+def _course_resample(layer: CourseResampleLayer, shape: Shape) -> LayerShape:
+    _need_rank(layer, shape, (layer.ndim + 2,), "(N, C, " + ", ".join(AXES[layer.ndim]) + ")")
+    sizes = tuple(upsample_size(n, k) if layer.up else downsample_size(n, k)
+                  for n, k in zip(shape[2:], layer.factor, strict=True))
+    how = "k−1 zeros inserted: W·k − (k−1)" if layer.up else "every k-th sample kept: (W−1)//k + 1"
+    return LayerShape(layer, shape, (*shape[:2], *sizes), notes=(f"0 MACs: {how}",))
+
+
 _HANDLERS: dict = {
+    CourseResampleLayer: _course_resample,
     ConvLayer: _conv,
     PoolLayer: _pool,
     AdaptivePoolLayer: _adaptive,

@@ -172,6 +172,14 @@ SIGNATURES.update(
     }
 )
 
+# The CMU 11-785 course's MyTorch resampling layers: not torch.nn classes (torch's Upsample interpolates).
+# MeanPool{1,2}d(kernel, stride) is the course's name for average pooling without padding.
+COURSE_LAYERS = frozenset({"Upsample1d", "Upsample2d", "Downsample1d", "Downsample2d", "MeanPool1d", "MeanPool2d"})
+for _n in (1, 2):
+    SIGNATURES[f"Upsample{_n}d"] = (_p("upsampling_factor", REQUIRED, "count"),)
+    SIGNATURES[f"Downsample{_n}d"] = (_p("downsampling_factor", REQUIRED, "count"),)
+    SIGNATURES[f"MeanPool{_n}d"] = (_p("kernel", REQUIRED, "count"), _p("stride", REQUIRED, "count"))
+
 # The wrapper whose arguments are layers; it is not a layer itself.
 WRAPPERS = frozenset({"Sequential"})
 # Module prefixes people write before a layer name: ``nn.Conv2d``, ``torch.nn.Conv2d``.
