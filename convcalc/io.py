@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from convcalc.errors import ConvcalcError
-from convcalc.numbers import Array
+from convcalc.numbers import Array, Written
 
 MAX_ENTRY_CHARS = 40
 MAX_ENTRIES = 10_000_000  # a .npy file
@@ -162,7 +162,7 @@ def parse_text(text: str, where: str, exact: bool = False) -> Array:
     if not slices:
         raise ConvcalcError("is empty (no rows with numbers)", where)
     budget = [MAX_TEXT_ENTRIES]
-    parsed = [_parse_rows(rows, where, budget) for rows in slices]
+    parsed = [_parse_rows(rows, where, budget, exact) for rows in slices]
     widths = {len(s[0]) for s in parsed}
     heights = {len(s) for s in parsed}
     if len(parsed) > 1 and (len(widths) > 1 or len(heights) > 1):
@@ -205,12 +205,14 @@ def _cells(content: str, budget: list[int], where: str) -> list[str]:
     return cells
 
 
-def _parse_rows(rows: list[tuple[int, str]], where: str, budget: list[int]) -> list[list[Fraction | int | float]]:
+def _parse_rows(rows: list[tuple[int, str]], where: str, budget: list[int],
+                exact: bool = False) -> list[list[Fraction | int | float]]:
     out: list[list[Fraction | int | float]] = []
+    entry = _written_entry if exact else _entry
     for number, content in rows:
         cells = _cells(content, budget, where)
         try:
-            out.append([_entry(c) for c in cells])
+            out.append([entry(c) for c in cells])
         except _NotANumber as e:
             col = next(i for i, c in enumerate(cells, 1) if _is_bad(c))
             raise ConvcalcError(str(e), f"{where}: row {number}, column {col}") from None
@@ -262,9 +264,22 @@ def _entry(cell: str) -> Fraction | int | float:
     return value
 
 
+def _written_entry(cell: str) -> Fraction | int | float:
+    """``_entry`` for an answer: a decimal keeps the text typed (:class:`Written`), so that it is
+    judged at the precision written and shown back as typed."""
+    value = _entry(cell)
+    if isinstance(value, float):
+        return Written(cell.strip().replace("\u2212", "-"))
+    return value
+
+
 def _to_array(entries: list[Any], shape: tuple[int, ...], exact: bool, where: str) -> Array:
     if not entries:
         raise ConvcalcError("is empty", where)
+    if exact and any(isinstance(e, Written) for e in entries):
+        arr = np.empty(len(entries), dtype=object)
+        arr[:] = [e if isinstance(e, Written) or e.denominator != 1 else int(e) for e in entries]
+        return arr.reshape(shape)
     if any(isinstance(e, float) for e in entries):
         if exact:
             entries = [Fraction(str(e)) if isinstance(e, float) else e for e in entries]
@@ -323,11 +338,12 @@ def _parse_json(text: str, where: str, exact: bool) -> Array:
     if len(root) != 1 or not isinstance(root[0], list):
         raise ConvcalcError("expected one bracketed list such as [[1, 2], [3, 4]]", where)
     entries: list[Any] = []
-    shape = _nested_shape(root[0], where, entries, path="")
+    shape = _nested_shape(root[0], where, entries, path="", exact=exact)
     return _to_array(entries, shape, exact, where)
 
 
-def _nested_shape(node: list[Any], where: str, entries: list[Any], path: str) -> tuple[int, ...]:
+def _nested_shape(node: list[Any], where: str, entries: list[Any], path: str,
+                  exact: bool = False) -> tuple[int, ...]:
     """The shape of a nested list (every item a list of one shape, or every item a number)."""
     if not node:
         raise ConvcalcError(f"empty list at {path or 'top level'}", where)
@@ -337,12 +353,12 @@ def _nested_shape(node: list[Any], where: str, entries: list[Any], path: str) ->
         raise ConvcalcError(f"ragged: {path}[{bad}] has a different shape than {path}[0]", where)
     if not lists[0]:  # a list of numbers (the bulk of the work): no location built per number
         try:
-            entries += [_entry(x) for x in node]
+            entries += [(_written_entry if exact else _entry)(x) for x in node]
         except _NotANumber as e:
             bad = next(i for i, x in enumerate(node) if _is_bad(x))
             raise ConvcalcError(str(e), f"{where}: at {path}[{bad}]") from None
         return (len(node),)
-    shapes = [_nested_shape(x, where, entries, f"{path}[{i}]") for i, x in enumerate(node)]
+    shapes = [_nested_shape(x, where, entries, f"{path}[{i}]", exact) for i, x in enumerate(node)]
     if any(s != shapes[0] for s in shapes):
         bad = next(i for i, s in enumerate(shapes) if s != shapes[0])
         raise ConvcalcError(f"ragged: {path}[{bad}] has a different shape than {path}[0]", where)

@@ -80,15 +80,19 @@ def run(argv: list[str] | None = None) -> int:
         args = list(sys.argv[1:] if argv is None else argv)
         outer = session.current()
         step, export = outer.step, outer.export
+        from convcalc.derive import grading
+
+        policy = grading.current()
         if not outer.nested:
             args, step, export = session.split_global_options(args)
+            args, policy = session.split_grading_options(args)
         command = root_command()
         import numpy as np
 
         # overflow shows in the result itself (inf, as in PyTorch); no NumPy warning text
         fresh = {} if outer.nested else {"stopped": []}  # q in --step stops this run and the runs inside it
-        with np.errstate(all="ignore"), session.entered(argv=tuple(args), step=step, export=export, nested=True,
-                                                        **fresh):
+        with np.errstate(all="ignore"), grading.policy(policy), \
+                session.entered(argv=tuple(args), step=step, export=export, nested=True, **fresh):
             rc = command.main(args=args, prog_name="convcalc", standalone_mode=False)
     except ConvcalcError as e:
         fail(f"error: {e}")

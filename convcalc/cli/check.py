@@ -45,8 +45,14 @@ def judge(p: "Problem") -> "Verdict":
     from convcalc.cli.invoke import solution_of
     from convcalc.derive import check as derive
 
+    from convcalc.derive import grading
+
     claim = p.answer if p.answer is not None else p.claimed
-    out = solution_of(p.argv("json", check=claim))
+    outer = grading.current()
+    policy = grading.Policy(p.tolerance or outer.tolerance, outer.exact and p.tolerance is None,
+                            claim=p.answer is None)
+    with grading.policy(policy):
+        out = solution_of(p.argv("json", check=claim))
     sol = out.solution
     if sol is None or out.status == ExitStatus.BAD_INPUT:
         message = out.error.removeprefix("error: ") or f"the command exited with status {out.status}"

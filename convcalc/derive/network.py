@@ -50,15 +50,12 @@ def params_table(layers: tuple[Layer, ...], shape: tuple[int, ...], answer: str 
                             "output_shape": list(net.output_shape)}
     status = ExitStatus.OK
     if answer is not None:
-        try:
-            claim = int(answer.strip())
-        except ValueError:
-            raise ConvcalcError(f"expected a whole number of parameters, got {answer!r}", "--answer") from None
-        ok = claim == net.params
-        data["answer_correct"] = ok
-        blocks += [Heading("Your answer"), Note(f"claimed {claim}, computed {net.params}: "
-                                                f"{'right' if ok else 'wrong'}", "ok" if ok else "error")]
-        status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
+        from convcalc.derive.sizes import _count_verdict
+
+        data["total_flops"] = 2 * net.macs
+        blocks += _count_verdict(answer, data, {"total": "total_params", "macs": "total_macs",
+                                                "flops": "total_flops"})
+        status = ExitStatus.OK if data["answer_correct"] else ExitStatus.WRONG_ANSWER
     return Solution("params", "Network parameters", {"input_shape": list(shape)}, data, blocks, status=status)
 
 
@@ -131,7 +128,9 @@ def receptive_table(layers: tuple[Layer, ...], shape: tuple[int, ...], exact: bo
         data["answer_correct"] = ok
         data["answer_of"] = "last_field"
         data["last_field"] = _scalar_field(prev)
-        blocks += [Heading("Your answer (the last layer's receptive field)"), verdict]
+        from convcalc.derive import grading
+
+        blocks += [Heading(f"Checking {grading.whose()} (the last layer's receptive field)"), verdict]
         status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
     return Solution("receptive-field", "Receptive fields", {"input_shape": list(shape), "exact": exact}, data,
                     blocks, status=status)

@@ -153,10 +153,10 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
             yield Note("argmax (PyTorch's return_indices: flattened row-major per channel, 0-based): "
                        + "; ".join(str(v) for v in p.layout.shown(idx).reshape(-1).tolist()))
         if check is not None:
-            yield Heading("Checking your answer")
+            yield Heading(f"Checking {check.whose}")
             yield check
             bad = wrong_cells(check)
-            yield Note("Every cell of your answer is right." if check.shape_ok and not bad else
+            yield Note(f"Every cell of {check.whose} is right." if check.shape_ok and not bad else
                        f"{len(bad) if check.shape_ok else 'all'} cell(s) differ: see the worked cells above.",
                        "ok" if check.shape_ok and not bad else "error")
 

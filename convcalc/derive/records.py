@@ -97,6 +97,8 @@ class AnswerCheck:
     computed: Array
     ok: Array
     shape_ok: bool = True
+    how: Array | None = None  # per cell, how a rounded or tolerated claim was judged ("" when exactly)
+    whose: str = "your answer"  # or "the claim" (a course's ``claimed``, in ``check``)
 
 
 @dataclass(frozen=True)

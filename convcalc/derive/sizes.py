@@ -6,7 +6,6 @@ Every formula comes from ``convcalc.formulas``; SymPy is imported only for ``--s
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -105,7 +104,9 @@ def output_size(p: SizeProblem, solve: str | None = None, target: int | None = N
     if answer is not None:
         ok, lines = _check_answer(answer, results)
         data["answer_correct"] = ok
-        blocks.append(Heading("Your answer"))
+        from convcalc.derive import grading
+
+        blocks.append(Heading(f"Checking {grading.whose()}"))
         blocks.extend(lines)
         status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
     title = {"conv": "Convolution output size", "pool": "Pooling output size",
@@ -298,34 +299,33 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
         blocks.extend(_ops(p, data))
     status = ExitStatus.OK
     if answer is not None:
-        quantity, claim = _count_claim(answer)
-        if quantity not in data:
-            raise ConvcalcError(f"{quantity} are counted only with --input-size", "--answer")
-        ok = claim == data[quantity]
-        data["answer_correct"] = ok
-        data["answer_of"] = quantity
-        label = {"total": "parameters", "macs": "MACs", "flops": "FLOPs"}[quantity]
-        blocks += [Heading("Your answer"), Note(f"claimed {claim} {label}, computed {data[quantity]}: "
-                                                f"{'right' if ok else 'wrong'}", "ok" if ok else "error")]
-        status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
+        blocks += _count_verdict(answer, data, {"total": "total", "macs": "macs", "flops": "flops"})
+        status = ExitStatus.OK if data["answer_correct"] else ExitStatus.WRONG_ANSWER
     settings = {"in_channels": p.c_in, "out_channels": p.c_out, "kernel_size": _scalar(list(p.kernel)),
                 "groups": p.groups, "bias": p.bias, "transposed": p.transposed}
     return Solution("params", "Parameters" + (" and operations" if p.input else ""), settings, data, blocks,
                     status=status)
 
 
-_COUNT = re.compile(r"^\s*([0-9][0-9_,]{0,39})\s*(params?|parameters|macs?|flops?)?\s*$", re.IGNORECASE)
+def _count_verdict(answer: str, data: dict[str, Any], keys: dict[str, str]) -> list[Block]:
+    """Judge a claimed count (``N``, ``N MACs``, ``714 MMACs``, ``61,100,840``) against ``data``;
+    records ``answer_correct`` and ``answer_of`` in ``data``."""
+    from convcalc.derive import grading
+    from convcalc.derive.counts import QUANTITIES, parse_count_claim
 
-
-def _count_claim(answer: str) -> tuple[str, int]:
-    """``34944``, ``34944 params``, ``105705600 MACs`` or ``211411200 FLOPs``: what is counted, and the count."""
-    m = _COUNT.match(answer)
-    if m is None:
-        raise ConvcalcError(f"expected a whole number, optionally followed by params, MACs or FLOPs; got {answer!r}",
-                            "--answer")
-    unit = (m.group(2) or "params").lower()
-    quantity = "macs" if unit.startswith("mac") else "flops" if unit.startswith("flop") else "total"
-    return quantity, int(m.group(1).replace(",", "").replace("_", ""))
+    claim = parse_count_claim(answer)
+    key = keys.get(claim.quantity)
+    if key is None or key not in data:
+        raise ConvcalcError(f"{QUANTITIES[claim.quantity]} are counted only with --input-size", "--answer")
+    g = grading.grade(claim.value, data[key])
+    data["answer_correct"] = g.ok
+    data["answer_of"] = key
+    label = QUANTITIES[claim.quantity]
+    shown = claim.text if any(c.isalpha() for c in claim.text) else f"{claim.text} {label}"
+    how = f" ({g.how})" if g.how else ""
+    return [Heading(f"Checking {grading.whose()}"),
+            Note(f"{'✓' if g.ok else '✗'} {grading.whose()} {shown}, computed {data[key]:,} {label}: "
+                 f"{'right' if g.ok else 'wrong'}{how}", "ok" if g.ok else "error")]
 
 
 def _comparison(p: ParamsProblem) -> Iterator[Block]:

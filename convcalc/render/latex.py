@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from functools import singledispatch
 from typing import Any, TextIO
 
@@ -116,8 +118,12 @@ def _(block: AnswerCheck, base: int) -> str:
         return f"{block.ok.size - wrong} of {block.ok.size} cells right, {wrong} wrong."
     a = block.computed.reshape(-1, block.computed.shape[-1]) if block.computed.ndim > 1 else block.computed[None]
     c, ok = block.claimed.reshape(a.shape), block.ok.reshape(a.shape)
-    rows = [" & ".join(rf"\checkmark\ {mathtex.num(cv)}" if g else rf"\times\ {mathtex.num(cv)} \to \mathbf{{{mathtex.num(rv)}}}"
-                       for cv, g, rv in zip(cr, okr, ar, strict=True)) for cr, okr, ar in zip(c, ok, a, strict=True)]
+    how = block.how.reshape(a.shape) if block.how is not None else np.full(a.shape, "", dtype=object)
+    rows = [" & ".join((rf"\checkmark\ {mathtex.num(cv)}" if g
+                        else rf"\times\ {mathtex.num(cv)} \to \mathbf{{{mathtex.num(rv)}}}")
+                       + (rf"\ \text{{({escape(h)})}}" if h else "")
+                       for cv, g, rv, h in zip(cr, okr, ar, hr, strict=True))
+            for cr, okr, ar, hr in zip(c, ok, a, how, strict=True)]
     return "\\[ \\begin{array}{" + "c" * a.shape[1] + "} " + r" \\ ".join(rows) + r" \end{array} \]"
 
 

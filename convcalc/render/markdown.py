@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from functools import singledispatch
 from typing import Any, TextIO
 
@@ -93,9 +95,11 @@ def _(block: AnswerCheck, base: int) -> str:
     ok = block.ok.reshape(a.shape)
     head = "| " + " | ".join(str(j + base) for j in range(a.shape[1])) + " |"
     rule = "|" + "---|" * a.shape[1]
-    rows = ["| " + " | ".join(f"✓ {fmt(cv)}" if good else f"✗ {fmt(cv)} → **{fmt(rv)}**"
-                              for cv, good, rv in zip(cr, okr, ar, strict=True)) + " |"
-            for cr, okr, ar in zip(c, ok, a, strict=True)]
+    how = block.how.reshape(a.shape) if block.how is not None else np.full(a.shape, "", dtype=object)
+    rows = ["| " + " | ".join((f"✓ {fmt(cv)}" + (f" ({h})" if h else "")) if good
+                              else f"✗ {fmt(cv)} → **{fmt(rv)}**" + (f" ({h})" if h else "")
+                              for cv, good, rv, h in zip(cr, okr, ar, hr, strict=True)) + " |"
+            for cr, okr, ar, hr in zip(c, ok, a, how, strict=True)]
     return "\n".join([head, rule, *rows])
 
 

@@ -6,7 +6,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.derive.records import CellWork, SizeFormula, TermGroup
-from convcalc.numbers import Array, fmt, normalize
+from convcalc.numbers import Array, Written, fmt, normalize
 from convcalc.render.preview import preview
 
 MAX_TERMS = 64
@@ -14,7 +14,9 @@ MAX_TERMS = 64
 
 def num(x: Any, wrap_negative: bool = False) -> str:
     v = normalize(x)
-    if isinstance(v, Fraction):
+    if isinstance(x, Written):  # a decimal the user typed, shown as typed
+        s = x.text.lower().replace("e", r"\times 10^{") + ("}" if "e" in x.text.lower() else "")
+    elif isinstance(v, Fraction):
         s = ("-" if v < 0 else "") + rf"\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
     else:
         s = fmt(v)

@@ -208,13 +208,15 @@ def _(block: AnswerCheck, console: Console, base: int) -> None:
         wrong = int((~block.ok).sum())
         console.print(f"{block.symbol}: {block.ok.size - wrong} of {block.ok.size} cells right, {wrong} wrong.")
         return
-    console.print(Text.assemble((block.symbol, "bold"), " (your answer: ✓ right, ✗ wrong with the right value)"))
+    console.print(Text.assemble((block.symbol, "bold"), f" ({block.whose}: ✓ right, ✗ wrong with the right value)"))
     a = block.computed
     rows = [(block.claimed, block.ok, a)] if a.ndim == 1 else list(zip(block.claimed.reshape(-1, a.shape[-1]),
                                                                         block.ok.reshape(-1, a.shape[-1]),
                                                                         a.reshape(-1, a.shape[-1]), strict=True))
-    cells = [[(bool(g), f"✓ {fmt(c)}" if g else f"✗ {fmt(c)} ({fmt(r)})")
-              for c, g, r in zip(claimed, ok, right, strict=True)] for claimed, ok, right in rows]
+    hows = block.how.reshape(-1) if block.how is not None else [""] * block.ok.size
+    flat = iter(hows)
+    cells = [[(bool(g), f"✓ {fmt(c)}" + (f" ({h})" if h else "") if g else f"✗ {fmt(c)} ({h or fmt(r)})")
+              for c, g, r, h in zip(claimed, ok, right, flat, strict=False)] for claimed, ok, right in rows]
     width = max(len(t) for row in cells for _, t in row)
     for row in cells:
         line = Text("  ")

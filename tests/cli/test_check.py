@@ -141,7 +141,7 @@ def test_receptive_field_claim_of_the_layer_before_the_linear(cli) -> None:
     res = cli("check", str(BANK / "cpen455-2025-hw2.toml"), "--id", "cpen455-hw2-2.6-y", "--format", "json")
     (p,) = json.loads(res.out)["problems"]
     assert p["verdict"] == "differs" and p["computed"] == "global"
-    assert p["slip"] == "your answer is what you get with the last layer, Linear(16384, 10), left out"
+    assert p["slip"] == "the claim is what you get with the last layer, Linear(16384, 10), left out"
 
 
 PROBLEM_KEYS = ["id", "command", "input", "kernel", "stride", "padding", "answer", "claimed", "layer", "args",
