@@ -44,7 +44,6 @@ def judge(p: "Problem") -> "Verdict":
     """Run the problem with its claim as ``--answer``, through the command's own code."""
     from convcalc.cli.invoke import solution_of
     from convcalc.derive import check as derive
-
     from convcalc.derive import grading
 
     claim = p.answer if p.answer is not None else p.claimed

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, Note
 from convcalc.derive import grading
+from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, Note
 from convcalc.numbers import Array, Kind
 
 MAX_REWORKED = 25  # wrong cells re-worked after the verdict (as many as a command works by default)
@@ -74,7 +74,8 @@ def verdict_steps(check: AnswerCheck, of: str, how: str,
     yield Heading(f"Checking {check.whose}")
     yield check
     if not check.shape_ok:
-        yield Note(f"{check.whose[0].upper()}{check.whose[1:]} has shape {check.claimed.shape}; {of} has shape {check.computed.shape}.", "error")
+        who = check.whose[0].upper() + check.whose[1:]
+        yield Note(f"{who} has shape {check.claimed.shape}; {of} has shape {check.computed.shape}.", "error")
         return
     count = int(np.count_nonzero(~check.ok))
     if not count:

@@ -1,7 +1,8 @@
 """``backprop expr --answer NAME=MATRIX``: claimed gradients (and the claimed value ``f``) checked.
 
 A claim about a variable is its gradient ∂f/∂NAME; a claim about the output's name is f's
-value. Each is judged as a grader does (:mod:`convcalc.derive.grading`), a matrix cell by cell with the ✓/✗ grid; each wrong one gets the steps that make it again.
+value. Each is judged as a grader does (:mod:`convcalc.derive.grading`), a matrix cell by
+cell with the ✓/✗ grid; each wrong one gets the steps that make it again.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convcalc.derive import grading
 from convcalc.derive.answer import check_matrix
 from convcalc.derive.records import AnswerCheck, Block, Equation, Heading, Note
 from convcalc.errors import ConvcalcError
 from convcalc.expr.autodiff import Backward
 from convcalc.expr.graph import Graph, Node
 from convcalc.expr.rules import grad_text
-from convcalc.derive import grading
 from convcalc.numbers import Array, fmt, kind_of
 
 

@@ -47,11 +47,12 @@ class Policy:
     claim: bool = False  # judging a course's ``claimed`` (check): "the claim", not "your answer"
 
 
-_policy: ContextVar[Policy] = ContextVar("convcalc_grading", default=Policy())
+_policy: ContextVar[Policy | None] = ContextVar("convcalc_grading", default=None)
+_DEFAULT = Policy()
 
 
 def current() -> Policy:
-    return _policy.get()
+    return _policy.get() or _DEFAULT
 
 
 @contextmanager
@@ -118,7 +119,7 @@ def grade(claim: Any, true: Any, p: Policy | None = None) -> Grade:
         c = normalize(claim)
         return Grade(isinstance(c, float) and (c == t or (math.isnan(c) and math.isnan(t))))
     exact_t = Fraction(t)
-    c = Fraction(claim) if not isinstance(claim, float) else Fraction(claim)
+    c = Fraction(claim)
     if c == exact_t:
         return Grade(True)
     floating = isinstance(t, float)

@@ -150,8 +150,10 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
         yield Heading("Result")
         yield from show(o, "output", shown, base)
         if idx is not None:
-            yield Note("argmax (PyTorch's return_indices: flattened row-major per channel, 0-based): "
-                       + "; ".join(str(v) for v in p.layout.shown(idx).reshape(-1).tolist()))
+            counted = ("counted from 0, as PyTorch's return_indices" if base == 0 else
+                       f"counted from {base}; PyTorch's return_indices counts from 0")
+            yield Note(f"argmax (the winner's position in its channel, flattened row-major, {counted}): "
+                       + "; ".join(str(v + base) for v in p.layout.shown(idx).reshape(-1).tolist()))
         if check is not None:
             yield Heading(f"Checking {check.whose}")
             yield check

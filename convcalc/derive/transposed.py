@@ -166,9 +166,9 @@ def _scatter(p: TransposedProblem, wk: Worked, base: int) -> Iterator[Block]:
             v = wk.x[(0, 0, *pos)]
             run[_stamp_target(pos, p)] += v * wk.w[0, 0]
             where = ",".join(str(q + base) for q in pos)
-            at = ",".join(str(q * s) for q, s in zip(pos, p.stride, strict=True))
+            at = ",".join(str(q * s + base) for q, s in zip(pos, p.stride, strict=True))
             yield MatrixView(f"{p.names.output}_full", f"running sum after {p.names.input}[{where}] = {fmt(v)} "
-                             f"times {p.names.kernel} placed at ({at})", run.copy(),
+                             f"times {p.names.kernel}, its first tap on {p.names.output}_full[{at}]", run.copy(),
                              highlight=frozenset(itertools.product(*(range(t.start, t.stop, t.step)
                                                                      for t in _stamp_target(pos, p)))))
     else:

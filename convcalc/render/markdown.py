@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from functools import singledispatch
 from typing import Any, TextIO
+
+import numpy as np
 
 from convcalc.derive.records import (
     AnswerCheck,
