@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
-from convcalc.derive.records import Block, Heading, Note, Solution, Table
+from convcalc.derive.records import Block, Equation, Heading, Note, Solution, Table
+from convcalc.derive.texify import sentence_tex
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.net import AxisField, ConvLayer, Layer, PoolLayer, propagate, receptive_fields
 from convcalc.numbers import fmt, to_json_value
@@ -66,7 +67,7 @@ def _field(f: AxisField) -> str:
         f"{fmt(f.receptive_field_min)}–{fmt(f.receptive_field)}"
 
 
-def _recurrence(layer: Layer, prev: tuple[AxisField, ...] | None, now: tuple[AxisField, ...]) -> Iterator[Note]:
+def _recurrence(layer: Layer, prev: tuple[AxisField, ...] | None, now: tuple[AxisField, ...]) -> Iterator[Block]:
     """The textbook recurrence with this layer's numbers, per axis."""
     if not isinstance(layer, (ConvLayer, PoolLayer)):
         return
@@ -76,10 +77,11 @@ def _recurrence(layer: Layer, prev: tuple[AxisField, ...] | None, now: tuple[Axi
         k, d, s = layer.kernel[a], layer.dilation[a], layer.stride[a]
         if isinstance(layer, ConvLayer) and layer.transposed:
             yield Note(f"{layer.where} {f.axis}: transposed conv: j = {fmt(j0)}/{s} = {fmt(f.jump)}; its units see "
-                       f"different numbers of inputs (units differ), r = {_field(f)}", "warn")
+                       f"different numbers of inputs (units differ), r = {_field(f)}", "warn")  # words: a Note
             continue
-        yield Note(f"{layer.where} {f.axis}: r = {fmt(r0)} + ({k}−1)·{d}·{fmt(j0)} = {fmt(f.recurrence)}, "
-                   f"j = {fmt(j0)}·{s} = {fmt(f.jump)}")
+        text = (f"{layer.where} {f.axis}: r = {fmt(r0)} + ({k}−1)·{d}·{fmt(j0)} = {fmt(f.recurrence)}, "
+                f"j = {fmt(j0)}·{s} = {fmt(f.jump)}")
+        yield Equation(text, sentence_tex(text))
 
 
 def receptive_table(layers: tuple[Layer, ...], shape: tuple[int, ...], exact: bool = False,
@@ -90,7 +92,10 @@ def receptive_table(layers: tuple[Layer, ...], shape: tuple[int, ...], exact: bo
     net = propagate(layers, shape)
     rf = receptive_fields(layers, shape, exact, net)
     rows = []
-    notes: list[Block] = [Note("r_l = r_{l−1} + (k_l − 1)·d_l·j_{l−1},  j_l = j_{l−1}·s_l  (r, j in input pixels)")]
+    notes: list[Block] = [Equation(
+        "r_l = r_{l−1} + (k_l − 1)·d_l·j_{l−1},  j_l = j_{l−1}·s_l  (r, j in input pixels)",
+        r"r_l = r_{l-1} + (k_l - 1)\, d_l\, j_{l-1}, \qquad j_l = j_{l-1}\, s_l \qquad "
+        r"(\text{$r$, $j$ in input pixels})")]
     layer_data = []
     prev: tuple[AxisField, ...] | None = None
     for srow, frow in zip(net.rows, rf.rows, strict=True):

@@ -23,7 +23,8 @@ from convcalc.core.pool import (
 from convcalc.derive.answer import check_matrix, wrong_cell_indices, wrong_cells
 from convcalc.derive.conv import show
 from convcalc.derive.layout import Layout, select_cells, shown_index
-from convcalc.derive.records import Block, Elided, Heading, Note, SizeFormula, Solution
+from convcalc.derive.records import Block, Elided, Equation, Heading, Note, SizeFormula, Solution
+from convcalc.derive.texify import sentence_tex
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.formulas import adaptive_widths, pool_output_size
 from convcalc.numbers import Array, Kind, equal_numbers, fmt, fmt_with_decimal, kind_of, unify
@@ -142,7 +143,8 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
         n = 0
         for cell in chosen:
             n += 1
-            yield Note(cell_text(p, out, idx, cell, base))
+            text = cell_text(p, out, idx, cell, base)
+            yield Equation(text, sentence_tex(text))
         if not cells and 0 < n < total:
             yield Elided(n, total, "--cell i,j for one cell, --steps all for every cell")
         if p.as_conv:
@@ -244,13 +246,13 @@ def cell_text(p: PoolProblem, out: Array, idx: Array | None, cell: tuple[int, ..
         div, why = p.divisor_override, "divisor_override"
     elif p.count_include_pad:
         div = inside
-        why = "count_include_pad=True: every window cell inside the padded input counts"
+        why = "every window cell inside the padded input counts, as count_include_pad is on"
         if inside < len(taps):
             why += f"; {len(taps) - inside} cell(s) past the padded input (ceil_mode) do not"
     else:
         div = len(real)
-        why = "count_include_pad=False: only the window's real input cells count"
-    if why.startswith("count_include_pad=True") and inside == len(taps) and not any(t.is_padding for t in taps):
+        why = "only the window's real input cells count, as count_include_pad is off"
+    if why.startswith("every window cell") and inside == len(taps) and not any(t.is_padding for t in taps):
         why = f"the window's {div} cells"
     return f"{head} = ({_sum(vals)})/{div} = {value} (divisor {div}: {why})"
 

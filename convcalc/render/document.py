@@ -14,6 +14,7 @@ LATEX_PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[T1]{fontenc}
 \usepackage[utf8]{inputenc}
 \usepackage{amsmath,amssymb}
+\usepackage{array,longtable}
 \usepackage[margin=2cm]{geometry}
 \setcounter{MaxMatrixCols}{64}
 \allowdisplaybreaks

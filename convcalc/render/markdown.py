@@ -22,13 +22,14 @@ from convcalc.derive.records import (
 )
 from convcalc.numbers import fmt
 from convcalc.render import mathtex
+from convcalc.render.cellrun import CellRun, EquationRun, merged_cells
 from convcalc.render.preview import is_truncated
 
 
 def render_markdown(sol: Solution, out: TextIO) -> None:
     out.write(f"# {sol.title}\n\n")
     out.write("Settings: " + ", ".join(f"`{k}={_setting(v)}`" for k, v in sol.settings.items()) + "\n")
-    for block in sol.blocks:
+    for block in merged_cells(sol.blocks):
         out.write("\n" + md(block, sol.index_base) + "\n")
 
 
@@ -62,13 +63,25 @@ def _(block: SideBySide, base: int) -> str:
 @md.register
 def _(block: MatrixView, base: int) -> str:
     shape = r" \times ".join(map(str, block.values.shape))
-    return (f"{block.caption.capitalize()} (${shape}$):\n\n"
+    return (f"{block.caption[:1].upper() + block.caption[1:]} (${shape}$):\n\n"
             f"$$\n{mathtex.symbol_tex(block.symbol)} = {mathtex.matrix(block.values)}\n$$")
 
 
 @md.register
 def _(block: SizeFormula, base: int) -> str:
     return f"$$\n{mathtex.formula_lines(block)}\n$$"
+
+
+@md.register
+def _(block: CellRun, base: int) -> str:
+    body = " \\\\\n".join(line for c in block.cells for line in mathtex.cell_lines(c, base))
+    return f"$$\n\\begin{{aligned}}\n{body}\n\\end{{aligned}}\n$$"
+
+
+@md.register
+def _(block: EquationRun, base: int) -> str:
+    body = " \\\\\n".join("&" + e.tex for e in block.equations)
+    return f"$$\n\\begin{{aligned}}\n{body}\n\\end{{aligned}}\n$$"
 
 
 @md.register

@@ -71,7 +71,7 @@ def test_seed_transposed_claim_differs_with_slip_and_side_by_side(cli) -> None:
     assert res.code == 1
     assert "DIFFERS" in res.out
     assert "Likely slip" in res.out or "stride 1, no padding and output padding 0" in res.out
-    assert "claimed (the answer the problem states, 5×5)" in res.out
+    assert "claimed (the claim, 5×5)" in res.out
     assert "computed (what convcalc computes, 6×6)" in res.out
     assert "Scatter" in res.out  # the worked derivation that shows why
 
