@@ -9,7 +9,7 @@ import numpy as np
 
 from convcalc.cli import app, fail
 from convcalc.cli.common import FormatOpt, emit
-from convcalc.cli.solve import FilesArg, IdOpt, selected
+from convcalc.cli.solve import FilesArg, IdOpt, selected, shown_paths
 from convcalc.derive.records import Solution
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.io import parse_text
@@ -34,10 +34,10 @@ def check(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> No
     for v in verdicts:
         if v.verdict == derive.ERROR:
             fail(f"error: {v.problem.file}: problem {v.problem.id}: {v.error}")
-    sol = derive.report(verdicts, files)
+    sol = derive.report(verdicts, shown_paths(files))
     if read_status == ExitStatus.BAD_INPUT:
         sol = replace(sol, status=ExitStatus.BAD_INPUT)
-    emit(sol, fmt, document="convcalc check: " + ", ".join(files))
+    emit(sol, fmt, document="convcalc check: " + ", ".join(shown_paths(files)))
 
 
 def judge(p: "Problem") -> "Verdict":

@@ -86,7 +86,7 @@ def _differs(v: Verdict) -> Iterator[Block]:
         yield Note(f"{_who(v)} {_plain(v.claimed)}, computed {_plain(v.computed)}", "error")
     if v.solution is not None:
         yield Heading(f"{p.id}: {v.solution.title}")
-        yield Note("Settings: " + ", ".join(f"{k}={_plain(x)}" for k, x in v.solution.settings.items()))
+        yield Note("Settings: " + ", ".join(_setting_words(k, x) for k, x in v.solution.settings.items()) + ".")
         yield from worked_once(list(v.solution.blocks))
 
 
@@ -104,6 +104,14 @@ def worked_once(blocks: list[Block]) -> list[Block]:
         return blocks
     end = next((i for i in heads if i > each), len(blocks))
     return [*blocks[:each], *blocks[end:]]
+
+
+def _setting_words(key: str, value: Any) -> str:
+    """``stride 2,2``, ``no flip``: a setting in words, not Python's ``flip=False``."""
+    name = key.replace("_", " ")
+    if value is True:
+        return name
+    return f"no {name}" if value is False or value is None else f"{name} {_plain(value)}"
 
 
 def _plain(x: Any) -> str:

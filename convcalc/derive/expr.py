@@ -57,8 +57,11 @@ def solve(expression: str, variables: Mapping[str, Array], answers: Mapping[str,
         data["answers"] = {v.name: v.ok for v in verdicts}
         status = ExitStatus.OK if data["answer_correct"] else ExitStatus.WRONG_ANSWER
     settings = {"expression": expression.strip(), "variables": list(graph.variables)}
+    from convcalc.expr.rules import expression_tex
+
+    title_tex = f"{tex_name(out.name)} = {expression_tex(graph)}"
     return Solution(COMMAND, f"Backpropagation through {out.name} = {expression.strip()}", settings, data, blocks,
-                    status=status)
+                    status=status, extra={"title_tex": title_tex})
 
 
 def _node_json(graph: Graph, back: Backward, node: Node) -> dict[str, Any]:

@@ -183,9 +183,8 @@ def _scatter(p: TransposedProblem, wk: Worked, base: int) -> Iterator[Block]:
                    "reaches them); they are part of the canvas above.")
     if any(p.padding):
         pads = "; ".join(f"{ax}: {pad}" for ax, pad in zip(AXIS_NAMES[dim], p.padding, strict=True))
-        yield Note(f"padding crops that many rows/columns from each side of the canvas ({pads}); the dimmed "
-                   "border is cropped.")
-        yield from cv.show(f"{p.names.output}_full", "canvas with the cropped border dimmed",
+        yield Note(f"padding crops that many rows/columns from each side of the canvas ({pads}).")
+        yield from cv.show(f"{p.names.output}_full", "canvas; its outer border is cropped",
                             p.layout.shown(canvas), base, tuple((v, v) for v in p.padding))
     if wk.bias is not None:
         yield Note("Then each output channel's bias is added to every cell.")

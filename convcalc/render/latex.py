@@ -53,9 +53,11 @@ def _named(ch: str) -> str:
 
 def render_latex(sol: Solution, out: TextIO) -> None:
     out.write("% convcalc worked solution; needs \\usepackage{amsmath,amssymb,array,longtable}\n")
-    out.write(f"\\subsection*{{{escape(sol.title)}}}\n")
-    out.write("Settings: " + ", ".join(f"\\texttt{{{escape(k)}={escape(_setting(v))}}}"
-                                        for k, v in sol.settings.items()) + ".\n")
+    title_tex = sol.extra.get("title_tex")  # a title that is math (an expression) is typeset, not Python
+    head = f"{escape(sol.title.partition(' = ')[0].rsplit(' ', 1)[0])} ${title_tex}$" if title_tex else escape(sol.title)
+    out.write(f"\\subsection*{{{head}}}\n")
+    shown = {k: v for k, v in sol.settings.items() if not (title_tex and k == "expression")}
+    out.write("Settings: " + ", ".join(escape(s) for s in mathtex.settings_prose(shown)) + ".\n")
     for block in merged_cells(sol.blocks):
         out.write("\n" + tex(block, sol.index_base) + "\n")
 

@@ -27,8 +27,11 @@ from convcalc.render.preview import is_truncated
 
 
 def render_markdown(sol: Solution, out: TextIO) -> None:
-    out.write(f"# {sol.title}\n\n")
-    out.write("Settings: " + ", ".join(f"`{k}={_setting(v)}`" for k, v in sol.settings.items()) + "\n")
+    title_tex = sol.extra.get("title_tex")  # a title that is math (an expression) is typeset, not Python
+    head = f"{sol.title.partition(' = ')[0].rsplit(' ', 1)[0]} ${title_tex}$" if title_tex else sol.title
+    out.write(f"# {head}\n\n")
+    shown = {k: v for k, v in sol.settings.items() if not (title_tex and k == "expression")}
+    out.write("Settings: " + ", ".join(mathtex.settings_prose(shown)) + ".\n")
     for block in merged_cells(sol.blocks):
         out.write("\n" + md(block, sol.index_base) + "\n")
 

@@ -77,4 +77,20 @@ def formula_lines(f: SizeFormula) -> str:
 
     v = view(f)
     exact = "" if f.result.integral else rf" \quad (\text{{exact: }} {num(f.result.exact)})"
-    return rf"{f.axis}_{{\text{{out}}}} = {v.symbolic_latex} = {v.numeric_latex} = {f.result.value}{exact}"
+    label = " = ".join(rf"{ax}_{{\text{{out}}}}" for ax in f.axis.split(", "))  # a square input: H_out = W_out
+    return rf"{label} = {v.symbolic_latex} = {v.numeric_latex} = {f.result.value}{exact}"
+
+
+def settings_prose(settings: dict[str, Any]) -> list[str]:
+    """Settings as words for a write-up, not Python: ``stride 2,2``, ``no flip``, ``bias``
+    (``flip=False`` and ``divisor_override=None`` are no way to write to a reader)."""
+    out = []
+    for key, value in settings.items():
+        name = key.replace("_", " ")
+        if value is True:
+            out.append(name)
+        elif value is False or value is None:
+            out.append(f"no {name}")
+        else:
+            out.append(f"{name} {','.join(map(str, value)) if isinstance(value, list | tuple) else value}")
+    return out

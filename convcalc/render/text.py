@@ -119,8 +119,9 @@ def _(block: SizeFormula, console: Console, base: int) -> None:
     v = view(block)
     res = block.result
     exact = "" if res.integral else f"  (exact {fmt(res.exact)} = {float(res.exact):g})"
-    console.print(f"{block.axis}_out = {v.symbolic}")
-    console.print(f"{' ' * len(block.axis)}     = {v.numeric} = {res.value}{exact}")
+    label = " = ".join(f"{ax}_out" for ax in block.axis.split(", "))  # a square input: H_out = W_out
+    console.print(f"{label} = {v.symbolic}")
+    console.print(f"{' ' * len(label)} = {v.numeric} = {res.value}{exact}")
 
 
 def product(a: Any, b: Any) -> str:
