@@ -162,7 +162,10 @@ def _check_field(answer: str, axes: tuple[AxisField, ...]) -> tuple[bool, Note]:
                             f"got {answer!r}", "--answer")
     ok = all(_field_matches(t, f) for t, f in zip(parts, axes, strict=True))
     got = " × ".join(_field(f) for f in axes)
-    return ok, Note(f"claimed {answer.strip()}, computed {got}: {'right' if ok else 'wrong'}", "ok" if ok else "error")
+    from convcalc.derive import grading
+
+    return ok, Note(f"{'✓' if ok else '✗'} {grading.whose()} {answer.strip()}, computed {got}: "
+                    f"{'right' if ok else 'wrong'}", "ok" if ok else "error")
 
 
 def _field_matches(claim: str, f: AxisField) -> bool:

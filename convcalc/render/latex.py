@@ -165,7 +165,7 @@ def _column_specs(block: Table, cells: list[list[str]]) -> list[str]:
     if sum(n + 2 for n in longest) <= 90:  # fits on the line as it is
         return ["l" if c in block.left else "r" for c in block.columns]
     rest = sum(n for n, s in zip(longest, short, strict=True) if not s)
-    room = 0.98 - sum(0.0105 * (n + 2) for n, s in zip(longest, short, strict=True) if s)
+    room = 0.96 - sum(0.0105 * (n + 2) for n, s in zip(longest, short, strict=True) if s)
     return [("l" if c in block.left else "r") if s else
             f">{{\\raggedright\\arraybackslash}}p{{{max(room * n / rest, 0.1):.3f}\\linewidth}}"
             for c, n, s in zip(block.columns, longest, short, strict=True)]
