@@ -158,7 +158,7 @@ def expression_tex(graph: Graph, node: Node | None = None) -> str:
 
 
 def _bracketed(parent: str, slot: int, child: Node) -> bool:
-    if child.op in _ATOMIC or child.op == "T" and parent != "pow":
+    if child.op in _ATOMIC or (child.op == "T" and parent != "pow"):
         return False
     if parent in ("pow", "T"):
         return True
