@@ -60,7 +60,7 @@ def entered(**changes: Any) -> Iterator[Session]:
         yield from _recording(changes)
         return
     if changes.get("step") and not outer.nested and not _isatty(sys.stdin):
-        sys.stderr.write("note: --step needs a terminal on standard input; showing every step at once\n")
+        sys.stderr.write("note: --reveal needs a terminal on standard input; showing every step at once\n")
         changes["step"] = False
     session = replace(current(), **changes)
     token = _current.set(session)
@@ -87,8 +87,9 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-GLOBAL_HELP = ("Every command also takes --step (reveal the worked steps one at a time: Enter for the next, "
-               "a for all, q to stop) and --export FILE.svg|FILE.html (save the rendered output as a picture "
+GLOBAL_HELP = ("Every command also takes --reveal (show the worked steps one at a time: Enter for the next, "
+               "a for all, q to stop; --step, its old name, still works but is deprecated, being too close to "
+               "--steps) and --export FILE.svg|FILE.html (save the rendered output as a picture "
                "or page). With --answer, a decimal is right when it is the true value rounded or truncated "
                "to the decimals written; --tolerance 1e-3|0.1%|abs:0.005 judges within a bound instead, "
                "--exact-answers by the decimal's exact value.")
@@ -137,7 +138,7 @@ def split_global_options(argv: list[str]) -> tuple[list[str], bool, str | None]:
         if a == "--":
             rest += argv[i:]
             break
-        if a == "--step":
+        if a in ("--reveal", "--step"):  # --step: the deprecated spelling (too close to --steps N)
             step = True
         elif a == "--export" or a.startswith("--export="):
             if "=" in a:
@@ -156,7 +157,7 @@ def split_global_options(argv: list[str]) -> tuple[list[str], bool, str | None]:
     if export is not None and fmt not in ("text", None):
         raise ConvcalcError(f"saves the text rendering; it cannot be combined with --format {fmt}", "--export")
     if step and fmt == "json":
-        raise ConvcalcError("reveals worked steps one at a time; --format json is one object", "--step")
+        raise ConvcalcError("reveals worked steps one at a time; --format json is one object", "--reveal")
     return rest, step, export
 
 

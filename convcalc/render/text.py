@@ -32,11 +32,27 @@ _TONE = {"info": "", "warn": "yellow", "ok": "green", "error": "red"}
 
 
 def make_console(out: TextIO, color: bool | None = None, width: int | None = None) -> Console:
-    """A Console on ``out``; colour only for a terminal and never with NO_COLOR set."""
+    """A Console on ``out``; colour only for a terminal and never with NO_COLOR set. As wide as
+    ``COLUMNS`` says, else the terminal, else (piped) 80 columns."""
     no_color = "NO_COLOR" in os.environ or color is False
     return Console(file=out, no_color=no_color, force_terminal=color if color else None,
-                   width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False,
+                   width=width or _columns() or (None if _isatty(out) else 80), highlight=False, soft_wrap=False,
                    emoji=False)
+
+
+def _columns() -> int | None:
+    try:
+        n = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return n if 20 <= n <= 1000 else None
+
+
+def _isatty(out: TextIO) -> bool:
+    try:
+        return bool(out.isatty())
+    except (ValueError, OSError, AttributeError):
+        return False
 
 
 def render_text(sol: Solution, console: Console) -> None:

@@ -39,7 +39,7 @@ def test_step_without_a_terminal_says_so_once_and_shows_everything(cli, monkeypa
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     r = cli("conv", "--input", "1 2; 3 4", "--kernel", "1", "--step")
     assert r.code == 0 and "Result" in r.out
-    assert r.err.count("--step needs a terminal") == 1 and len(r.err.strip().splitlines()) == 1
+    assert r.err.count("--reveal needs a terminal") == 1 and len(r.err.strip().splitlines()) == 1
 
 
 def test_step_with_json_is_refused(cli) -> None:
