@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import unicodedata
 from typing import Any
 
@@ -43,7 +44,5 @@ def ascii_fallback(*streams: Any) -> None:
         encoding = (getattr(s, "encoding", None) or "utf-8").lower().replace("_", "-")
         if encoding in ("utf-8", "utf8", "utf-16", "utf-32") or not hasattr(s, "reconfigure"):
             continue
-        try:
+        with contextlib.suppress(ValueError, OSError, AttributeError):  # a closed or detached stream
             s.reconfigure(errors=HANDLER)
-        except (ValueError, OSError, AttributeError):  # a closed or detached stream: nothing to do
-            pass
