@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from convcalc.errors import ConvcalcError
+from convcalc.io_forms import FORMS, is_header, normalized, npz_array_path, npz_member
 from convcalc.numbers import Array, Written
 
 MAX_ENTRY_CHARS = 40
@@ -27,7 +28,7 @@ MAX_ENTRIES = 10_000_000  # a .npy file
 MAX_TEXT_ENTRIES = 1_000_000  # text (inline, .csv/.txt/.json, stdin): each number is parsed, ~2 µs apiece
 MAX_TEXT_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 8
-_FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".npy", ".json")
+_FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".npy", ".npz", ".json")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+/[+-]?\d+$")
 _CELL = re.compile(r"[^,\t ]+")
 _JSON_TOKEN = re.compile(r"\[|\]|,|[^\s\[\],]+")
@@ -59,6 +60,11 @@ def read_tensor(source: str, flag: str, exact: bool = False) -> Array:
             raise ConvcalcError(f"standard input is larger than {MAX_TEXT_BYTES // 2**20} MiB (use a .npy file)", flag)
         return parse_text(text_in, f"{flag} (stdin)", exact)
     path = Path(text)
+    member = npz_member(text)
+    if member is not None and not _is_file(text):
+        if not _is_file(member[0]):
+            raise ConvcalcError(f"no such file: {member[0]}", flag)
+        return _read_npz(Path(member[0]), member[1], f"{flag} ({text})")
     if _looks_like_path(text):
         if not _is_file(text):
             raise ConvcalcError(f"no such file: {text}", flag)
@@ -86,6 +92,8 @@ def _looks_like_path(text: str) -> bool:
 def _read_file(path: Path, where: str, exact: bool) -> Array:
     if path.suffix.lower() == ".npy":
         return _read_npy(path, where)
+    if path.suffix.lower() == ".npz":
+        return _read_npz(path, None, where)
     if path.stat().st_size > MAX_TEXT_BYTES:
         raise ConvcalcError(f"text file larger than {MAX_TEXT_BYTES // 2**20} MiB (use .npy)", where)
     try:
@@ -108,7 +116,16 @@ _NPY_HEADER_ERRORS = (ValueError, SyntaxError, OverflowError, MemoryError, Recur
 def _check_npy_header(path: Path, where: str) -> None:
     """Check the shape and dtype a .npy file declares before NumPy reads (or maps) any data."""
     try:
-        with path.open("rb") as f, warnings.catch_warnings():
+        f = path.open("rb")
+    except OSError as e:
+        raise ConvcalcError(f"cannot read: {e.strerror}", where) from None
+    with f:
+        _check_header(f, where)
+
+
+def _check_header(f: Any, where: str) -> None:
+    try:
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # NumPy warns about Python 2 headers it had to repair
             version = np.lib.format.read_magic(f)
             if version == (1, 0):
@@ -135,6 +152,24 @@ def _read_npy(path: Path, where: str) -> Array:
         a = np.asarray(np.load(path, allow_pickle=False))
     except (ValueError, OSError, EOFError) as e:
         raise ConvcalcError(f"not a readable .npy file ({str(e)[:200]})", where) from None
+    return _checked_array(a, where)
+
+
+def _read_npz(path: Path, name: str | None, where: str) -> Array:
+    """One array of a .npz archive: its header checked first, then read (never unpickled)."""
+    archive, member = npz_array_path(path, name, where)
+    with archive:
+        try:
+            with archive.open(member) as f:
+                _check_header(f, where)
+            with archive.open(member) as f:
+                a = np.asarray(np.lib.format.read_array(f, allow_pickle=False))
+        except (ValueError, OSError, EOFError, KeyError) as e:
+            raise ConvcalcError(f"not a readable .npz member ({str(e)[:200]})", where) from None
+    return _checked_array(a, where)
+
+
+def _checked_array(a: Array, where: str) -> Array:
     if a.size == 0:
         raise ConvcalcError("is empty", where)
     if a.dtype.kind == "f":
@@ -153,12 +188,15 @@ def parse_text(text: str, where: str, exact: bool = False) -> Array:
     At most MAX_TEXT_ENTRIES numbers: more is refused as soon as they are counted, before
     they are parsed, so a huge text costs no more than the limit.
     """
-    stripped = text.strip()
+    stripped = normalized(text).strip()
     if not stripped:
         raise ConvcalcError("is empty", where)
     if stripped.startswith("["):
         return _parse_json(stripped, where, exact)
     slices = _split_slices(stripped)
+    if slices and len(slices[0]) > 1 and is_header(_cells(slices[0][0][1], [MAX_TEXT_ENTRIES], where),
+                                                    lambda c: not _is_bad(c)):
+        slices[0] = slices[0][1:]  # a header row of column names
     if not slices:
         raise ConvcalcError("is empty (no rows with numbers)", where)
     budget = [MAX_TEXT_ENTRIES]
@@ -250,7 +288,7 @@ def _entry(cell: str) -> Fraction | int | float:
     if s.lower().lstrip("+-") in ("nan", "inf", "infinity"):
         raise _NotANumber(f"{cell!r} is not allowed (NaN and infinity have no place in a worked solution)")
     if not _NUMBER.match(s):
-        raise _NotANumber(f"{cell!r} is not a number")
+        raise _NotANumber(f"{cell!r} is not a number ({FORMS})")
     if "/" in s:
         num, den = s.split("/")
         if int(den) == 0:
@@ -269,7 +307,9 @@ def _written_entry(cell: str) -> Fraction | int | float:
     judged at the precision written and shown back as typed."""
     value = _entry(cell)
     if isinstance(value, float):
-        return Written(cell.strip().replace("\u2212", "-"))
+        written = Written(cell.strip().replace("\u2212", "-"))
+        # beyond float64's reach (1e-999): the float it reads as, as before, not a 1000-digit fraction
+        return written if value != 0 or written == 0 else Fraction(value)
     return value
 
 

@@ -61,11 +61,13 @@ class Written(Fraction):
         n = abs(value) / q
         units = int(n) + (1 if n - int(n) >= Fraction(1, 2) else 0)
         sign = "-" if value < 0 and units else ""
+        if units >= 10**40:  # a value far beyond the precision written: no 40-digit string of it
+            return format(float(value), ".6g")
         if self.scientific:
             exp = int(self.number.lower().partition("e")[2])
-            mantissa = Fraction(units) * q / Fraction(10) ** exp
-            decimals = exp - self.exponent
-            return f"{sign}{float(mantissa):.{max(decimals, 0)}f}e{exp}"
+            d = max(exp - self.exponent, 0)  # decimals of the mantissa
+            whole, frac = divmod(units, 10**d) if d else (units, 0)
+            return f"{sign}{whole}" + (f".{frac:0{d}d}" if d else "") + f"e{exp}"
         d = max(-self.exponent, 0)
         whole, frac = divmod(units, 10**d) if d else (units, 0)
         return f"{sign}{whole}" + (f".{frac:0{d}d}" if d else "")

@@ -17,7 +17,7 @@ from convcalc.numbers import Written
 
 _PREFIX = {"": 0, "k": 3, "K": 3, "M": 6, "G": 9, "B": 9, "T": 12}
 _CLAIM = re.compile(
-    r"^\s*(?P<number>\d{1,3}(?:,\d{3})+|\d{1,3}(?:_\d{3})+|\d{1,3}(?:[ \u202f\u2009]\d{3})+|\d+(?:\.\d+)?)"
+    r"^\s*(?P<number>\d{1,3}(?:,\d{3})+|\d{1,3}(?:_\d{3})+|\d{1,3}(?:[ \u202f\u2009]\d{3})+|\d{1,40}(?:\.\d{1,40})?)"
     r"\s*(?P<prefix>[kKMGBT]?)\s*(?P<unit>params?|parameters|macs?|flops?)?\s*$",
     re.IGNORECASE)
 QUANTITIES = {"total": "parameters", "macs": "MACs", "flops": "FLOPs"}

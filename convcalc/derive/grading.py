@@ -25,6 +25,7 @@ from convcalc.errors import ConvcalcError
 from convcalc.numbers import Written, fmt, normalize
 
 FLOAT_NOISE = 1e-9  # relative: what float64 round-off may leave between a float result and its exact value
+_NOISE = Fraction(FLOAT_NOISE)  # in Fractions: a float times a 1e-320 claim would overflow converting it
 FLOAT_ABS = 1e-12  # absolute, for a result that cancels to about 0 (0.1 + 0.2 − 0.3 is 5.6e-17, not 0)
 
 
@@ -115,25 +116,26 @@ def grade(claim: Any, true: Any, p: Policy | None = None) -> Grade:
     """Judge ``claim`` (an int, Fraction, float, or a :class:`Written` decimal) against ``true``."""
     p = p or current()
     t = normalize(true)
-    if isinstance(t, float) and not math.isfinite(t):
-        c = normalize(claim)
-        return Grade(isinstance(c, float) and (c == t or (math.isnan(c) and math.isnan(t))))
+    c0 = normalize(claim) if not isinstance(claim, Written) else claim
+    if (isinstance(t, float) and not math.isfinite(t)) or (isinstance(c0, float) and not math.isfinite(c0)):
+        return Grade(bool(c0 == t))  # inf only for the same inf; nan is never right
     exact_t = Fraction(t)
-    c = Fraction(claim)
+    c = Fraction(c0)
     if c == exact_t:
         return Grade(True)
     floating = isinstance(t, float)
-    if floating and math.isclose(float(c), t, rel_tol=FLOAT_NOISE, abs_tol=FLOAT_ABS):
+    if (floating or isinstance(c0, float)) and abs(c - exact_t) <= max(
+            _NOISE * max(abs(c), abs(exact_t)), Fraction(FLOAT_ABS)):  # float round-off only
         return Grade(True)
     if p.tolerance is not None:
         tol = p.tolerance
-        bound = max(tol.rel * abs(exact_t), Fraction(tol.abs))
+        bound = max(Fraction(tol.rel) * abs(exact_t), Fraction(tol.abs))
         ok = abs(c - exact_t) <= bound
         return Grade(ok, f"{_true(t)} within {tol.describe()}" if ok else "")
     if not isinstance(claim, Written) or p.exact:
         return Grade(False)
     q = claim.quantum
-    slack = Fraction(abs(t)) * Fraction(FLOAT_NOISE) if floating else Fraction(0)
+    slack = Fraction(abs(t)) * _NOISE if floating else Fraction(0)
     if abs(c - exact_t) <= q / 2 + slack:
         return Grade(True, f"{_true(t)} {claim.rounded_phrase('rounded')}")
     cut = exact_t - c if exact_t >= 0 else c - exact_t  # truncation keeps c on the side of 0
