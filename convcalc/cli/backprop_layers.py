@@ -45,7 +45,8 @@ WrtOpt = Annotated[Wrt, typer.Option("--wrt", help="Which gradient --cell picks 
                                                     "input or kernel.")]
 GRADIENT_KEY = {Wrt.input: "grad_input", Wrt.kernel: "grad_weight", Wrt.bias: "grad_bias"}
 GradientOutputOpt = Annotated[str | None, typer.Option(
-    "--output", "-o", help="Also write the gradient --wrt names (default: the input's) to FILE.npy|.csv|.json.")]
+    "--output", "-o", help="Also write the gradient --wrt names (default: the input's) to FILE.npy|.csv|.txt|.json "
+    "(CSV: floats any tool reads; JSON: exact fractions too).")]
 
 
 def _dim(dim: int) -> int:

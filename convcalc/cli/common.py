@@ -107,7 +107,9 @@ def with_nonfinite_note(solution: Solution) -> Solution:
     return replace(solution, blocks=chain([note], solution.blocks))
 
 
-OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Also write the result to FILE.npy|.csv|.json.")]
+OutputOpt = Annotated[str | None, typer.Option(
+    "--output", "-o",
+    help="Also write the result to FILE.npy|.csv|.txt|.json (CSV: floats any tool reads; JSON: exact fractions too).")]
 
 
 def emit(solution: Solution, fmt: Format, output: str | None = None, key: str = "output",

@@ -12,7 +12,7 @@ import numpy as np
 from convcalc.core.conv import conv_nd
 from convcalc.core.padding import pad_spatial
 from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indices
-from convcalc.derive.layout import Layout, select_cells, shown_index, slices_2d
+from convcalc.derive.layout import Layout, check_cell_rank, select_cells, shown_index, slices_2d
 from convcalc.derive.records import (
     AnswerCheck,
     Block,
@@ -134,6 +134,7 @@ def solve(
     """The whole worked solution; cells are generated lazily when rendered."""
     wk = compute(p)
     if cells:  # reject a cell outside the output now, before any rendering reaches stdout
+        check_cell_rank(cells, p.layout.shown(wk.out).ndim, wk.out.ndim - 2)
         select_cells(wk.out.shape, cells, None, base)
     shown = p.layout.shown(wk.out)
     check = check_matrix(p.names.output, answer, shown, wk.kind) if answer is not None else None

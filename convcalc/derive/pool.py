@@ -22,7 +22,7 @@ from convcalc.core.pool import (
 )
 from convcalc.derive.answer import check_matrix, wrong_cell_indices, wrong_cells
 from convcalc.derive.conv import show
-from convcalc.derive.layout import Layout, select_cells, shown_index
+from convcalc.derive.layout import Layout, check_cell_rank, select_cells, shown_index
 from convcalc.derive.records import Block, Elided, Equation, Heading, Note, SizeFormula, Solution
 from convcalc.derive.texify import sentence_tex
 from convcalc.errors import ConvcalcError, ExitStatus
@@ -109,6 +109,7 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
     """The whole worked pooling."""
     out, idx = compute(p)
     if cells:
+        check_cell_rank(cells, p.layout.shown(out).ndim, out.ndim - 2)
         select_cells(out.shape, cells, None, base)
     shown = p.layout.shown(out)
     kind = Kind.FLOAT if kind_of(out) is Kind.FLOAT else Kind.RATIONAL

@@ -21,7 +21,7 @@ from convcalc.core.transposed import (
 )
 from convcalc.derive import conv as cv
 from convcalc.derive.answer import check_matrix, wrong_cell_indices
-from convcalc.derive.layout import Layout, select_cells
+from convcalc.derive.layout import Layout, check_cell_rank, select_cells
 from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, MatrixView, Note, SizeFormula, Solution
 from convcalc.errors import ExitStatus
 from convcalc.formulas import SizeResult, effective_kernel
@@ -97,6 +97,7 @@ def solve(p: TransposedProblem, answer: Array | None = None, cells: Sequence[tup
     """The worked solution in the chosen view."""
     wk = compute(p)
     if cells:
+        check_cell_rank(cells, p.layout.shown(wk.out).ndim, wk.out.ndim - 2)
         select_cells(wk.out.shape, cells, None, base)
     shown = p.layout.shown(wk.out)
     check = check_matrix(p.names.output, answer, shown, wk.kind) if answer is not None else None
