@@ -280,18 +280,18 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
     blocks: list[Block] = [Heading("Parameters")]
     if p.transposed:
         blocks.append(Note(f"weights = C_in · (C_out/g) · ∏k = {p.c_in} · ({p.c_out}/{p.groups}) · {kprod} = "
-                           f"{weights} (PyTorch lays a transposed kernel out as (C_in, C_out/g, k...))"))
+                           f"{_g(weights)} (PyTorch lays a transposed kernel out as (C_in, C_out/g, k...))"))
     else:
         blocks.append(Note(f"weights = C_out · (C_in/g) · ∏k = {p.c_out} · ({p.c_in}/{p.groups}) · {kprod} = "
-                           f"{weights}"))
-    blocks.append(Note(f"biases = {'C_out = ' + str(p.c_out) if p.bias else '0 (bias=False)'}"))
+                           f"{_g(weights)}"))
+    blocks.append(Note(f"biases = {'C_out = ' + str(p.c_out) if p.bias else '0 (no bias)'}"))
     if not p.transposed and p.groups == 1 and len(set(p.kernel)) == 1:
         f = p.kernel[0]
         power = "F²" if len(p.kernel) == 2 else ("F" if len(p.kernel) == 1 else f"F^{len(p.kernel)}")
         b = " + 1" if p.bias else ""
         blocks.append(Note(f"in the course's letters (K filters of size F, C input channels): K({power}C{b}) = "
-                           f"{p.c_out}({f}{'²' if len(p.kernel) == 2 else ''}·{p.c_in}{b}) = {total}"))
-    blocks.append(Note(f"total = {weights} + {biases} = {total}", "ok"))
+                           f"{p.c_out}({f}{'²' if len(p.kernel) == 2 else ''}·{p.c_in}{b}) = {_g(total)}"))
+    blocks.append(Note(f"total = {_g(weights)} + {_g(biases)} = {_g(total)}", "ok"))
     data: dict[str, Any] = {"weights": weights, "biases": biases, "total": total}
     if p.separable or p.groups > 1:
         blocks.extend(_comparison(p))
@@ -305,6 +305,11 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
                 "groups": p.groups, "bias": p.bias, "transposed": p.transposed}
     return Solution("params", "Parameters" + (" and operations" if p.input else ""), settings, data, blocks,
                     status=status)
+
+
+def _g(n: int) -> str:
+    """A count as written in prose: thousands separated when it has more than 4 digits."""
+    return f"{n:,}" if abs(n) >= 10**4 else str(n)
 
 
 def _count_verdict(answer: str, data: dict[str, Any], keys: dict[str, str]) -> list[Block]:
@@ -363,14 +368,14 @@ def _ops(p: ParamsProblem, data: dict[str, Any]) -> Iterator[Block]:
     if p.transposed:
         macs = formulas.transposed_macs(p.batch, p.c_in, p.c_out, tuple(i), p.kernel, p.groups)
         yield Note(f"MACs on the input grid: N · C_in · (C_out/g) · ∏k · ∏H_in = {p.batch} · {p.c_in} · "
-                   f"({p.c_out}/{p.groups}) · {'·'.join(map(str, p.kernel))} · {'·'.join(map(str, i))} = {macs}")
+                   f"({p.c_out}/{p.groups}) · {'·'.join(map(str, p.kernel))} · {'·'.join(map(str, i))} = {_g(macs)}")
     else:
         macs = formulas.conv_macs(p.batch, p.c_in, p.c_out, out, p.kernel, p.groups)
         yield Note(f"output {' × '.join(map(str, out))}; MACs = N · C_out · ∏O · (C_in/g) · ∏k = {p.batch} · "
                    f"{p.c_out} · {'·'.join(map(str, out))} · {p.c_in // p.groups} · "
-                   f"{'·'.join(map(str, p.kernel))} = {macs}")
+                   f"{'·'.join(map(str, p.kernel))} = {_g(macs)}")
     flops = 2 * macs
-    yield Note(f"FLOPs = 2 · MACs = {flops} (convention: 1 MAC = 2 FLOPs, one multiply and one add; "
+    yield Note(f"FLOPs = 2 · MACs = {_g(flops)} (convention: 1 MAC = 2 FLOPs, one multiply and one add; "
                f"bias additions not counted)")
     data.update({"output_size": _scalar(list(out)), "macs": macs, "flops": flops})
     if p.exact_ops:

@@ -24,6 +24,7 @@ from convcalc.numbers import fmt
 from convcalc.render import mathtex
 from convcalc.render.cellrun import CellRun, EquationRun, merged_cells
 from convcalc.render.preview import is_truncated
+from convcalc.render.text import grouped
 
 
 def render_markdown(sol: Solution, out: TextIO) -> None:
@@ -123,7 +124,7 @@ def _(block: AnswerCheck, base: int) -> str:
 def _(block: Table, base: int) -> str:
     head = "| " + " | ".join(block.columns) + " |"
     rule = "|" + "|".join(":---" if c in block.left else "---:" for c in block.columns) + "|"
-    rows = ["| " + " | ".join(v if isinstance(v, str) else fmt(v) for v in row) + " |" for row in block.rows]
+    rows = ["| " + " | ".join(v if isinstance(v, str) else grouped(v) for v in row) + " |" for row in block.rows]
     title = f"**{block.title}**\n\n" if block.title else ""
     return title + "\n".join([head, rule, *rows])
 

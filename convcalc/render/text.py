@@ -262,9 +262,23 @@ def _(block: Table, console: Console, base: int) -> None:
     t = RichTable(title=block.title or None, show_edge=False, header_style="bold")
     for col in block.columns:
         t.add_column(col, justify="right" if col not in block.left else "left")
+    verdict = block.columns.index("verdict") if "verdict" in block.columns else -1
     for row in block.rows:
-        t.add_row(*(fmt(v) if not isinstance(v, str) else v for v in row))
+        cells = [grouped(v) if not isinstance(v, str) else v for v in row]
+        if verdict >= 0:  # check's verdicts in colour (on a terminal; plain when piped or NO_COLOR)
+            cells[verdict] = Text(cells[verdict], style=_VERDICT.get(cells[verdict], ""))
+        t.add_row(*cells)
     console.print(t)
+
+
+_VERDICT = {"agrees": "green", "DIFFERS": "bold red", "error": "red", "no claim": "dim"}
+
+
+def grouped(v: Any) -> str:
+    """A number in a table: thousands separated when it has more than 4 digits (61,100,840)."""
+    s = fmt(v)
+    digits = s.lstrip("-")
+    return f"{int(s):,}" if digits.isdigit() and len(digits) > 4 else s
 
 
 @draw.register
