@@ -186,3 +186,19 @@ def test_quiz_knows_the_shape_and_asks_again_for_a_wrong_one(capsys) -> None:
     assert "score:" not in rest
     assert finish(child) == 0
     assert len(prompt.rstrip()) < 80, prompt
+
+
+def test_long_work_shows_worked_n_of_m_cells_with_a_bar() -> None:
+    """Issue 14 §4: on a terminal, progress says how many of how many cells, with Rich's bar and an
+    estimate (CONVCALC_PROGRESS_AFTER=0 shows it at once instead of after a second)."""
+    x = "; ".join(" ".join(str((i * 7 + j) % 5) for j in range(24)) for i in range(24))
+    child = pexpect.spawn(sys.executable, ["-m", "convcalc", "conv", "--input", x, "--kernel", "1 0; 0 1",
+                                           "--steps", "all"],
+                          env={**ENV, "CONVCALC_PROGRESS_AFTER": "0", "TERM": "xterm"}, cwd=ROOT, encoding="utf-8",
+                          timeout=120, dimensions=(50, 100))
+    child.expect(r"worked 50 of 529 cells")
+    child.expect("━")  # the bar
+    child.expect("-:--:--|0:00:0")  # the time left
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
