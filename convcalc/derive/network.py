@@ -51,10 +51,10 @@ def params_table(layers: tuple[Layer, ...], shape: tuple[int, ...], answer: str 
                             "output_shape": list(net.output_shape)}
     status = ExitStatus.OK
     if answer is not None:
-        from convcalc.derive.sizes import _count_verdict
+        from convcalc.derive.sizes import count_verdict
 
         data["total_flops"] = 2 * net.macs
-        blocks += _count_verdict(answer, data, {"total": "total_params", "macs": "total_macs",
+        blocks += count_verdict(answer, data, {"total": "total_params", "macs": "total_macs",
                                                 "flops": "total_flops"})
         status = ExitStatus.OK if data["answer_correct"] else ExitStatus.WRONG_ANSWER
     return Solution("params", "Network parameters", {"input_shape": list(shape)}, data, blocks, status=status)

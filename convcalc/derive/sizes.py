@@ -299,7 +299,7 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
         blocks.extend(_ops(p, data))
     status = ExitStatus.OK
     if answer is not None:
-        blocks += _count_verdict(answer, data, {"total": "total", "macs": "macs", "flops": "flops"})
+        blocks += count_verdict(answer, data, {"total": "total", "macs": "macs", "flops": "flops"})
         status = ExitStatus.OK if data["answer_correct"] else ExitStatus.WRONG_ANSWER
     settings = {"in_channels": p.c_in, "out_channels": p.c_out, "kernel_size": _scalar(list(p.kernel)),
                 "groups": p.groups, "bias": p.bias, "transposed": p.transposed}
@@ -312,7 +312,7 @@ def _g(n: int) -> str:
     return f"{n:,}" if abs(n) >= 10**4 else str(n)
 
 
-def _count_verdict(answer: str, data: dict[str, Any], keys: dict[str, str]) -> list[Block]:
+def count_verdict(answer: str, data: dict[str, Any], keys: dict[str, str]) -> list[Block]:
     """Judge a claimed count (``N``, ``N MACs``, ``714 MMACs``, ``61,100,840``) against ``data``;
     records ``answer_correct`` and ``answer_of`` in ``data``."""
     from convcalc.derive import grading
