@@ -153,8 +153,8 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
         yield Heading("Result")
         yield from show(o, "output", shown, base)
         if idx is not None:
-            counted = ("counted from 0, as PyTorch's return_indices" if base == 0 else
-                       f"counted from {base}; PyTorch's return_indices counts from 0")
+            counted = ("counted from 0, as PyTorch's return indices are" if base == 0 else
+                       f"counted from {base}; PyTorch's return indices count from 0")
             yield Note(f"argmax (the winner's position in its channel, flattened row-major, {counted}): "
                        + "; ".join(str(v + base) for v in p.layout.shown(idx).reshape(-1).tolist()))
         if check is not None:

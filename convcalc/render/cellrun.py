@@ -10,6 +10,16 @@ from typing import Any
 from convcalc.derive.records import CellWork, Equation
 
 MAX_RUN = 40  # lines of one aligned block
+LONG = 110  # characters of TeX beyond which a line's closing remark goes on a line of its own
+
+
+def equation_lines(tex: str) -> list[str]:
+    """A line of an aligned block (``&`` at its start); a long one with its remark on the next line,
+    so that nothing runs off the page."""
+    math, sep, remark = tex.partition(r"\quad \text{(")
+    if not sep or len(tex) <= LONG:
+        return ["&" + tex]
+    return ["&" + math, r"&\qquad \text{(" + remark]
 
 
 @dataclass(frozen=True)

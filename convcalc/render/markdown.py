@@ -22,7 +22,7 @@ from convcalc.derive.records import (
 )
 from convcalc.numbers import fmt
 from convcalc.render import mathtex
-from convcalc.render.cellrun import CellRun, EquationRun, merged_cells
+from convcalc.render.cellrun import CellRun, EquationRun, equation_lines, merged_cells
 from convcalc.render.preview import is_truncated
 from convcalc.render.text import grouped
 
@@ -84,7 +84,7 @@ def _(block: CellRun, base: int) -> str:
 
 @md.register
 def _(block: EquationRun, base: int) -> str:
-    body = " \\\\\n".join("&" + e.tex for e in block.equations)
+    body = " \\\\\n".join(line for e in block.equations for line in equation_lines(e.tex))
     return f"$$\n\\begin{{aligned}}\n{body}\n\\end{{aligned}}\n$$"
 
 
