@@ -71,7 +71,11 @@ def _node_json(graph: Graph, back: Backward, node: Node) -> dict[str, Any]:
 
 
 def _graph_table(graph: Graph) -> list[Block]:
-    rows = tuple((n.name, n.op if n.exponent is None else f"pow {fmt(n.exponent)}", n.text,
+    from convcalc.derive.records import MathCell
+    from convcalc.expr.rules import expression_tex
+
+    rows = tuple((n.name, n.op if n.exponent is None else f"pow {fmt(n.exponent)}",
+                  MathCell(n.text, expression_tex(graph, n)),
                   ", ".join(graph.nodes[i].name for i in n.inputs), _shape(n.value), _inline(n.value))
                  for n in graph.nodes)
     columns = ("node", "op", "expression", "inputs", "shape", "value")

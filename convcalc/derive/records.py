@@ -111,6 +111,17 @@ class Elided:
 
 
 @dataclass(frozen=True)
+class MathCell:
+    """A table cell that is math: plain text for the terminal, LaTeX for a write-up."""
+
+    text: str
+    tex: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class Table:
     """Rows of values under named columns (per-layer tables, verdict lists)."""
 

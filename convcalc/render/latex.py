@@ -13,6 +13,7 @@ from convcalc.derive.records import (
     Elided,
     Equation,
     Heading,
+    MathCell,
     MatrixView,
     Note,
     SideBySide,
@@ -146,7 +147,8 @@ def _(block: AnswerCheck, base: int) -> str:
 def _(block: Table, base: int) -> str:
     """A longtable: it breaks across pages (its head repeated), and its text columns wrap within the
     line's width (p-columns sized by their longest entry)."""
-    cells = [[escape(v) if isinstance(v, str) else grouped(v) for v in row] for row in block.rows]
+    cells = [[escape(v) if isinstance(v, str) else f"${v.tex}$" if isinstance(v, MathCell) else grouped(v)
+              for v in row] for row in block.rows]
     spec = "".join(_column_specs(block, cells))
     head = " & ".join(f"\\textbf{{{escape(c)}}}" for c in block.columns) + r" \\ \hline"
     rows = [" & ".join(row) + r" \\" for row in cells]

@@ -13,6 +13,7 @@ from convcalc.derive.records import (
     Elided,
     Equation,
     Heading,
+    MathCell,
     MatrixView,
     Note,
     SideBySide,
@@ -124,7 +125,8 @@ def _(block: AnswerCheck, base: int) -> str:
 def _(block: Table, base: int) -> str:
     head = "| " + " | ".join(block.columns) + " |"
     rule = "|" + "|".join(":---" if c in block.left else "---:" for c in block.columns) + "|"
-    rows = ["| " + " | ".join(v if isinstance(v, str) else grouped(v) for v in row) + " |" for row in block.rows]
+    rows = ["| " + " | ".join(v if isinstance(v, str) else f"${v.tex}$" if isinstance(v, MathCell) else grouped(v)
+                              for v in row) + " |" for row in block.rows]
     title = f"**{block.title}**\n\n" if block.title else ""
     return title + "\n".join([head, rule, *rows])
 

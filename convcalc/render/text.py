@@ -16,6 +16,7 @@ from convcalc.derive.records import (
     Elided,
     Equation,
     Heading,
+    MathCell,
     MatrixView,
     Note,
     SideBySide,
@@ -264,7 +265,7 @@ def _(block: Table, console: Console, base: int) -> None:
         t.add_column(col, justify="right" if col not in block.left else "left")
     verdict = block.columns.index("verdict") if "verdict" in block.columns else -1
     for row in block.rows:
-        cells = [grouped(v) if not isinstance(v, str) else v for v in row]
+        cells = [v if isinstance(v, str) else str(v) if isinstance(v, MathCell) else grouped(v) for v in row]
         if verdict >= 0:  # check's verdicts in colour (on a terminal; plain when piped or NO_COLOR)
             cells[verdict] = Text(cells[verdict], style=_VERDICT.get(cells[verdict], ""))
         t.add_row(*cells)

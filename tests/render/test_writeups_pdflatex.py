@@ -61,6 +61,7 @@ def test_expression_write_up_compiles_and_its_title_is_math(tmp_path: Path) -> N
     assert r.exit_code == 0
     assert r"\subsection*{Backpropagation through $f = \operatorname{sum}(\left(W x\right)^{2})$}" in r.stdout
     assert "**" not in r.stdout.split("\\subsubsection*{Computation graph}")[0]  # no Python in the title
+    assert r"v2 & pow 2 & $\left(W x\right)^{2}$ & v1" in r.stdout  # the graph's expressions typeset too
     text, log = _compile(tmp_path, LATEX_PREAMBLE + "\\begin{document}\n" + r.stdout + "\\end{document}\n")
     assert "Computation graph" in text and "0.0676" in text
     assert all(w < 2 for w in _overfull(log))
