@@ -182,3 +182,10 @@ def test_check_verdicts_are_coloured_on_a_terminal() -> None:
     assert "\x1b[" in line.split("DIFFERS")[0][-20:]  # the verdict cell carries a colour
     agrees = next(row for row in out.splitlines() if "agrees" in row)
     assert "\x1b[32m" in agrees or "\x1b[32;" in agrees or "\x1b[38;5;2m" in agrees
+
+
+def test_shell_completion_completes_commands_and_options() -> None:
+    r = _proc(env={"_CONVCALC_COMPLETE": "complete_bash", "COMP_WORDS": "convcalc pool --norm", "COMP_CWORD": "2"})
+    assert r.returncode == 0 and r.stdout.decode().split() == ["--norm-type"]
+    script = _proc("--show-completion", "bash").stdout.decode()
+    assert "_convcalc_completion" in script and "complete" in script
