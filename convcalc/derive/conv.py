@@ -182,13 +182,26 @@ def _blocks(
 
 
 def _resigned_note(p: ConvProblem, wk: Worked, base: int) -> Note:
-    cells = [shown_index(n, c, tuple(pos), p.layout, wk.out.shape[1]) for n, c, *pos in wk.resigned[:8]]
-    names = ", ".join(f"{p.names.output}[{','.join(str(i + base) for i in c)}]" for c in cells)
-    more = f" and {len(wk.resigned) - 8} more" if len(wk.resigned) > 8 else ""
-    return Note(f"{names}{more}: the exact sum is beyond the float range, so the value shown is the infinity of "
-                "its sign (or the finite number it rounds to). Summed in float the result depends on the order "
-                "of operations: PyTorch rounds each product before adding, so where products of both signs "
-                "overflow it gives nan (inf − inf), and where a partial sum overflows, an infinity.", "warn")
+    """Which cells took the exact sum's sign, and what PyTorch's order of operations gives there."""
+    said = []
+    for n, c, *pos in wk.resigned[:8]:
+        name = f"{p.names.output}[{','.join(str(i + base) for i in shown_index(n, c, tuple(pos), p.layout, wk.out.shape[1]))}]"
+        said.append(f"{name} = {fmt(wk.out[(n, c, *pos)])}: {_torch_order(p, wk, (n, c, *pos))}")
+    more = f"; and {len(wk.resigned) - 8} more" if len(wk.resigned) > 8 else ""
+    return Note("The exact sum is beyond the float range, so the value shown is the infinity of its sign (or the "
+                "finite number it rounds to); a float sum depends on the order of operations. "
+                + "; ".join(said) + more + ".", "warn")
+
+
+def _torch_order(p: ConvProblem, wk: Worked, cell: tuple[int, ...]) -> str:
+    """What rounding each product first (as PyTorch's kernels do) gives for this cell."""
+    products = [(a, b, float(a) * float(b)) for g in cell_work(p, wk, cell).groups for a, b in g.terms]
+    up = next((t for t in products if t[2] == math.inf), None)
+    down = next((t for t in products if t[2] == -math.inf), None)
+    if up is not None and down is not None:
+        return (f"PyTorch rounds each product before adding, so {fmt(up[0])}·{fmt(up[1])} = inf and "
+                f"{fmt(down[0])}·({fmt(down[1])}) = −inf, and it gives inf − inf = nan")
+    return "PyTorch's result depends on the order in which it adds the products (an infinity or nan)"
 
 
 def kernel_shown(w: Array) -> Array:
