@@ -126,7 +126,7 @@ def _settings(p: SizeProblem) -> dict[str, Any]:
 
 
 def _verdict(p: SizeProblem, a: int, res: SizeResult) -> Iterator[Block]:
-    ax = p.axes[a]
+    ax = p.axes[a].replace(", ", " and ")  # a square input: "H and W", one sentence for both
     if not res.integral:
         q = res.exact - 1
         shown = f"{float(q):g} + 1 = {float(res.exact):g}"
@@ -160,7 +160,7 @@ def _solve_axis(p: SizeProblem, a: int, unknown: str, target: int) -> tuple[list
             exact_hits.append(v)
         elif res.value == target:
             floored.append(v)
-    ax = p.axes[a]
+    ax = p.axes[a].replace(", ", " and ")
     blocks: list[Block] = [Note(f"{ax}: solve {equation} for {_SYMBOL[unknown]}: {roots}")]
     if exact_hits:
         blocks.append(Note(f"{ax}: {unknown} = {', '.join(map(str, exact_hits))} gives exactly {target} "
