@@ -79,7 +79,7 @@ def _(block: Heading, base: int) -> str:
 
 @tex.register
 def _(block: Note, base: int) -> str:
-    text = escape(block.text)
+    text = mathtex.cell_refs_as_math(escape(block.text), escaped=True)
     return f"\\textbf{{{text}}}" if block.tone in ("warn", "error") else text
 
 
@@ -93,7 +93,8 @@ def _(block: SideBySide, base: int) -> str:
 @tex.register
 def _(block: MatrixView, base: int) -> str:
     shape = r" \times ".join(map(str, block.values.shape))
-    return (f"{escape(block.caption[:1].upper() + block.caption[1:])} (${shape}$):\n"
+    caption = mathtex.cell_refs_as_math(escape(block.caption[:1].upper() + block.caption[1:]), escaped=True)
+    return (f"{caption} (${shape}$):\n"
             f"\\[ {mathtex.symbol_tex(block.symbol)} = {mathtex.matrix(block.values)} \\]")
 
 

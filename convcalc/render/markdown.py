@@ -55,7 +55,7 @@ def _(block: Heading, base: int) -> str:
 @md.register
 def _(block: Note, base: int) -> str:
     mark = {"warn": "**Note:** ", "error": "**✗** ", "ok": "**✓** "}.get(block.tone, "")
-    return mark + block.text
+    return mark + mathtex.cell_refs_as_math(block.text)
 
 
 @md.register
@@ -68,7 +68,7 @@ def _(block: SideBySide, base: int) -> str:
 @md.register
 def _(block: MatrixView, base: int) -> str:
     shape = r" \times ".join(map(str, block.values.shape))
-    return (f"{block.caption[:1].upper() + block.caption[1:]} (${shape}$):\n\n"
+    return (f"{mathtex.cell_refs_as_math(block.caption[:1].upper() + block.caption[1:])} (${shape}$):\n\n"
             f"$$\n{mathtex.symbol_tex(block.symbol)} = {mathtex.matrix(block.values)}\n$$")
 
 

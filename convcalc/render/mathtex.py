@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -94,3 +95,19 @@ def settings_prose(settings: dict[str, Any]) -> list[str]:
         else:
             out.append(f"{name} {','.join(map(str, value)) if isinstance(value, list | tuple) else value}")
     return out
+
+
+_CELL_REF = re.compile(r"\b([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z][A-Za-z0-9]*))?\[(\d+(?:,\d+)*)\]")
+_CELL_REF_ESCAPED = re.compile(r"\b([A-Za-z][A-Za-z0-9]*)(?:\\_([A-Za-z][A-Za-z0-9]*))?\[(\d+(?:,\d+)*)\]")
+
+
+def cell_refs_as_math(text: str, escaped: bool = False) -> str:
+    """``Y[2,1]`` and ``X_full[3,1]`` in a sentence as math (``$Y_{21}$``), as the worked cells
+    write them; ``escaped``: the text has been through LaTeX escaping (``X\\_full``)."""
+    def one(m: re.Match[str]) -> str:
+        parts = m.group(3).split(",")
+        sub = "".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)
+        head = m.group(1) + (rf"_{{\text{{{m.group(2)}}}}}" if m.group(2) else "")
+        return f"${{{head}}}_{{{sub}}}$" if m.group(2) else f"${head}_{{{sub}}}$"
+
+    return (_CELL_REF_ESCAPED if escaped else _CELL_REF).sub(one, text)
