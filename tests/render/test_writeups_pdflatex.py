@@ -55,6 +55,15 @@ def test_check_report_compiles_with_every_verdict_on_the_page(tmp_path: Path, mo
 
 
 @needs_tex
+def test_the_whole_bank_solved_compiles_with_nothing_off_the_page(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    r = invoke("solve", "problems/", "--format", "latex")
+    assert r.exit_code == 0, r.stderr
+    text, log = _compile(tmp_path, r.stdout, "s")
+    assert "Each output cell" in text and all(w < 2 for w in _overfull(log)), _overfull(log)
+
+
+@needs_tex
 def test_expression_write_up_compiles_and_its_title_is_math(tmp_path: Path) -> None:
     r = invoke("backprop", "expr", "sum((W @ x)**2)", "--var", "W=0.1 0.5; -0.3 0.8", "--var", "x=0.2; 0.4",
                "--format", "latex")
