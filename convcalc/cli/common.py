@@ -202,7 +202,7 @@ def _progress_bar(total: int | None) -> tuple[Any, Any]:
     if console.is_dumb_terminal or not console.is_terminal:
         return True, None
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
-                   console=console, transient=True)
+                   console=console, transient=True, redirect_stdout=False, redirect_stderr=False)
     bar.start()
     return bar, bar.add_task("worked", total=total)
 
