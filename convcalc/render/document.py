@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TextIO
 
 from convcalc.render import Format
@@ -23,9 +24,20 @@ LATEX_PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
+INSIDE: ContextVar[bool] = ContextVar("convcalc_inside_document", default=False)  # solutions are its sections
+
+
 @contextmanager
 def whole_document(fmt: Format, out: TextIO, title: str) -> Iterator[None]:
     """Write the document's head, let the caller render the body, then its end."""
+    token = INSIDE.set(True)
+    try:
+        yield from _document(fmt, out, title)
+    finally:
+        INSIDE.reset(token)
+
+
+def _document(fmt: Format, out: TextIO, title: str) -> Iterator[None]:
     if fmt is Format.latex:
         from convcalc.render.latex import escape
 

@@ -31,7 +31,10 @@ from convcalc.render.text import grouped
 def render_markdown(sol: Solution, out: TextIO) -> None:
     title_tex = sol.extra.get("title_tex")  # a title that is math (an expression) is typeset, not Python
     head = f"{sol.title.partition(' = ')[0].rsplit(' ', 1)[0]} ${title_tex}$" if title_tex else sol.title
-    out.write(f"# {head}\n\n")
+    from convcalc.render.document import INSIDE
+
+    level = "##" if INSIDE.get() else "#"  # inside a document (solve, check) a solution is a section
+    out.write(f"{level} {head}\n\n")
     shown = {k: v for k, v in sol.settings.items() if not (title_tex and k == "expression")}
     out.write("Settings: " + ", ".join(mathtex.settings_prose(shown)) + ".\n")
     for block in merged_cells(sol.blocks):
@@ -49,7 +52,9 @@ def md(block: Any, base: int) -> str:
 
 @md.register
 def _(block: Heading, base: int) -> str:
-    return f"## {block.text}"
+    from convcalc.render.document import INSIDE
+
+    return f"{'###' if INSIDE.get() else '##'} {block.text}"
 
 
 @md.register
