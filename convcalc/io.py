@@ -31,6 +31,7 @@ MAX_JSON_DEPTH = 8
 _FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".npy", ".npz", ".json")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+/[+-]?\d+$")
 _CELL = re.compile(r"[^,\t ]+")
+_FILE_NAME = re.compile(r"[\w\-~ ]+\.[A-Za-z][A-Za-z0-9]{0,4}")  # one backtracking run: linear in the length
 _JSON_TOKEN = re.compile(r"\[|\]|,|[^\s\[\],]+")
 _TOO_MANY = f"has more than {MAX_TEXT_ENTRIES} numbers, the most a text may hold (use a .npy file for more)"
 
@@ -86,7 +87,9 @@ def _looks_like_path(text: str) -> bool:
         return True
     if re.fullmatch(r"[-+0-9./eE\s,\u2212]+", text):
         return False  # numbers such as "1/3 2" are inline text, not a path
-    return text.lower().endswith(_FILE_SUFFIXES) or "/" in text
+    # a name with a file's ending (data.mat, A.CSV): a missing file, not a matrix of one bad number
+    return text.lower().endswith(_FILE_SUFFIXES) or "/" in text or (_FILE_NAME.fullmatch(text[:256]) is not None \
+        and len(text) <= 255 and any(ch.isalpha() for ch in text.rpartition(".")[0]))
 
 
 def _read_file(path: Path, where: str, exact: bool) -> Array:

@@ -127,7 +127,7 @@ def test_matrix_files_as_people_have_them(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "holds 2 arrays (a, b); name one as FILE.npz:NAME" in r.stderr
     r = invoke("conv", "-i", str(tmp_path / "two.npz:c"), "-k", K)
     assert r.exit_code == 2 and "has no array 'c'" in r.stderr
-    for missing in ("nothere.csv", "nothere.npz:a", "data/x.txt"):
+    for missing in ("nothere.csv", "nothere.npz:a", "data/x.txt", "homework.mat", "A.CSV"):
         r = invoke("conv", "-i", missing, "-k", K)
         assert r.exit_code == 2 and "no such file" in r.stderr, missing
     r = invoke("conv", "-i", "1 abc; 3 4", "-k", K)
