@@ -7,6 +7,7 @@ Every problem is reported as a ConvcalcError naming the flag, file, row and colu
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import re
@@ -15,12 +16,13 @@ import tokenize
 import warnings
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
+from convcalc import paths
 from convcalc.errors import ConvcalcError
-from convcalc.io_forms import FORMS, is_header, normalized, npz_array_path, npz_member
+from convcalc.io_forms import FORMS, normalized, npz_array_path, npz_member, without_header
 from convcalc.numbers import Array, Written
 
 MAX_ENTRY_CHARS = 40
@@ -29,7 +31,7 @@ MAX_TEXT_ENTRIES = 1_000_000  # text (inline, .csv/.txt/.json, stdin): each numb
 MAX_TEXT_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 8
 _FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".npy", ".npz", ".json")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+/[+-]?\d+$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+/[+-]?\d+$", re.ASCII)  # "١٢" is no number
 _CELL = re.compile(r"[^,\t ]+")
 _FILE_NAME = re.compile(r"[\w\-~ ]+\.[A-Za-z][A-Za-z0-9]{0,4}")  # one backtracking run: linear in the length
 _JSON_TOKEN = re.compile(r"\[|\]|,|[^\s\[\],]+")
@@ -38,6 +40,13 @@ _TOO_MANY = f"has more than {MAX_TEXT_ENTRIES} numbers, the most a text may hold
 
 class _NotANumber(ValueError):
     """A cell that is not a number; the caller adds where it is."""
+
+
+class _HasLetters(Exception):
+    """A cell with a letter in it: the text is a matrix of letters, read by convcalc.symbolic."""
+
+
+_LETTER = re.compile(r"[A-Za-z_]")
 
 
 def read_tensor(source: str, flag: str, exact: bool = False) -> Array:
@@ -54,19 +63,20 @@ def read_tensor(source: str, flag: str, exact: bool = False) -> Array:
         if sys.stdin is None:
             raise ConvcalcError("no standard input to read", flag)
         try:
-            text_in = sys.stdin.read(MAX_TEXT_BYTES + 1)
+            text_in = sys.stdin.read(MAX_TEXT_BYTES + 1)  # a cap on what is read: /dev/zero ends here
         except (OSError, UnicodeDecodeError) as e:
             raise ConvcalcError(f"cannot read standard input ({e})", flag) from None
         if len(text_in) > MAX_TEXT_BYTES:  # never parse a silently cut-off part of it
             raise ConvcalcError(f"standard input is larger than {MAX_TEXT_BYTES // 2**20} MiB (use a .npy file)", flag)
         return parse_text(text_in, f"{flag} (stdin)", exact)
-    path = Path(text)
     member = npz_member(text)
     if member is not None and not _is_file(text):
+        path = paths.check_inside(member[0], flag)
         if not _is_file(member[0]):
             raise ConvcalcError(f"no such file: {member[0]}", flag)
-        return _read_npz(Path(member[0]), member[1], f"{flag} ({text})")
+        return _read_npz(path, member[1], f"{flag} ({text})")
     if _looks_like_path(text):
+        path = paths.check_inside(text, flag)  # inside a problem file: only its own folder
         if not _is_file(text):
             raise ConvcalcError(f"no such file: {text}", flag)
         return _read_file(path, f"{flag} ({text})", exact)
@@ -74,8 +84,10 @@ def read_tensor(source: str, flag: str, exact: bool = False) -> Array:
 
 
 def _is_file(text: str) -> bool:
+    """Something that is not a folder is there (a FIFO or a device too: reading refuses those)."""
     try:
-        return Path(text).is_file()
+        path = paths.locate(text)
+        return path.exists() and not path.is_dir()
     except (OSError, ValueError):  # a name too long for the OS, or with a NUL byte
         return False
 
@@ -97,16 +109,10 @@ def _read_file(path: Path, where: str, exact: bool) -> Array:
         return _read_npy(path, where)
     if path.suffix.lower() == ".npz":
         return _read_npz(path, None, where)
-    if path.stat().st_size > MAX_TEXT_BYTES:
-        raise ConvcalcError(f"text file larger than {MAX_TEXT_BYTES // 2**20} MiB (use .npy)", where)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConvcalcError("is not a text file (not UTF-8)", where) from None
-    except OSError as e:
-        raise ConvcalcError(f"cannot read: {e.strerror}", where) from None
+    text = without_header(paths.read_text(path, MAX_TEXT_BYTES, where, "text file (use .npy for more)"),
+                          lambda c: _NUMBER.match(c.strip()) is not None)
     if path.suffix.lower() == ".json":
-        return _parse_json(text, where, exact)
+        return _numbers_or_letters(text.strip(), where, exact, json_only=True)
     return parse_text(text, where, exact)
 
 
@@ -116,17 +122,8 @@ _NPY_HEADER_ERRORS = (ValueError, SyntaxError, OverflowError, MemoryError, Recur
                       EOFError, OSError)
 
 
-def _check_npy_header(path: Path, where: str) -> None:
-    """Check the shape and dtype a .npy file declares before NumPy reads (or maps) any data."""
-    try:
-        f = path.open("rb")
-    except OSError as e:
-        raise ConvcalcError(f"cannot read: {e.strerror}", where) from None
-    with f:
-        _check_header(f, where)
-
-
-def _check_header(f: Any, where: str) -> None:
+def _check_npy_header(f: BinaryIO, where: str) -> None:
+    """Check the shape and dtype a .npy file declares before NumPy reads any data."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # NumPy warns about Python 2 headers it had to repair
@@ -150,9 +147,13 @@ def _check_header(f: Any, where: str) -> None:
 
 
 def _read_npy(path: Path, where: str) -> Array:
-    _check_npy_header(path, where)
+    # the whole file, capped as it is read (16-byte entries at most, and a header)
+    data = paths.read_bytes(path, 16 * MAX_ENTRIES + 2**20, where, ".npy file")
+    _check_npy_header(io.BytesIO(data), where)
     try:
-        a = np.asarray(np.load(path, allow_pickle=False))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the Python 2 header warning again: exit 2 is one line, 0 none
+            a = np.asarray(np.load(io.BytesIO(data), allow_pickle=False))
     except (ValueError, OSError, EOFError) as e:
         raise ConvcalcError(f"not a readable .npy file ({str(e)[:200]})", where) from None
     return _checked_array(a, where)
@@ -164,7 +165,7 @@ def _read_npz(path: Path, name: str | None, where: str) -> Array:
     with archive:
         try:
             with archive.open(member) as f:
-                _check_header(f, where)
+                _check_npy_header(f, where)
             with archive.open(member) as f:
                 a = np.asarray(np.lib.format.read_array(f, allow_pickle=False))
         except (ValueError, OSError, EOFError, KeyError) as e:
@@ -194,12 +195,22 @@ def parse_text(text: str, where: str, exact: bool = False) -> Array:
     stripped = normalized(text).strip()
     if not stripped:
         raise ConvcalcError("is empty", where)
+    return _numbers_or_letters(stripped, where, exact)
+
+
+def _numbers_or_letters(text: str, where: str, exact: bool, json_only: bool = False) -> Array:
+    try:
+        return _parse_json(text, where, exact) if json_only else _parse_numbers(text, where, exact)
+    except _HasLetters:  # only now is SymPy imported: numeric matrices never pay for it
+        from convcalc.symbolic.matrix import read_symbolic
+
+        return read_symbolic(text, where)
+
+
+def _parse_numbers(stripped: str, where: str, exact: bool) -> Array:
     if stripped.startswith("["):
         return _parse_json(stripped, where, exact)
-    slices = _split_slices(stripped)
-    if slices and len(slices[0]) > 1 and is_header(_cells(slices[0][0][1], [MAX_TEXT_ENTRIES], where),
-                                                    lambda c: not _is_bad(c)):
-        slices[0] = slices[0][1:]  # a header row of column names
+    slices = split_slices(stripped)
     if not slices:
         raise ConvcalcError("is empty (no rows with numbers)", where)
     budget = [MAX_TEXT_ENTRIES]
@@ -213,7 +224,7 @@ def parse_text(text: str, where: str, exact: bool = False) -> Array:
     return _to_array(entries, shape, exact, where)
 
 
-def _split_slices(text: str) -> list[list[tuple[int, str]]]:
+def split_slices(text: str) -> list[list[tuple[int, str]]]:
     """Rows (with 1-based line numbers) grouped into 2-D slices at blank lines."""
     lines = text.replace("\r\n", "\n").split("\n")
     if len(lines) == 1 and ";" in lines[0]:
@@ -277,6 +288,8 @@ def parse_entry(cell: str, where: str) -> Fraction | float:
         value = _entry(cell)
     except _NotANumber as e:
         raise ConvcalcError(str(e), where) from None
+    except _HasLetters:
+        raise ConvcalcError(f"{cell!r} is not a number", where) from None
     return Fraction(value) if isinstance(value, int) else value
 
 
@@ -286,11 +299,15 @@ def _entry(cell: str) -> Fraction | int | float:
     if len(body) <= 18 and body.isascii() and body.isdecimal():
         return int(cell)
     s = cell.strip().replace("\u2212", "-")
+    if len(s) > MAX_ENTRY_CHARS and _LETTER.search(s) and s.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+        raise _HasLetters(s)  # an expression: convcalc.symbolic bounds its length
     if len(s) > MAX_ENTRY_CHARS:
         raise _NotANumber(f"number too long ({len(s)} characters; at most {MAX_ENTRY_CHARS})")
     if s.lower().lstrip("+-") in ("nan", "inf", "infinity"):
         raise _NotANumber(f"{cell!r} is not allowed (NaN and infinity have no place in a worked solution)")
     if not _NUMBER.match(s):
+        if _LETTER.search(s):
+            raise _HasLetters(s)
         raise _NotANumber(f"{cell!r} is not a number ({FORMS})")
     if "/" in s:
         num, den = s.split("/")
@@ -302,6 +319,8 @@ def _entry(cell: str) -> Fraction | int | float:
     value = float(s)
     if not math.isfinite(value):
         raise _NotANumber(f"{cell!r} is out of range")
+    if value == 0 and any(c in "123456789" for c in s.lower().partition("e")[0]):
+        raise _NotANumber(f"{cell!r} underflows to 0 in float64 (the smallest is about 4.9e-324)")
     return value
 
 

@@ -35,9 +35,16 @@ def normalized(text: str) -> str:
     return s
 
 
-def is_header(cells: list[str], is_number: Any) -> bool:
-    """A first row of names (``x1,x2,x3``) above rows of numbers."""
-    return bool(cells) and all(not is_number(c) and re.fullmatch(r"[A-Za-z_\"'][\w\"' .\-]*", c) for c in cells)
+def without_header(text: str, is_number: Any) -> str:
+    """A file's text without its header row of names (``x1,x2,x3`` above rows of numbers); a
+    first row of letters above more letters is a matrix of letters, and stays."""
+    body = text.lstrip("\ufeff")
+    first, sep, rest = body.lstrip("\r\n").partition("\n")
+    second = rest.lstrip("\r\n").partition("\n")[0]
+    cells = [c for c in re.split(r"[,;\t ]+", first.strip()) if c]
+    below = [c for c in re.split(r"[,;\t ]+", second.strip()) if c]
+    names = bool(cells) and all(not is_number(c) and re.fullmatch(r"[A-Za-z_\"'][\w\"' .\-]*", c) for c in cells)
+    return rest if sep and names and below and all(is_number(c) for c in below) else text
 
 
 def npz_member(text: str) -> tuple[str, str | None] | None:

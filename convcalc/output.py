@@ -1,18 +1,17 @@
-"""Writing a result to a file (``--output``), atomically: a crash never leaves half a file."""
+"""Writing a result to a file (``--output``), atomically (convcalc.atomic): a crash never leaves half a file."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from convcalc.atomic import write_bytes
 from convcalc.errors import ConvcalcError
-from convcalc.numbers import Array, Kind, fmt, kind_of, normalize, to_json_list
+from convcalc.numbers import Array, Kind, fmt, is_symbolic, kind_of, normalize, to_json_list, to_json_value
 
 SUFFIXES = (".npy", ".csv", ".txt", ".json")
 
@@ -36,23 +35,23 @@ def save(a: Array | Mapping[str, Array], target: str) -> None:
     else:
         payload = _encode(a, suffix)
     try:
-        if path.parent.is_dir():
-            _write_atomically(path, payload)
-            return
-    except (OSError, ValueError) as e:  # a name too long or with a NUL byte, a folder we may not write, a full disk
-        raise ConvcalcError(f"cannot write {target}: {getattr(e, 'strerror', None) or e}", "--output") from None
-    raise ConvcalcError(f"no such folder: {path.parent}", "--output")
-
-
-def _write_atomically(path: Path, payload: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        folder = path.parent.is_dir()
+    except (OSError, ValueError):
+        folder = False
+    if not folder:
+        raise ConvcalcError(f"no such folder: {path.parent}", "--output")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        is_folder = path.is_dir()
+    except (OSError, ValueError):  # a name too long for the OS: writing it says so
+        is_folder = False
+    if is_folder:
+        raise ConvcalcError(f"{target} is a folder", "--output")
+    write_bytes(target, payload, "--output")
+
+
+def _csv_cell(v: object) -> str:
+    """A number as a person writes it; letters in SymPy's syntax without spaces (convcalc reads it back)."""
+    return str(to_json_value(v)).replace(" ", "") if is_symbolic(normalize(v)) else fmt(v)
 
 
 def _json_value(a: Array) -> Any:
@@ -81,11 +80,14 @@ def _encode(a: Array, suffix: str) -> bytes:
         return (json.dumps(_json_value(a)) + "\n").encode()
     if suffix in (".csv", ".txt"):
         rows = a.reshape(-1, a.shape[-1]) if a.ndim > 1 else a[None]
-        return "".join(",".join(_csv_number(v) for v in row) + "\n" for row in rows).encode()
+        return "".join(",".join(_csv_cell(v) if is_symbolic(normalize(v)) else _csv_number(v) for v in row) + "\n"
+                       for row in rows).encode()
     import io
 
     buf = io.BytesIO()
     kind = kind_of(a)
+    if kind is Kind.SYMBOLIC:
+        raise ConvcalcError("a .npy file holds numbers; a result in letters goes to .json or .csv", "--output")
     data = a.astype(np.float64) if kind is Kind.RATIONAL or (a.dtype == object and kind is Kind.FLOAT) else a
     if data.dtype == object:  # Python ints: into int64 when they fit; beyond it, not exactly
         limits = np.iinfo(np.int64)

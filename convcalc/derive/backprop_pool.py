@@ -18,12 +18,13 @@ import numpy as np
 from convcalc.core import pool as core
 from convcalc.core import pool_backward as bw
 from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indices
-from convcalc.derive.conv import DEFAULT_CELL_CAP, canonical_cell, show
+from convcalc.derive.conv import DEFAULT_CELL_CAP, canonical_cell, show, worked_count
 from convcalc.derive.layout import Layout, check_cell_rank, select_cells, shown_index
 from convcalc.derive.pool_cells import Routing, input_cell, local_derivatives
 from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, Note, Solution
 from convcalc.errors import ConvcalcError, ExitStatus
-from convcalc.numbers import Array, fmt, kind_of, normalize
+from convcalc.limits import check_worked
+from convcalc.numbers import Array, Kind, fmt, kind_of, normalize
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ def forward(p: PoolProblem) -> Array:
 
 
 def backward(p: PoolProblem, g: Array) -> Array:
+    if p.mode != "avg" and p.x.dtype == object and kind_of(p.x) is Kind.SYMBOLIC:
+        raise ConvcalcError(f"{p.mode} pooling sends the gradient to the window's largest entry, which depends on "
+                            "the letters: give the input in numbers (letters may go in --grad-output)", "--input")
     if p.mode == "max":
         return bw.max_pool_nd_backward(g, p.x, p.kernel, p.stride, p.padding, p.dilation, p.ceil_mode)
     if p.mode == "avg":
@@ -96,6 +100,7 @@ def solve(p: PoolProblem, grad_output: Array | None, answer: Array | None = None
     """Forward, then the routed/spread gradient, cell by cell up to ``cap`` output cells; ``cells``
     picks input cells whose incoming gradient is worked as a chain-rule sum instead."""
     r = routing(p, grad_output)
+    check_worked(worked_count(r.gi.size, cells, cap), 64, "this worked backward pass")
     if cells:  # reject a bad cell before anything is rendered
         check_cell_rank(cells, p.layout.shown(r.gi).ndim, r.gi.ndim - 2, "input")
         select_cells(r.gi.shape, cells, None, base)

@@ -22,7 +22,7 @@ from convcalc.derive.records import (
     Table,
 )
 from convcalc.numbers import fmt
-from convcalc.render import mathtex
+from convcalc.render import mathtex, printable
 from convcalc.render.cellrun import CellRun, EquationRun, equation_lines, merged_cells
 from convcalc.render.preview import is_truncated
 from convcalc.render.text import grouped
@@ -30,15 +30,24 @@ from convcalc.render.text import grouped
 
 def render_markdown(sol: Solution, out: TextIO) -> None:
     title_tex = sol.extra.get("title_tex")  # a title that is math (an expression) is typeset, not Python
-    head = f"{sol.title.partition(' = ')[0].rsplit(' ', 1)[0]} ${title_tex}$" if title_tex else sol.title
+    head = f"{text(sol.title.partition(' = ')[0].rsplit(' ', 1)[0])} ${title_tex}$" if title_tex else sol.title
     from convcalc.render.document import INSIDE
 
     level = "##" if INSIDE.get() else "#"  # inside a document (solve, check) a solution is a section
-    out.write(f"{level} {head}\n\n")
+    out.write(f"{level} {text(head) if not title_tex else head}\n\n")
     shown = {k: v for k, v in sol.settings.items() if not (title_tex and k == "expression")}
     out.write("Settings: " + ", ".join(mathtex.settings_prose(shown)) + ".\n")
     for block in merged_cells(sol.blocks):
         out.write("\n" + md(block, sol.index_base) + "\n")
+
+
+def text(s: str) -> str:
+    """Plain text in Markdown: no HTML (a ``<script>`` in a problem's id stays text)."""
+    return printable(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cell(s: str) -> str:
+    return text(s).replace("|", "\\|").replace("\n", " ")
 
 
 def _setting(v: Any) -> str:
@@ -54,13 +63,13 @@ def md(block: Any, base: int) -> str:
 def _(block: Heading, base: int) -> str:
     from convcalc.render.document import INSIDE
 
-    return f"{'###' if INSIDE.get() else '##'} {block.text}"
+    return f"{'###' if INSIDE.get() else '##'} {text(block.text)}"
 
 
 @md.register
 def _(block: Note, base: int) -> str:
     mark = {"warn": "**Note:** ", "error": "**✗** ", "ok": "**✓** "}.get(block.tone, "")
-    return mark + mathtex.cell_refs_as_math(block.text)
+    return mark + mathtex.cell_refs_as_math(text(block.text))
 
 
 @md.register
@@ -128,11 +137,11 @@ def _(block: AnswerCheck, base: int) -> str:
 
 @md.register
 def _(block: Table, base: int) -> str:
-    head = "| " + " | ".join(block.columns) + " |"
+    head = "| " + " | ".join(map(_cell, block.columns)) + " |"
     rule = "|" + "|".join(":---" if c in block.left else "---:" for c in block.columns) + "|"
-    rows = ["| " + " | ".join(v if isinstance(v, str) else f"${v.tex}$" if isinstance(v, MathCell) else grouped(v)
+    rows = ["| " + " | ".join(_cell(v) if isinstance(v, str) else f"${v.tex}$" if isinstance(v, MathCell) else grouped(v)
                               for v in row) + " |" for row in block.rows]
-    title = f"**{block.title}**\n\n" if block.title else ""
+    title = f"**{text(block.title)}**\n\n" if block.title else ""
     return title + "\n".join([head, rule, *rows])
 
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.derive.records import CellWork, SizeFormula, TermGroup
-from convcalc.numbers import Array, Written, fmt, normalize
+from convcalc.numbers import Array, Written, fmt, is_symbolic, needs_brackets, normalize
 from convcalc.render.preview import preview
 
 MAX_TERMS = 64
@@ -17,6 +17,11 @@ def num(x: Any, wrap_negative: bool = False) -> str:
     v = normalize(x)
     if isinstance(x, Written):  # a decimal the user typed, shown as typed
         s = x.text.lower().replace("e", r"\times 10^{") + ("}" if "e" in x.text.lower() else "")
+    elif is_symbolic(v):
+        from convcalc.symbolic.cells import latex
+
+        s = latex(v)
+        return f"\\left({s}\\right)" if wrap_negative and needs_brackets(v) else s
     elif isinstance(v, Fraction):
         s = ("-" if v < 0 else "") + rf"\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
     else:

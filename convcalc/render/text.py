@@ -6,6 +6,7 @@ import os
 from functools import singledispatch
 from typing import Any, TextIO
 
+import numpy as np
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
@@ -25,10 +26,12 @@ from convcalc.derive.records import (
     Table,
     TermGroup,
 )
-from convcalc.numbers import fmt, normalize
+from convcalc.numbers import Kind, fmt, kind_of, needs_brackets, normalize
+from convcalc.render import printable
 from convcalc.render.preview import is_truncated, preview
 
 MAX_TERMS = 64
+MAX_LISTED = 400  # cells of a matrix of formulas listed one a line when the grid is too wide
 _TONE = {"info": "", "warn": "yellow", "ok": "green", "error": "red"}
 
 
@@ -36,9 +39,16 @@ def make_console(out: TextIO, color: bool | None = None, width: int | None = Non
     """A Console on ``out``; colour only for a terminal and never with NO_COLOR set. As wide as
     ``COLUMNS`` says, else the terminal, else (piped) 80 columns."""
     no_color = "NO_COLOR" in os.environ or color is False
-    return Console(file=out, no_color=no_color, force_terminal=color if color else None,
-                   width=width or _columns() or (None if _isatty(out) else 80), highlight=False, soft_wrap=False,
-                   emoji=False)
+    console = Console(file=out, no_color=no_color, force_terminal=color if color else None,
+                      width=width or _columns() or (None if _isatty(out) else 80), highlight=False, soft_wrap=False,
+                      emoji=False, markup=False)  # user text (ids, comments, names) is never Rich markup
+    console.on_broken_pipe = closed_pipe  # type: ignore[method-assign]  # Rich's own exits 1 (the wrong-answer status)
+    return console
+
+
+def closed_pipe() -> None:
+    """The reader of standard output went away: the CLI ends quietly, as SIGPIPE would end it."""
+    raise BrokenPipeError
 
 
 def _columns() -> int | None:
@@ -57,8 +67,9 @@ def _isatty(out: TextIO) -> bool:
 
 
 def render_text(sol: Solution, console: Console) -> None:
-    console.print(Text(sol.title, style="bold"))
-    console.print(Text("settings: " + ", ".join(f"{k}={_setting(v)}" for k, v in sol.settings.items()), style="dim"))
+    console.print(Text(printable(sol.title), style="bold"))
+    console.print(Text(printable("settings: " + ", ".join(f"{k}={_setting(v)}" for k, v in sol.settings.items())),
+                       style="dim"))
     for block in sol.blocks:
         draw(block, console, sol.index_base)
 
@@ -75,19 +86,26 @@ def draw(block: Any, console: Console, base: int) -> None:
 @draw.register
 def _(block: Heading, console: Console, base: int) -> None:
     console.print()
-    console.print(Text(block.text, style="bold underline"))
+    console.print(Text(printable(block.text), style="bold underline"))
 
 
 @draw.register
 def _(block: Note, console: Console, base: int) -> None:
-    console.print(Text(block.text, style=_TONE[block.tone]))
+    console.print(Text(printable(block.text), style=_TONE[block.tone]))
 
 
 @draw.register
 def _(block: MatrixView, console: Console, base: int) -> None:
     shape = "×".join(map(str, block.values.shape))
     console.print(Text.assemble((block.symbol, "bold"), f" ({block.caption}, {shape})"))
-    console.print(matrix_text(block))
+    body = matrix_text(block)
+    if block.values.dtype == object and block.values.size <= MAX_LISTED and \
+            max(cell_len(line) for line in body.plain.splitlines()) > console.width and \
+            kind_of(block.values) is Kind.SYMBOLIC:
+        for idx in np.ndindex(block.values.shape):  # formulas too wide for a grid: one cell a line
+            print_line(console, Text(f"  {cell_label(block.symbol, idx, base)} = {fmt(block.values[idx])}"))
+        return
+    console.print(body)
 
 
 def matrix_text(block: MatrixView, indent: str = "  ") -> Text:
@@ -148,7 +166,7 @@ def product(a: Any, b: Any) -> str:
 def _factor(x: Any) -> str:
     v = normalize(x)
     s = fmt(v)
-    return f"({s})" if v < 0 or "/" in s else s
+    return f"({s})" if needs_brackets(v) or "/" in s else s
 
 
 def terms_text(group: TermGroup) -> str:
@@ -260,14 +278,15 @@ def _(block: SideBySide, console: Console, base: int) -> None:
 def _(block: Table, console: Console, base: int) -> None:
     from rich.table import Table as RichTable
 
-    t = RichTable(title=block.title or None, show_edge=False, header_style="bold")
+    t = RichTable(title=printable(block.title) or None, show_edge=False, header_style="bold")
     for col in block.columns:
-        t.add_column(col, justify="right" if col not in block.left else "left")
+        t.add_column(printable(col), justify="right" if col not in block.left else "left")
     verdict = block.columns.index("verdict") if "verdict" in block.columns else -1
     for row in block.rows:
-        cells = [v if isinstance(v, str) else str(v) if isinstance(v, MathCell) else grouped(v) for v in row]
+        cells = [Text(printable(v)) if isinstance(v, str) else Text(str(v)) if isinstance(v, MathCell)
+                 else Text(grouped(v)) for v in row]  # Text: X[i,j] is no markup
         if verdict >= 0:  # check's verdicts in colour (on a terminal; plain when piped or NO_COLOR)
-            cells[verdict] = Text(cells[verdict], style=_VERDICT.get(cells[verdict], ""))
+            cells[verdict].stylize(_VERDICT.get(cells[verdict].plain, ""))
         t.add_row(*cells)
     console.print(t)
 
@@ -285,7 +304,7 @@ def grouped(v: Any) -> str:
 @draw.register
 def _(block: Equation, console: Console, base: int) -> None:
     if block.values is None:
-        console.print(Text(block.text))  # Text, not a markup string: "[a > 0]" is math here
+        console.print(Text(printable(block.text)))  # Text, not a markup string: "[a > 0]" is math here
         return
     console.print(Text(block.text + " ="))
     console.print(matrix_text(MatrixView("", "", block.values)))
