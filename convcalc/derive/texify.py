@@ -11,6 +11,7 @@ import re
 
 _INDEX = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\[([^\[\]]*)\]")
 _FRACTION = re.compile(r"(?<![\w.)])(-?)(\d+)/(\d+)(?![\w.(])")
+_SUBSCRIPTS = re.compile("([\u2080-\u2089]+)")
 _POWER = re.compile(r"\^\(([^()]*)\)|\^([-0-9./a-z]+)")
 _TEXT_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -46,6 +47,8 @@ def text_tex(text: str) -> str:
     out = "".join(_TEXT_SPECIAL.get(ch, ch) for ch in text)
     for sym, tex in _MATH_SYMBOLS.items():
         out = out.replace(sym, f"${tex.strip()}$")
+    out = _SUBSCRIPTS.sub(lambda m: "$_{" + "".join(str(ord(c) - 0x2080) for c in m.group(1)) + "}$", out)
+    out = "".join(ch if ch.isascii() or ch in "äöüéèàçñÄÖÜÉß" else "?" for ch in out)  # nothing pdflatex refuses
     return _INDEX.sub(lambda m: f"${_name(m.group(1))}_{{{_index(m.group(2))}}}$", out)
 
 
@@ -67,7 +70,9 @@ def math_tex(text: str) -> str:
     s = re.sub(r"\bover\b", r"\\text{ over }", s)
     for sym, tex in _MATH_SYMBOLS.items():
         s = s.replace(sym, tex)
-    return s
+    s = _SUBSCRIPTS.sub(lambda m: "_{" + "".join(str(ord(c) - 0x2080) for c in m.group(1)) + "}", s)  # X₁₁₃: letters
+    s = s.replace("²", "^{2}").replace("³", "^{3}")
+    return "".join(ch if ch.isascii() else rf"\text{{{ch}}}" if ch.isalpha() else "?" for ch in s)
 
 
 def _name(name: str) -> str:

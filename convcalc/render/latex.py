@@ -164,7 +164,7 @@ def _column_specs(block: Table, cells: list[list[str]]) -> list[str]:
 
     plain = [[re.sub(r"\\[a-zA-Z]+|[{}$]", "", c) for c in row] for row in cells]
     longest = [max([len(c), *(len(row[j]) for row in plain)]) for j, c in enumerate(block.columns)]
-    short = [n <= 28 for n in longest]
+    short = [n <= 28 or (j == 0 and n <= 36) for j, n in enumerate(longest)]  # ids (first column) do not wrap
     if sum(n + 2 for n in longest) <= 90:  # fits on the line as it is
         return ["l" if c in block.left else "r" for c in block.columns]
     rest = sum(n for n, s in zip(longest, short, strict=True) if not s)
