@@ -64,7 +64,7 @@ def test_the_whole_bank_solved_compiles(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     r = invoke("solve", "problems/", "--format", "latex")
     assert r.exit_code == 0, r.stderr
-    text, log = _compile(tmp_path, r.stdout, "s")
+    text, _ = _compile(tmp_path, r.stdout, "s")
     assert "Each output cell" in text  # (lines of letters from the symbolic problems can still run wide)
 
 
