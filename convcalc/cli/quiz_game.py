@@ -93,7 +93,7 @@ def ask_until_read(problem: QuizProblem, terminal: Answers) -> bool:
     """The player's verdict, asking again when the answer cannot be read or has the wrong shape
     (a malformed or wrong-shaped answer is asked again, not scored)."""
     shape = _shape(problem)
-    while True:
+    for _ in range(MAX_UNREAD):
         answer = terminal.matrix(shape) if problem.answer == "matrix" else terminal.number()
         error = _shape_error(answer, shape) if problem.answer == "matrix" else ""
         right = None
@@ -102,6 +102,10 @@ def ask_until_read(problem: QuizProblem, terminal: Answers) -> bool:
         if right is not None:
             return right
         terminal.say(f"cannot read that answer: {error.removeprefix('error: ')}; try again")
+    raise ConvcalcError(f"{MAX_UNREAD} answers in a row that cannot be read or have the wrong shape", "quiz")
+
+
+MAX_UNREAD = 100  # an endless stream of unreadable answers (yes 1 | convcalc quiz) ends, it is not asked forever
 
 
 def _shape(problem: QuizProblem) -> tuple[int, ...] | None:

@@ -22,7 +22,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.errors import ConvcalcError
-from convcalc.numbers import Written, fmt, normalize
+from convcalc.numbers import Written, fmt, is_symbolic, normalize
 
 FLOAT_NOISE = 1e-9  # relative: what float64 round-off may leave between a float result and its exact value
 _NOISE = Fraction(FLOAT_NOISE)  # in Fractions: a float times a 1e-320 claim would overflow converting it
@@ -115,6 +115,10 @@ class Grade:
 def grade(claim: Any, true: Any, p: Policy | None = None) -> Grade:
     """Judge ``claim`` (an int, Fraction, float, or a :class:`Written` decimal) against ``true``."""
     p = p or current()
+    if is_symbolic(claim) or is_symbolic(true):  # letters: SymPy equivalence under their assumptions
+        from convcalc.symbolic.cells import equivalent
+
+        return Grade(bool(equivalent(claim, true)))
     t = normalize(true)
     c0 = normalize(claim) if not isinstance(claim, Written) else claim
     if (isinstance(t, float) and not math.isfinite(t)) or (isinstance(c0, float) and not math.isfinite(c0)):

@@ -174,7 +174,7 @@ def test_quiz_knows_the_shape_and_asks_again_for_a_wrong_one(capsys) -> None:
     child.expect(f"type it {n} rows of {m}")
     prompt = child.after + child.buffer.split("\n")[0]
     child.expect(f"row 1 of {n}: ")
-    child.sendline("1 x; 3 4")  # malformed (a whole matrix on one line is read at once)
+    child.sendline("1 ?; 3 4")  # malformed (a whole matrix on one line is read at once)
     child.expect("cannot read that answer")
     child.expect(f"row 1 of {n}: ")
     child.sendline("[[" + ", ".join(["1"] * (m + 1)) + "]]")  # the wrong shape
