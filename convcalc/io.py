@@ -22,16 +22,18 @@ import numpy as np
 
 from convcalc import paths
 from convcalc.errors import ConvcalcError
-from convcalc.numbers import Array
+from convcalc.io_forms import FORMS, normalized, npz_array_path, npz_member, without_header
+from convcalc.numbers import Array, Written
 
 MAX_ENTRY_CHARS = 40
 MAX_ENTRIES = 10_000_000  # a .npy file
 MAX_TEXT_ENTRIES = 1_000_000  # text (inline, .csv/.txt/.json, stdin): each number is parsed, ~2 µs apiece
 MAX_TEXT_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 8
-_FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".npy", ".json")
+_FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".npy", ".npz", ".json")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+/[+-]?\d+$", re.ASCII)  # "١٢" is no number
 _CELL = re.compile(r"[^,\t ]+")
+_FILE_NAME = re.compile(r"[\w\-~ ]+\.[A-Za-z][A-Za-z0-9]{0,4}")  # one backtracking run: linear in the length
 _JSON_TOKEN = re.compile(r"\[|\]|,|[^\s\[\],]+")
 _TOO_MANY = f"has more than {MAX_TEXT_ENTRIES} numbers, the most a text may hold (use a .npy file for more)"
 
@@ -67,6 +69,12 @@ def read_tensor(source: str, flag: str, exact: bool = False) -> Array:
         if len(text_in) > MAX_TEXT_BYTES:  # never parse a silently cut-off part of it
             raise ConvcalcError(f"standard input is larger than {MAX_TEXT_BYTES // 2**20} MiB (use a .npy file)", flag)
         return parse_text(text_in, f"{flag} (stdin)", exact)
+    member = npz_member(text)
+    if member is not None and not _is_file(text):
+        path = paths.check_inside(member[0], flag)
+        if not _is_file(member[0]):
+            raise ConvcalcError(f"no such file: {member[0]}", flag)
+        return _read_npz(path, member[1], f"{flag} ({text})")
     if _looks_like_path(text):
         path = paths.check_inside(text, flag)  # inside a problem file: only its own folder
         if not _is_file(text):
@@ -91,13 +99,18 @@ def _looks_like_path(text: str) -> bool:
         return True
     if re.fullmatch(r"[-+0-9./eE\s,\u2212]+", text):
         return False  # numbers such as "1/3 2" are inline text, not a path
-    return text.lower().endswith(_FILE_SUFFIXES) or "/" in text
+    # a name with a file's ending (data.mat, A.CSV): a missing file, not a matrix of one bad number
+    return text.lower().endswith(_FILE_SUFFIXES) or "/" in text or (_FILE_NAME.fullmatch(text[:256]) is not None \
+        and len(text) <= 255 and any(ch.isalpha() for ch in text.rpartition(".")[0]))
 
 
 def _read_file(path: Path, where: str, exact: bool) -> Array:
     if path.suffix.lower() == ".npy":
         return _read_npy(path, where)
-    text = paths.read_text(path, MAX_TEXT_BYTES, where, "text file (use .npy for more)")
+    if path.suffix.lower() == ".npz":
+        return _read_npz(path, None, where)
+    text = without_header(paths.read_text(path, MAX_TEXT_BYTES, where, "text file (use .npy for more)"),
+                          lambda c: _NUMBER.match(c.strip()) is not None)
     if path.suffix.lower() == ".json":
         return _numbers_or_letters(text.strip(), where, exact, json_only=True)
     return parse_text(text, where, exact)
@@ -143,6 +156,24 @@ def _read_npy(path: Path, where: str) -> Array:
             a = np.asarray(np.load(io.BytesIO(data), allow_pickle=False))
     except (ValueError, OSError, EOFError) as e:
         raise ConvcalcError(f"not a readable .npy file ({str(e)[:200]})", where) from None
+    return _checked_array(a, where)
+
+
+def _read_npz(path: Path, name: str | None, where: str) -> Array:
+    """One array of a .npz archive: its header checked first, then read (never unpickled)."""
+    archive, member = npz_array_path(path, name, where)
+    with archive:
+        try:
+            with archive.open(member) as f:
+                _check_npy_header(f, where)
+            with archive.open(member) as f:
+                a = np.asarray(np.lib.format.read_array(f, allow_pickle=False))
+        except (ValueError, OSError, EOFError, KeyError) as e:
+            raise ConvcalcError(f"not a readable .npz member ({str(e)[:200]})", where) from None
+    return _checked_array(a, where)
+
+
+def _checked_array(a: Array, where: str) -> Array:
     if a.size == 0:
         raise ConvcalcError("is empty", where)
     if a.dtype.kind == "f":
@@ -161,7 +192,7 @@ def parse_text(text: str, where: str, exact: bool = False) -> Array:
     At most MAX_TEXT_ENTRIES numbers: more is refused as soon as they are counted, before
     they are parsed, so a huge text costs no more than the limit.
     """
-    stripped = text.strip()
+    stripped = normalized(text).strip()
     if not stripped:
         raise ConvcalcError("is empty", where)
     return _numbers_or_letters(stripped, where, exact)
@@ -183,7 +214,7 @@ def _parse_numbers(stripped: str, where: str, exact: bool) -> Array:
     if not slices:
         raise ConvcalcError("is empty (no rows with numbers)", where)
     budget = [MAX_TEXT_ENTRIES]
-    parsed = [_parse_rows(rows, where, budget) for rows in slices]
+    parsed = [_parse_rows(rows, where, budget, exact) for rows in slices]
     widths = {len(s[0]) for s in parsed}
     heights = {len(s) for s in parsed}
     if len(parsed) > 1 and (len(widths) > 1 or len(heights) > 1):
@@ -226,12 +257,14 @@ def _cells(content: str, budget: list[int], where: str) -> list[str]:
     return cells
 
 
-def _parse_rows(rows: list[tuple[int, str]], where: str, budget: list[int]) -> list[list[Fraction | int | float]]:
+def _parse_rows(rows: list[tuple[int, str]], where: str, budget: list[int],
+                exact: bool = False) -> list[list[Fraction | int | float]]:
     out: list[list[Fraction | int | float]] = []
+    entry = _written_entry if exact else _entry
     for number, content in rows:
         cells = _cells(content, budget, where)
         try:
-            out.append([_entry(c) for c in cells])
+            out.append([entry(c) for c in cells])
         except _NotANumber as e:
             col = next(i for i, c in enumerate(cells, 1) if _is_bad(c))
             raise ConvcalcError(str(e), f"{where}: row {number}, column {col}") from None
@@ -275,7 +308,7 @@ def _entry(cell: str) -> Fraction | int | float:
     if not _NUMBER.match(s):
         if _LETTER.search(s):
             raise _HasLetters(s)
-        raise _NotANumber(f"{cell!r} is not a number")
+        raise _NotANumber(f"{cell!r} is not a number ({FORMS})")
     if "/" in s:
         num, den = s.split("/")
         if int(den) == 0:
@@ -291,9 +324,24 @@ def _entry(cell: str) -> Fraction | int | float:
     return value
 
 
+def _written_entry(cell: str) -> Fraction | int | float:
+    """``_entry`` for an answer: a decimal keeps the text typed (:class:`Written`), so that it is
+    judged at the precision written and shown back as typed."""
+    value = _entry(cell)
+    if isinstance(value, float):
+        written = Written(cell.strip().replace("\u2212", "-"))
+        # beyond float64's reach (1e-999): the float it reads as, as before, not a 1000-digit fraction
+        return written if value != 0 or written == 0 else Fraction(value)
+    return value
+
+
 def _to_array(entries: list[Any], shape: tuple[int, ...], exact: bool, where: str) -> Array:
     if not entries:
         raise ConvcalcError("is empty", where)
+    if exact and any(isinstance(e, Written) for e in entries):
+        arr = np.empty(len(entries), dtype=object)
+        arr[:] = [e if isinstance(e, Written) or e.denominator != 1 else int(e) for e in entries]
+        return arr.reshape(shape)
     if any(isinstance(e, float) for e in entries):
         if exact:
             entries = [Fraction(str(e)) if isinstance(e, float) else e for e in entries]
@@ -352,11 +400,12 @@ def _parse_json(text: str, where: str, exact: bool) -> Array:
     if len(root) != 1 or not isinstance(root[0], list):
         raise ConvcalcError("expected one bracketed list such as [[1, 2], [3, 4]]", where)
     entries: list[Any] = []
-    shape = _nested_shape(root[0], where, entries, path="")
+    shape = _nested_shape(root[0], where, entries, path="", exact=exact)
     return _to_array(entries, shape, exact, where)
 
 
-def _nested_shape(node: list[Any], where: str, entries: list[Any], path: str) -> tuple[int, ...]:
+def _nested_shape(node: list[Any], where: str, entries: list[Any], path: str,
+                  exact: bool = False) -> tuple[int, ...]:
     """The shape of a nested list (every item a list of one shape, or every item a number)."""
     if not node:
         raise ConvcalcError(f"empty list at {path or 'top level'}", where)
@@ -366,12 +415,12 @@ def _nested_shape(node: list[Any], where: str, entries: list[Any], path: str) ->
         raise ConvcalcError(f"ragged: {path}[{bad}] has a different shape than {path}[0]", where)
     if not lists[0]:  # a list of numbers (the bulk of the work): no location built per number
         try:
-            entries += [_entry(x) for x in node]
+            entries += [(_written_entry if exact else _entry)(x) for x in node]
         except _NotANumber as e:
             bad = next(i for i, x in enumerate(node) if _is_bad(x))
             raise ConvcalcError(str(e), f"{where}: at {path}[{bad}]") from None
         return (len(node),)
-    shapes = [_nested_shape(x, where, entries, f"{path}[{i}]") for i, x in enumerate(node)]
+    shapes = [_nested_shape(x, where, entries, f"{path}[{i}]", exact) for i, x in enumerate(node)]
     if any(s != shapes[0] for s in shapes):
         bad = next(i for i, s in enumerate(shapes) if s != shapes[0])
         raise ConvcalcError(f"ragged: {path}[{bad}] has a different shape than {path}[0]", where)

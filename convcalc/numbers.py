@@ -21,6 +21,62 @@ Array = npt.NDArray[Any]
 Scalar = int | Fraction | float
 
 
+class Written(Fraction):
+    """A decimal as the user wrote it (``0.7778``, ``-1.50``, ``2.5e-3``): its exact value, the
+    text (shown back as typed, never as a fraction) and the place of its last digit."""
+
+    text: str
+    number: str
+    exponent: int  # the last digit written is worth 10**exponent
+
+    def __new__(cls, text: str, shown: str | None = None) -> Written:
+        """``text`` a decimal (``0.7778``, ``1.4e9``); ``shown`` what the user typed, if other
+        (``1.4 GFLOPs``)."""
+        self = super().__new__(cls, text)
+        self.number = text
+        self.text = text if shown is None else shown
+        mantissa, _, exp = text.lower().partition("e")
+        decimals = len(mantissa.partition(".")[2])
+        self.exponent = (int(exp) if exp else 0) - decimals
+        return self
+
+    @property
+    def quantum(self) -> Fraction:
+        return Fraction(10) ** self.exponent
+
+    @property
+    def scientific(self) -> bool:
+        return "e" in self.number.lower()
+
+    def rounded_phrase(self, verb: str) -> str:
+        """``rounded to 4 decimals``, ``truncated to 1 decimal``, ``rounded to 3 significant figures``."""
+        if self.scientific:
+            digits = len(self.number.lower().partition("e")[0].lstrip("+-").replace(".", "").lstrip("0")) or 1
+            return f"{verb} to {digits} significant figure{'s' if digits != 1 else ''}"
+        d = -self.exponent
+        return f"{verb} to {d} decimal{'s' if d != 1 else ''}"
+
+    def at_precision(self, value: Fraction) -> str:
+        """``value`` rounded (half away from zero) to this number's last digit, written alike."""
+        q = self.quantum
+        n = abs(value) / q
+        units = int(n) + (1 if n - int(n) >= Fraction(1, 2) else 0)
+        sign = "-" if value < 0 and units else ""
+        if units >= 10**40:  # a value far beyond the precision written: no 40-digit string of it
+            return format(float(value), ".6g")
+        if self.scientific:
+            exp = int(self.number.lower().partition("e")[2])
+            d = max(exp - self.exponent, 0)  # decimals of the mantissa
+            whole, frac = divmod(units, 10**d) if d else (units, 0)
+            return f"{sign}{whole}" + (f".{frac:0{d}d}" if d else "") + f"e{exp}"
+        d = max(-self.exponent, 0)
+        whole, frac = divmod(units, 10**d) if d else (units, 0)
+        return f"{sign}{whole}" + (f".{frac:0{d}d}" if d else "")
+
+    def __repr__(self) -> str:
+        return f"Written({self.text!r})"
+
+
 class Kind(IntEnum):
     """The number kind of an array; a larger kind absorbs a smaller one."""
 
@@ -125,7 +181,10 @@ def normalize(x: Any) -> Scalar:
 
 
 def fmt(x: Any) -> str:
-    """A number as a person writes it: ``109``, ``-2/5``, ``0.25``; never ``109.0``."""
+    """A number as a person writes it: ``109``, ``-2/5``, ``0.25``; never ``109.0``. A decimal the
+    user typed (:class:`Written`) is shown as typed."""
+    if isinstance(x, Written):
+        return x.text
     v = normalize(x)
     if isinstance(v, int):
         return str(v)
@@ -153,6 +212,8 @@ def needs_brackets(x: Any) -> bool:
 
 def fmt_with_decimal(x: Any) -> str:
     """``13/4 (3.25)`` for a non-integer rational, else the same as :func:`fmt`."""
+    if isinstance(x, Written):
+        return x.text
     v = normalize(x)
     if isinstance(v, Fraction):
         return f"{fmt(v)} ({format(float(v), '.6g')})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from convcalc.atomic import write_bytes
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array, Kind, fmt, is_symbolic, kind_of, normalize, to_json_list, to_json_value
 
-SUFFIXES = (".npy", ".csv", ".json")
+SUFFIXES = (".npy", ".csv", ".txt", ".json")
 
 
 def save(a: Array | Mapping[str, Array], target: str) -> None:
@@ -29,7 +30,7 @@ def save(a: Array | Mapping[str, Array], target: str) -> None:
         if suffix != ".json" and len(a) != 1:
             raise ConvcalcError(f"{len(a)} results ({', '.join(a)}) need one .json file; .npy and .csv "
                                 "hold one array", "--output")
-        payload = (json.dumps({name: to_json_list(np.asarray(v)) for name, v in a.items()}) + "\n").encode() \
+        payload = (json.dumps({name: _json_value(np.asarray(v)) for name, v in a.items()}) + "\n").encode() \
             if suffix == ".json" else _encode(np.asarray(next(iter(a.values()))), suffix)
     else:
         payload = _encode(a, suffix)
@@ -53,12 +54,34 @@ def _csv_cell(v: object) -> str:
     return str(to_json_value(v)).replace(" ", "") if is_symbolic(normalize(v)) else fmt(v)
 
 
+def _json_value(a: Array) -> Any:
+    """Nested lists of numbers; with fractions, ``{"values": floats, "exact": "p/q" strings}``
+    so a reader gets numbers and the exact values both."""
+    if kind_of(a) is Kind.RATIONAL:
+        return {"values": to_json_list(a), "exact": exact_strings_all(a)}
+    return to_json_list(a)
+
+
+def exact_strings_all(a: Array) -> Any:
+    if not isinstance(a, np.ndarray) or a.ndim == 0:
+        return fmt(a if not isinstance(a, np.ndarray) else a[()])
+    return [exact_strings_all(a[i]) for i in range(a.shape[0])]
+
+
+def _csv_number(v: Any) -> str:
+    """A number other tools read: integers as integers, anything else as the shortest float that
+    round-trips (7/9 → 0.7777777777777778), never ``7/9``."""
+    n = normalize(v)
+    return str(n) if isinstance(n, int) else repr(float(n))
+
+
 def _encode(a: Array, suffix: str) -> bytes:
     if suffix == ".json":
-        return (json.dumps(to_json_list(a)) + "\n").encode()
-    if suffix == ".csv":
+        return (json.dumps(_json_value(a)) + "\n").encode()
+    if suffix in (".csv", ".txt"):
         rows = a.reshape(-1, a.shape[-1]) if a.ndim > 1 else a[None]
-        return "".join(",".join(_csv_cell(v) for v in row) + "\n" for row in rows).encode()
+        return "".join(",".join(_csv_cell(v) if is_symbolic(normalize(v)) else _csv_number(v) for v in row) + "\n"
+                       for row in rows).encode()
     import io
 
     buf = io.BytesIO()

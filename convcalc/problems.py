@@ -33,7 +33,7 @@ NOT_A_PROBLEM = ("solve", "check", "quiz")  # a problem of these would run files
 _COMMAND_WORD = re.compile(r"[a-z][a-z0-9-]{0,40}")
 _OPTION_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,60}")
 
-RESERVED = ("id", "source", "asks", "command", "args", "claimed", "answer")
+RESERVED = ("id", "source", "asks", "command", "args", "claimed", "answer", "tolerance")
 # Options that write files. A problem file travels (shared, posted, run by an autograder): it
 # may read files in its own folder, never write anywhere.
 WRITES = frozenset({"output", "export", "figure", "save", "o"})
@@ -52,6 +52,7 @@ class Problem:
     answer: Claim | None = None
     file: str = ""
     args: tuple[str, ...] = ()
+    tolerance: Any = None  # convcalc.derive.grading.Tolerance: how `check` judges this problem's decimals
 
     def argv(self, fmt: str = "text", check: Claim | None = None) -> list[str]:
         """The command line that solves this problem; ``check`` adds ``--answer`` (once per item of a list)."""
@@ -206,4 +207,13 @@ def _problem(t: Any, path: Path, number: int) -> Problem:
         raise ConvcalcError("key 'args' must be a string or a list of strings", where)
     return Problem(t["id"], str(t.get("source", "")), str(t.get("asks", "")), t["command"], options,
                    _claim("claimed", t.get("claimed"), where), _claim("answer", t.get("answer"), where),
-                   str(path), tuple(args))
+                   str(path), tuple(args), _tolerance(t.get("tolerance"), where))
+
+
+def _tolerance(value: Any, where: str) -> Any:
+    """``tolerance = 1e-3`` (relative), ``"0.1%"``, ``"abs:0.005"`` or ``"rel:1e-3,abs:1e-6"``."""
+    if value is None:
+        return None
+    from convcalc.derive.grading import parse_tolerance
+
+    return parse_tolerance(value, f"{where}: tolerance")

@@ -184,4 +184,6 @@ def find(path: tuple[str, ...], params: Params, claim: str, attempt: Attempt, mo
 def describe(combo: list[Slip]) -> str:
     says = [s.says for s in combo]
     listed = says[0] if len(says) == 1 else ", ".join(says[:-1]) + " and " + says[-1]
-    return "your answer is what you get with " + listed
+    from convcalc.derive.grading import whose
+
+    return f"{whose()} is what you get with " + listed

@@ -21,6 +21,13 @@ class Result:
     err: str
 
 
+@pytest.fixture(autouse=True)
+def _columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped output is 80 columns wide unless COLUMNS says otherwise; the suite's expected texts
+    were written at 100 (tests of the width itself set or unset COLUMNS)."""
+    monkeypatch.setenv("COLUMNS", "100")
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
     """``cli(*argv)`` runs convcalc in-process with NO_COLOR and returns code, stdout, stderr."""

@@ -373,11 +373,13 @@ def test_a_small_input_with_a_huge_padding_renders_json_in_time(capsys) -> None:
 @given(st.sampled_from(["int64", "float64", "int8", "uint8", "bool"]),
        st.sampled_from(["int64", "float64", "int8"]), st.booleans(), st.data())
 def test_array_answer_check_equals_the_cell_by_cell_rule(da: str, db: str, exact: bool, data) -> None:
-    """check_matrix compares int/float arrays at NumPy's speed; the verdicts are equal_numbers' own."""
+    """check_matrix compares int/float arrays at NumPy's speed; the verdicts are those of the
+    one-number rule (grading.grade) applied cell by cell."""
     from hypothesis.extra.numpy import arrays
 
     from convcalc.derive.answer import check_matrix
-    from convcalc.numbers import Kind, equal_numbers
+    from convcalc.derive.grading import grade
+    from convcalc.numbers import Kind
 
     shape = data.draw(st.tuples(st.integers(1, 4), st.integers(1, 4)))
     floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, -0.0, 1e-300, 1.0000001]))
@@ -390,7 +392,7 @@ def test_array_answer_check_equals_the_cell_by_cell_rule(da: str, db: str, exact
     if exact and "f" in (a.dtype.kind, b.dtype.kind):
         exact = False
     check = check_matrix("C", a, b, Kind.INT if exact else Kind.FLOAT)
-    expected = [equal_numbers(x, y, exact) for x, y in zip(a.flat, b.flat, strict=True)]
+    expected = [grade(x, y).ok for x, y in zip(a.flat, b.flat, strict=True)]
     assert check.ok.reshape(-1).tolist() == expected
 
 

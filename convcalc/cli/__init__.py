@@ -23,10 +23,25 @@ app = typer.Typer(
     name="convcalc",
     help="Worked solutions for convolutional-network arithmetic, checked against PyTorch. " + GLOBAL_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from convcalc import __version__
+
+        print(f"convcalc {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print convcalc's version and exit.")) -> None:
+    """Worked solutions for convolutional-network arithmetic, checked against PyTorch."""
 
 
 def register_commands() -> None:
@@ -69,8 +84,18 @@ def root_command() -> Any:
     _ascii_integer_options()
     key = _registration(app)
     if _built is None or _built[0] != key:
-        _built = (key, typer.main.get_command(app))
+        _built = (key, _with_epilogs(typer.main.get_command(app)))
     return _built[1]
+
+
+def _with_epilogs(command: Any) -> Any:
+    """Every command's --help ends with the options every command takes (--reveal, --export,
+    --tolerance, --exact-answers): ``run`` takes them out before the command parses the rest."""
+    for sub in getattr(command, "commands", {}).values():
+        _with_epilogs(sub)
+        if not getattr(sub, "commands", None) and not sub.epilog:
+            sub.epilog = GLOBAL_HELP
+    return command
 
 
 def _registration(t: typer.Typer) -> tuple[int, ...]:
@@ -123,8 +148,15 @@ def run(argv: list[str] | None = None) -> int:
     try:
         args = list(sys.argv[1:] if argv is None else argv)
         step, export = outer.step, outer.export
+        from convcalc.derive import grading
+
+        policy = grading.current()
         if not outer.nested:
+            from convcalc.cli.streams import ascii_fallback
+
+            ascii_fallback(sys.stdout, sys.stderr)  # a cp1252 or ASCII stream gets ASCII forms, never an error
             args, step, export = session.split_global_options(args)
+            args, policy = session.split_grading_options(args)
         command = root_command()
         import numpy as np
 
@@ -132,7 +164,7 @@ def run(argv: list[str] | None = None) -> int:
         fresh = {} if outer.nested else {"stopped": []}  # q in --step stops this run and the runs inside it
         from convcalc import limits
 
-        with np.errstate(all="ignore"), _ctrl_c(outer.nested), \
+        with np.errstate(all="ignore"), _ctrl_c(outer.nested), grading.policy(policy), \
                 limits.rendering(session.format_of(args) or "text", export is not None), \
                 session.entered(argv=tuple(args), step=step, export=export, nested=True, **fresh):
             rc = command.main(args=args, prog_name="convcalc", standalone_mode=False)
@@ -161,6 +193,9 @@ def run(argv: list[str] | None = None) -> int:
             return CLOSED_PIPE
         raise
     except Exception as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # bare ``convcalc`` or ``convcalc backprop``: the help, as Typer
+            sys.stderr.write(e.ctx.get_help() + "\n")  # type: ignore[attr-defined]
+            return ExitStatus.BAD_INPUT
         if isinstance(e, OSError) and e.errno in _IO_ERRNOS:
             fail(f"error: cannot write: {e.strerror}")
             return ExitStatus.BAD_INPUT

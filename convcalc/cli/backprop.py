@@ -6,7 +6,6 @@ matrices; the conv, pool and transposed-conv gradients join this group as comman
 
 
 import keyword
-from fractions import Fraction
 from typing import Annotated
 
 import numpy as np
@@ -16,7 +15,7 @@ from convcalc.cli import app
 from convcalc.cli.common import FormatOpt, emit
 from convcalc.errors import ConvcalcError
 from convcalc.io import parse_entry, read_tensor
-from convcalc.numbers import Array, Kind, kind_of
+from convcalc.numbers import Array, Kind, Written, kind_of
 from convcalc.render import Format
 
 backprop = typer.Typer(
@@ -86,7 +85,7 @@ def _value(name: str, value: str, option: str, exact: bool) -> Array:
         except ConvcalcError:
             pass  # not a number: a file name, read below
         else:
-            return as_scalar(Fraction(text.replace("\u2212", "-")) if exact and isinstance(number, float) else number)
+            return as_scalar(Written(text.replace("\u2212", "-")) if exact and isinstance(number, float) else number)
     out = read_tensor(value, flag, exact=exact)
     if out.dtype == object and kind_of(out) is Kind.SYMBOLIC:
         raise ConvcalcError("letters are not taken here: backprop expr works on numbers", flag)

@@ -47,7 +47,8 @@ WrtOpt = Annotated[Wrt, typer.Option("--wrt", help="Which gradient --cell picks 
                                                     "input or kernel.")]
 GRADIENT_KEY = {Wrt.input: "grad_input", Wrt.kernel: "grad_weight", Wrt.bias: "grad_bias"}
 GradientOutputOpt = Annotated[str | None, typer.Option(
-    "--output", "-o", help="Also write the gradient --wrt names (default: the input's) to FILE.npy|.csv|.json.")]
+    "--output", "-o", help="Also write the gradient --wrt names (default: the input's) to FILE.npy|.csv|.txt|.json "
+    "(CSV: floats any tool reads; JSON: exact fractions too).")]
 
 
 def _dim(dim: int) -> int:
@@ -71,7 +72,7 @@ def conv(
     kernel_size: Annotated[str | None, typer.Option(
         "--kernel-size", help="With --input A and --kernel B (letters): the kernel's size, n or h,w.")] = None,
 ) -> None:
-    """Gradients of a convolution w.r.t. input, kernel and bias, in the zero-stuff / pad / flip recipe.
+    """Gradients of a convolution with respect to input, kernel and bias: the zero-stuff, pad, flip recipe.
 
     Entries may be letters; --input A (a letter) gives the general cell: ∂E/∂A[i,j] by the chain
     rule over the windows that read A[i,j] (--kernel B --kernel-size 3 names the taps B[k,l]).
@@ -136,7 +137,7 @@ class PoolMode(str, Enum):
 @backprop.command("pool")
 def pool(
     input: InputOpt = None, grad_output: GradOpt = None,
-    kernel_size: Annotated[str, typer.Option("--kernel-size", "-K", help="Window size: n or h,w.")] = "2",
+    kernel_size: Annotated[str, typer.Option("--kernel-size", "-k", "-K", help="Window size: n or h,w.")] = "2",
     stride: Annotated[str, typer.Option("--stride", "-s", help="Stride: n or h,w (default: the kernel size).")] = "",
     padding: Annotated[str, typer.Option("--padding", "-p", help="Padding: n or h,w (max/avg).")] = "0",
     dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation (max only).")] = "1",
@@ -145,7 +146,8 @@ def pool(
     count_include_pad: Annotated[bool, typer.Option(
         "--count-include-pad/--no-count-include-pad", help="avg: count padding in the divisor.")] = True,
     divisor_override: Annotated[int | None, typer.Option("--divisor-override", help="avg: fixed divisor.")] = None,
-    norm_type: Annotated[float, typer.Option("--norm-type", help="lp: the power p.")] = 2.0,
+    norm_type: Annotated[float, typer.Option("--norm-type", "--p", help="lp: the power p (PyTorch's norm_type).")]
+    = 2.0,
     dim: DimOpt = 2, cell: Annotated[list[str] | None, typer.Option(
         "--cell", help="An input cell i,j: which windows send it gradient, and with what weight (repeatable).")]
     = None, answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
@@ -184,7 +186,7 @@ def transposed_conv(
                                                                "file, '-' or inline.")] = None,
     fmt: FormatOpt = Format.text, index: IndexOpt = 1, steps: StepsOpt = "", output: GradientOutputOpt = None,
 ) -> None:
-    """Gradients of a transposed convolution (PyTorch's ConvTranspose) w.r.t. input, kernel and bias."""
+    """Gradients of a transposed convolution (PyTorch's ConvTranspose) with respect to input, kernel and bias."""
     from convcalc.cli.layers import transposed_kernel
     from convcalc.derive import backprop_transposed as derive
     from convcalc.derive.conv import DEFAULT_CELL_CAP

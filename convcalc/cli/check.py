@@ -9,7 +9,7 @@ import numpy as np
 
 from convcalc.cli import app, fail
 from convcalc.cli.common import FormatOpt, emit
-from convcalc.cli.solve import AllowPathsOpt, FilesArg, IdOpt, estimate, inside, selected
+from convcalc.cli.solve import AllowPathsOpt, FilesArg, IdOpt, estimate, inside, selected, shown_paths
 from convcalc.derive.records import Solution
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.io import parse_text
@@ -39,19 +39,24 @@ def check(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text,
     for v in verdicts:
         if v.verdict == derive.ERROR:
             fail(f"error: {v.problem.file}: problem {v.problem.id}: {v.error}")
-    sol = derive.report(verdicts, files)
+    sol = derive.report(verdicts, shown_paths(files))
     if read_status == ExitStatus.BAD_INPUT:
         sol = replace(sol, status=ExitStatus.BAD_INPUT)
-    emit(sol, fmt, document="convcalc check: " + ", ".join(files))
+    emit(sol, fmt, document="convcalc check: " + ", ".join(shown_paths(files)))
 
 
 def judge(p: "Problem") -> "Verdict":
     """Run the problem with its claim as ``--answer``, through the command's own code."""
     from convcalc.cli.invoke import solution_of
     from convcalc.derive import check as derive
+    from convcalc.derive import grading
 
     claim = p.answer if p.answer is not None else p.claimed
-    out = solution_of(p.argv("json", check=claim))
+    outer = grading.current()
+    policy = grading.Policy(p.tolerance or outer.tolerance, outer.exact and p.tolerance is None,
+                            claim=p.answer is None)
+    with grading.policy(policy):
+        out = solution_of(p.argv("json", check=claim))
     sol = out.solution
     if sol is None or out.status == ExitStatus.BAD_INPUT:
         message = out.error.removeprefix("error: ") or f"the command exited with status {out.status}"

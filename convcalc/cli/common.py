@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -107,7 +109,9 @@ def with_nonfinite_note(solution: Solution) -> Solution:
     return replace(solution, blocks=chain([note], solution.blocks))
 
 
-OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="Also write the result to FILE.npy|.csv|.json.")]
+OutputOpt = Annotated[str | None, typer.Option(
+    "--output", "-o",
+    help="Also write the result to FILE.npy|.csv|.txt|.json (CSV: floats any tool reads; JSON: exact fractions too).")]
 
 
 def emit(solution: Solution, fmt: Format, output: str | None = None, key: str = "output",
@@ -136,7 +140,8 @@ def emit(solution: Solution, fmt: Format, output: str | None = None, key: str = 
         save(solution.data[key], output)
     while now.step_note:
         sys.stderr.write(now.step_note.pop() + "\n")
-    shown = replace(solution, blocks=with_progress(solution.blocks))
+    result = solution.data.get(key)
+    shown = replace(solution, blocks=with_progress(solution.blocks, total=getattr(result, "size", None)))
     if now.export is not None or now.step:
         from contextlib import nullcontext
 
@@ -157,18 +162,55 @@ def emit(solution: Solution, fmt: Format, output: str | None = None, key: str = 
     raise typer.Exit(int(solution.status))
 
 
-def with_progress(blocks: Iterable[Any], after: float = 1.0) -> Iterator[Any]:
-    """Pass blocks through; once rendering has taken ``after`` seconds, count worked cells on
-    stderr (only on a terminal, so logs and pipes stay clean)."""
+def with_progress(blocks: Iterable[Any], after: float = 1.0, total: int | None = None) -> Iterator[Any]:
+    """Pass blocks through; once rendering has taken ``after`` seconds, show "worked N of M cells"
+    with a bar and the time left (Rich's progress, on stderr, only on a terminal, so logs and pipes
+    stay clean). ``total`` is the number of cells expected (the result's size), raised if exceeded."""
     start = time.monotonic()
     cells = 0
-    live = sys.stderr is not None and sys.stderr.isatty()
-    for block in blocks:
-        if isinstance(block, CellWork):
-            cells += 1
-            if live and cells % 50 == 0 and time.monotonic() - start > after:
-                sys.stderr.write(f"\r  worked {cells} cells …")
-                sys.stderr.flush()
-        yield block
-    if live and time.monotonic() - start > after:
-        sys.stderr.write(f"\r  worked {cells} cells.   \n")
+    live = sys.stderr is not None and _isatty(sys.stderr)
+    with contextlib.suppress(ValueError):  # CONVCALC_PROGRESS_AFTER: seconds before it shows (tests: 0)
+        after = float(os.environ.get("CONVCALC_PROGRESS_AFTER", after))
+    bar: Any = None
+    task: Any = None
+    try:
+        for block in blocks:
+            if isinstance(block, CellWork):
+                cells += 1
+                if live and cells % 50 == 0 and time.monotonic() - start > after:
+                    if bar is None:
+                        bar, task = _progress_bar(total)
+                    expected = max(total or 0, cells)
+                    said = f"worked {cells:,} of {expected:,} cells".replace(",", "\u202f")
+                    if task is None:  # a dumb terminal: no bar, the count on one line
+                        sys.stderr.write(f"\r  {said} …")
+                        sys.stderr.flush()
+                    else:
+                        bar.update(task, completed=cells, total=expected, description=said)
+                        bar.refresh()
+            yield block
+    finally:
+        if task is not None:
+            bar.stop()
+        elif bar is not None:
+            sys.stderr.write("\n")
+
+
+def _progress_bar(total: int | None) -> tuple[Any, Any]:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = Console(file=sys.stderr)
+    if console.is_dumb_terminal or not console.is_terminal:
+        return True, None
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
+                   console=console, transient=True, redirect_stdout=False, redirect_stderr=False)
+    bar.start()
+    return bar, bar.add_task("worked", total=total)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (ValueError, OSError, AttributeError):
+        return False

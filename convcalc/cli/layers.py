@@ -198,9 +198,9 @@ def pool(
     stride: Annotated[str | None, typer.Option("--stride", "-s", help="Stride (default: the kernel size).")] = None,
     padding: Annotated[str, typer.Option("--padding", "-p", help="Padding: n or h,w.")] = "0",
     dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation (max pooling only).")] = "1",
-    mode: Annotated[PoolMode, typer.Option("--mode", help="max, avg, lp, adaptive-max or adaptive-avg.")]
+    mode: Annotated[PoolMode, typer.Option("--mode", "-m", help="max, avg, lp, adaptive-max or adaptive-avg.")]
     = PoolMode.max,
-    p: Annotated[float, typer.Option("--p", help="The power of lp pooling (norm_type).")] = 2.0,
+    p: Annotated[float, typer.Option("--norm-type", "--p", help="lp: the power p (PyTorch's norm_type).")] = 2.0,
     ceil_mode: Annotated[bool, typer.Option("--ceil-mode", help="Round the output size up (PyTorch's rule).")]
     = False,
     count_include_pad: Annotated[bool, typer.Option("--count-include-pad/--no-count-include-pad",
@@ -260,7 +260,7 @@ def pool(
         raise ConvcalcError(f"must be a non-zero integer of at most 10^9, got {divisor_override}",
                             "--divisor-override")
     if p != p or p == 0:
-        raise ConvcalcError(f"must be a non-zero number, got {p}", "--p")
+        raise ConvcalcError(f"must be a non-zero number, got {p}", "--norm-type")
     claimed = optional_matrix(answer, "--answer", exact=True)
     problem = pl.PoolProblem(layout.canonical(x), mode.value, k, s, pad, d, layout, ceil_mode, count_include_pad,
                              divisor_override, p, osize, as_conv, (parts[0], parts[1]))
@@ -273,18 +273,21 @@ def resample(
     input: InputOpt = None,
     up: Annotated[str | None, typer.Option("--up", help="Insert k−1 zeros between samples: k or h,w.")] = None,
     down: Annotated[str | None, typer.Option("--down", help="Keep every k-th sample: k or h,w.")] = None,
-    dim: DimOpt = 1, fmt: FormatOpt = Format.text, index: IndexOpt = 1, output: OutputOpt = None,
+    dim: Annotated[int | None, typer.Option(
+        "--dim", help="1 for signals (W), 2 for images (H,W); default: 2 for a matrix of several rows, else 1.")]
+    = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, output: OutputOpt = None,
 ) -> None:
     """Resample the trailing axes by an integer factor: zero-insertion up, or every k-th sample down."""
     from convcalc.derive import resample as rs
 
-    dim = _dim(dim)
     base = index_arg(index)
     if (up is None) == (down is None):
         raise ConvcalcError("give exactly one of --up K or --down K", "--up")
+    raw = matrix_arg(input, "--input", "input")
+    dim = _dim(dim if dim is not None else (2 if raw.ndim >= 2 and raw.shape[-2] > 1 else 1))
     flag = "--up" if up is not None else "--down"
     factor = positive(parse_ints(up if up is not None else str(down), dim, flag), flag)
-    x = as_signal(matrix_arg(input, "--input", "input"), dim)
+    x = as_signal(raw, dim)
     if x.ndim < dim or any(n < 1 for n in x.shape):
         raise ConvcalcError(f"has shape {x.shape}; resampling {dim} axis(es) needs at least {dim} non-empty axes",
                             "--input")

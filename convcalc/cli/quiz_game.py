@@ -47,6 +47,9 @@ class Score:
     def __str__(self) -> str:
         return f"score: {self.right} of {self.asked} right"
 
+    def so_far(self) -> str:
+        return f"({self.right} of {self.asked} so far)"
+
 
 def play(problems: Any, rounds: int | None, seed: int, difficulty: str) -> None:
     """Ask until the rounds are done or the player quits; the score goes out either way."""
@@ -64,15 +67,14 @@ def play(problems: Any, rounds: int | None, seed: int, difficulty: str) -> None:
             score.asked += 1
             score.right += right
             if right:
-                console.print(Text("✓ right", style="green bold"))
+                console.print(Text(f"✓ right {score.so_far()}", style="green bold"))
             else:
-                console.print(Text("✗ wrong — here is the worked solution:", style="red bold"))
+                console.print(Text(f"✗ wrong {score.so_far()} — here is the worked solution:", style="red bold"))
                 sys.stdout.flush()
                 worked(problem, terminal.last)
-            console.print(Text(str(score), style="bold"))
     except (Quit, KeyboardInterrupt, Interrupted):  # Ctrl-C ends a game with its score
         sys.stderr.write("\n" if terminal.live else "")
-    console.print(Text(f"final {score}", style="bold"))
+    console.print(Text(str(score), style="bold"))  # the one score line
 
 
 def show(problem: QuizProblem, number: int, console: Any) -> None:
@@ -88,13 +90,48 @@ def show(problem: QuizProblem, number: int, console: Any) -> None:
 
 
 def ask_until_read(problem: QuizProblem, terminal: Answers) -> bool:
-    """The player's verdict, asking again when the answer cannot be read."""
-    while True:
-        answer = terminal.matrix() if problem.answer == "matrix" else terminal.number()
-        right, error = judge(problem, answer)
+    """The player's verdict, asking again when the answer cannot be read or has the wrong shape
+    (a malformed or wrong-shaped answer is asked again, not scored)."""
+    shape = _shape(problem)
+    for _ in range(MAX_UNREAD):
+        answer = terminal.matrix(shape) if problem.answer == "matrix" else terminal.number()
+        error = _shape_error(answer, shape) if problem.answer == "matrix" else ""
+        right = None
+        if not error:
+            right, error = judge(problem, answer)
         if right is not None:
             return right
         terminal.say(f"cannot read that answer: {error.removeprefix('error: ')}; try again")
+    raise ConvcalcError(f"{MAX_UNREAD} answers in a row that cannot be read or have the wrong shape", "quiz")
+
+
+MAX_UNREAD = 100  # an endless stream of unreadable answers (yes 1 | convcalc quiz) ends, it is not asked forever
+
+
+def _shape(problem: QuizProblem) -> tuple[int, ...] | None:
+    if problem.answer != "matrix":
+        return None
+    import numpy as np
+
+    return tuple(np.shape(right_value(problem)))
+
+
+def _shape_error(answer: str, shape: tuple[int, ...] | None) -> str:
+    """Why a typed matrix cannot be the answer's shape ("" when it can be)."""
+    if shape is None:
+        return ""
+    import numpy as np
+
+    from convcalc.io import parse_text
+
+    try:
+        typed = parse_text(answer, "your answer", exact=True)
+    except ConvcalcError as e:
+        return str(e)
+    if typed.shape == shape or (typed.size == int(np.prod(shape)) and np.squeeze(typed).shape == tuple(
+            n for n in shape if n != 1)):
+        return ""
+    return f"that is {'×'.join(map(str, typed.shape))}; the answer is {'×'.join(map(str, shape))}"
 
 
 def judge(problem: QuizProblem, answer: str) -> tuple[bool | None, str]:
@@ -186,16 +223,23 @@ class Answers:
         self.last = text
         return text
 
-    def matrix(self) -> str:
+    def matrix(self, shape: tuple[int, ...] | None = None) -> str:
+        """Rows as typed: as many as the answer has (``row 2 of 3``), or up to an empty line when
+        its shape is not a matrix's; a whole matrix on one line (``1 2; 3 4``) is taken too."""
+        known = shape is not None and 1 <= len(shape) <= 2
+        n = (shape[0] if len(shape) == 2 else 1) if known and shape else None
         if self.live:
-            self.say("  type it row by row, entries separated by spaces; an empty line ends it (q quits).")
+            what = f"{n} row{'s' * (n != 1)} of {shape[-1]}" if n and shape else "row by row, an empty line ends it"
+            self.say(f"  type it {what} (numbers apart by spaces), or 1 2; 3 4; q quits")
         rows: list[str] = []
-        while True:
-            text = self.line(f"  row {len(rows) + 1}: ")
+        while n is None or len(rows) < n:
+            text = self.line(f"  row {len(rows) + 1}{f' of {n}' if n else ''}: ")
             if not text and rows:
                 break
             if text:
                 rows.append(text)
+                if ";" in text or text.startswith("["):  # the whole matrix on one line
+                    break
             if len(rows) > MAX_ROWS:
                 raise ConvcalcError(f"an answer of more than {MAX_ROWS} rows", "quiz")
         self.last = "; ".join(rows)

@@ -40,7 +40,7 @@ class Session:
     step_note: list[str] = field(default_factory=list)  # said (and emptied) before the first rendering
 
 
-STEP_NOTE = "note: --step needs a terminal on standard input; showing every step at once"
+STEP_NOTE = "note: --reveal needs a terminal on standard input; showing every step at once"
 
 
 _OUTERMOST = Session()
@@ -95,9 +95,44 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-GLOBAL_HELP = ("Every command also takes --step (reveal the worked steps one at a time: Enter for the next, "
-               "a for all, q to stop) and --export FILE.svg|FILE.html (save the rendered output as a picture "
-               "or page).")
+GLOBAL_HELP = ("Every command also takes --reveal (show the worked steps one at a time: Enter for the next, "
+               "a for all, q to stop; --step, its old name, still works but is deprecated, being too close to "
+               "--steps) and --export FILE.svg|FILE.html (save the rendered output as a picture "
+               "or page). With --answer, a decimal is right when it is the true value rounded or truncated "
+               "to the decimals written; --tolerance 1e-3|0.1%|abs:0.005 judges within a bound instead, "
+               "--exact-answers by the decimal's exact value.")
+
+
+def split_grading_options(argv: list[str]) -> tuple[list[str], Any]:
+    """Take ``--tolerance TOL`` and ``--exact-answers`` out of ``argv``: the grading policy."""
+    from convcalc.derive import grading
+
+    rest: list[str] = []
+    tolerance = None
+    exact = False
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            rest += argv[i:]
+            break
+        if a == "--exact-answers":
+            exact = True
+        elif a == "--tolerance" or a.startswith("--tolerance="):
+            if "=" in a:
+                value = a.split("=", 1)[1]
+            elif i + 1 < len(argv):
+                i += 1
+                value = argv[i]
+            else:
+                raise ConvcalcError("needs a value such as 1e-3, 0.1% or abs:0.005", "--tolerance")
+            tolerance = grading.parse_tolerance(value)
+        else:
+            rest.append(a)
+        i += 1
+    if exact and tolerance is not None:
+        raise ConvcalcError("judges by the exact value; --tolerance judges within a bound: give one", "--exact-answers")
+    return rest, grading.Policy(tolerance, exact)
 
 
 def split_global_options(argv: list[str]) -> tuple[list[str], bool, str | None]:
@@ -111,7 +146,7 @@ def split_global_options(argv: list[str]) -> tuple[list[str], bool, str | None]:
         if a == "--":
             rest += argv[i:]
             break
-        if a == "--step":
+        if a in ("--reveal", "--step"):  # --step: the deprecated spelling (too close to --steps N)
             step = True
         elif a == "--export" or a.startswith("--export="):
             if "=" in a:
@@ -130,7 +165,7 @@ def split_global_options(argv: list[str]) -> tuple[list[str], bool, str | None]:
     if export is not None and fmt not in ("text", None):
         raise ConvcalcError(f"saves the text rendering; it cannot be combined with --format {fmt}", "--export")
     if step and fmt == "json":
-        raise ConvcalcError("reveals worked steps one at a time; --format json is one object", "--step")
+        raise ConvcalcError("reveals worked steps one at a time; --format json is one object", "--reveal")
     return rest, step, export
 
 

@@ -27,6 +27,18 @@ AllowPathsOpt = Annotated[bool, typer.Option(
     "--allow-paths", help="Let a problem file read files outside its own folder (absolute paths, ..).")]
 
 
+def shown_paths(files: list[str]) -> list[str]:
+    """Paths as a title shows them: relative to the working folder, or the bare name for one
+    outside it (a write-up handed out never shows /home/someone/...)."""
+    import os
+
+    out = []
+    for f in files:
+        rel = os.path.relpath(f) if os.path.isabs(f) else f
+        out.append(os.path.basename(os.path.normpath(f)) if rel.startswith("..") or os.path.isabs(rel) else rel)
+    return out
+
+
 def selected(files: list[str], ids: list[str] | None) -> "tuple[list[Problem], int]":
     """Problems to run, and the exit status so far (2 when a file could not be read)."""
     from convcalc.problems import load, problem_files
@@ -129,7 +141,7 @@ def solve(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text,
         json.dump({"command": "solve", "problems": results}, sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
         raise typer.Exit(int(status))
-    with whole_document(fmt, sys.stdout, "convcalc solve: " + ", ".join(files)):
+    with whole_document(fmt, sys.stdout, "convcalc solve: " + ", ".join(shown_paths(files))):
         for p in problems:
             if session.current().stopped:  # q while stepping through an earlier problem
                 break

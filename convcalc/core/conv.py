@@ -26,9 +26,14 @@ def check_conv_shapes(
     if c_out % groups:
         raise ConvcalcError(f"groups={groups} does not divide the {c_out} output channels (kernel's first axis)", "--groups")
     if c_per_group * groups != c_in:
+        k = ",".join(map(str, w_shape[2:]))
+        fix = (f"give a ({c_in},{k}) kernel (one slice per input channel, summed), or --groups {c_in} with a "
+               f"({c_in},1,{k}) kernel (each channel filtered on its own)" if c_out == 1 and c_per_group == 1 else
+               f"give a kernel of shape ({c_out},{c_in // groups},{k}) (C_out, C_in/groups, ...)"
+               if c_in % groups == 0 else f"give --groups that divides {c_in}")
         raise ConvcalcError(
-            f"the input has {c_in} channels but the kernel expects {c_per_group}×groups={c_per_group * groups} "
-            f"(kernel shape {w_shape}: C_out, C_in/groups, ...)", "--kernel")
+            f"the input has {c_in} channels but the kernel takes {c_per_group}×groups={c_per_group * groups} "
+            f"(kernel shape {tuple(w_shape)}: C_out, C_in/groups, ...): {fix}", "--kernel")
     for axis, (size, k, d) in enumerate(zip(padded, w_shape[2:], dilation, strict=True)):
         if effective_kernel(k, d) > size:
             raise ConvcalcError(

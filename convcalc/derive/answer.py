@@ -6,14 +6,15 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
+from convcalc.derive import grading
 from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, Note
-from convcalc.numbers import Array, Kind, equal_numbers
+from convcalc.numbers import Array, Kind
 
 MAX_REWORKED = 25  # wrong cells re-worked after the verdict (as many as a command works by default)
 
 
 def check_matrix(symbol: str, claimed: Array, computed: Array, kind: Kind) -> AnswerCheck:
-    """Cell-by-cell verdicts: exact for exact inputs, else relative 1e-6.
+    """Cell-by-cell verdicts, as a grader judges (:mod:`convcalc.derive.grading`).
 
     A claim whose shape differs can still match after squeezing unit axes (a 1×3 row typed
     for a length-3 result); otherwise every cell is wrong and ``shape_ok`` is False.
@@ -22,14 +23,19 @@ def check_matrix(symbol: str, claimed: Array, computed: Array, kind: Kind) -> An
     if c.shape != computed.shape and c.size == computed.size and np.squeeze(c).shape == np.squeeze(computed).shape:
         c = c.reshape(computed.shape)
     if c.shape != computed.shape:
-        return AnswerCheck(symbol, claimed, computed, np.zeros(computed.shape, dtype=bool), shape_ok=False)
-    exact = kind is not Kind.FLOAT
-    ok = _equal_arrays(c, computed, exact)
-    if ok is None:  # Python ints, Fractions: cell by cell
-        ok = np.empty(computed.shape, dtype=bool)
-        for idx in np.ndindex(computed.shape):
-            ok[idx] = equal_numbers(c[idx], computed[idx], exact)
-    return AnswerCheck(symbol, c, computed, ok)
+        return AnswerCheck(symbol, claimed, computed, np.zeros(computed.shape, dtype=bool), shape_ok=False,
+                           whose=grading.whose())
+    policy = grading.current()
+    ok = None if policy.tolerance is not None else _equal_arrays(c, computed, computed.dtype.kind != "f",
+                                                                 grading.FLOAT_NOISE)
+    if ok is not None:
+        return AnswerCheck(symbol, c, computed, ok, whose=grading.whose())
+    ok = np.empty(computed.shape, dtype=bool)  # Python ints, Fractions, decimals as written: cell by cell
+    how = np.full(computed.shape, "", dtype=object)
+    for idx in np.ndindex(computed.shape):
+        g = grading.grade(c[idx], computed[idx], policy)
+        ok[idx], how[idx] = g.ok, g.how
+    return AnswerCheck(symbol, c, computed, ok, how=how if any(how.flat) else None, whose=grading.whose())
 
 
 def _equal_arrays(a: Array, b: Array, exact: bool, rel: float = 1e-6) -> Array | None:
@@ -44,7 +50,7 @@ def _equal_arrays(a: Array, b: Array, exact: bool, rel: float = 1e-6) -> Array |
     x, y = a.astype(np.float64), b.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(x - y)
-        bound = np.maximum(rel * np.maximum(np.abs(x), np.abs(y)), rel * 1e-6)  # math.isclose's test
+        bound = np.maximum(rel * np.maximum(np.abs(x), np.abs(y)), grading.FLOAT_ABS)  # math.isclose's test
         return np.asarray((x == y) | (np.isfinite(diff) & (diff <= bound)))
 
 
@@ -65,14 +71,15 @@ def verdict_steps(check: AnswerCheck, of: str, how: str,
                   rework: Callable[[tuple[int, ...]], Iterable[Block]]) -> Iterator[Block]:
     """The verdict, the ✓/✗ grid, and ``rework`` of each wrong cell (``of`` names the result,
     ``how`` says what the re-working shows: "here is how each of them comes out")."""
-    yield Heading("Checking your answer")
+    yield Heading(f"Checking {check.whose}")
     yield check
     if not check.shape_ok:
-        yield Note(f"Your answer has shape {check.claimed.shape}; {of} has shape {check.computed.shape}.", "error")
+        who = check.whose[0].upper() + check.whose[1:]
+        yield Note(f"{who} has shape {check.claimed.shape}; {of} has shape {check.computed.shape}.", "error")
         return
     count = int(np.count_nonzero(~check.ok))
     if not count:
-        yield Note("Every cell of your answer is right.", "ok")
+        yield Note(f"Every cell of {check.whose} is right.", "ok")
         return
     yield Note(f"{count} of {check.ok.size} cells differ; {how}.", "error")
     for idx in np.argwhere(~check.ok)[:MAX_REWORKED].tolist():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,7 +24,7 @@ from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.records import AnswerCheck, Block, CellWork, Elided, Heading, Note, Solution, TermGroup
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.limits import check_worked
-from convcalc.numbers import Array, fmt, max_abs, normalize, unify
+from convcalc.numbers import Array, fmt, kind_of, max_abs, normalize, unify
 from convcalc.specs import ConvSpec
 
 WRT = ("input", "kernel", "bias")
@@ -87,7 +87,7 @@ def solve(p: fwd.ConvProblem, grad_output: Array | None, answer: Array | None = 
     if cells:  # reject a bad cell before anything is rendered
         select_cells(gi.shape if wrt == "input" else gr.gw.shape, cells, None, base)
     shown_gi = p.layout.shown(gi)
-    check = check_matrix("d" + p.names.input, answer, shown_gi, gr.fw.kind) if answer is not None else None
+    check = _check(p, gr, answer, wrt) if answer is not None else None
     status = ExitStatus.WRONG_ANSWER if check is not None and not bool(check.ok.all()) else ExitStatus.OK
     data: dict[str, Any] = {"grad_input": shown_gi, "grad_weight": fwd.kernel_shown(gr.gw), "grad_bias": gr.gb,
                             "grad_output": p.layout.shown(gr.g), "output": p.layout.shown(gr.fw.out)}
@@ -98,6 +98,13 @@ def solve(p: fwd.ConvProblem, grad_output: Array | None, answer: Array | None = 
     settings.pop("flip", None)
     return Solution("backprop conv", "Backpropagation through a convolution", settings, data,
                     _blocks(p, gr, check, cells, wrt, cap, base), base, status)
+
+
+def _check(p: fwd.ConvProblem, gr: Grads, answer: Array, wrt: str) -> AnswerCheck:
+    """The answer judged against the gradient ``--wrt`` names (as torch's grad_input, grad_weight, grad_bias)."""
+    computed = {"input": p.layout.shown(gr.steps.folded), "kernel": fwd.kernel_shown(gr.gw), "bias": gr.gb}[wrt]
+    symbol = {"input": "d" + p.names.input, "kernel": "d" + p.names.kernel, "bias": "db"}[wrt]
+    return check_matrix(symbol, answer, computed, kind_of(computed))
 
 
 def _blocks(p: fwd.ConvProblem, gr: Grads, check: AnswerCheck | None, cells: Sequence[tuple[int, ...]],
@@ -120,7 +127,7 @@ def _blocks(p: fwd.ConvProblem, gr: Grads, check: AnswerCheck | None, cells: Seq
     yield Heading("Gradient w.r.t. the bias (grad_bias)")
     yield from _grad_bias(p, gr)
     if check is not None:
-        yield from _answer(p, gr, check, base)
+        yield from _answer(p, gr, check, wrt, base)
 
 
 def _grad_input_recipe(p: fwd.ConvProblem, gr: Grads, cap: int | None, base: int) -> Iterator[Block]:
@@ -301,6 +308,15 @@ def _grad_bias(p: fwd.ConvProblem, gr: Grads) -> Iterator[Block]:
                    + ("" if gr.fw.bias is not None else " (the layer has no bias; this is what one would get)"))
 
 
-def _answer(p: fwd.ConvProblem, gr: Grads, check: AnswerCheck, base: int) -> Iterator[Block]:
-    return verdict_steps(check, f"∂L/∂{p.names.input}", "here is the chain rule for each of them",
-                         lambda idx: chain_rule(p, gr, fwd.canonical_cell(idx, p.layout, gr.steps.folded.shape), base))
+def _answer(p: fwd.ConvProblem, gr: Grads, check: AnswerCheck, wrt: str, base: int) -> Iterator[Block]:
+    def rework(idx: tuple[int, ...]) -> Iterable[Block]:
+        if wrt == "input":
+            return chain_rule(p, gr, fwd.canonical_cell(idx, p.layout, gr.steps.folded.shape), base)
+        if wrt == "kernel":
+            src = p.names.input + ("_pad" if any(lo or hi for lo, hi in p.spec.padding) else "")
+            return [weight_cell(p, gr, idx if len(idx) == gr.gw.ndim else (0, 0, *idx), src)]
+        return [list(_grad_bias(p, gr))[idx[0]]]
+
+    of = {"input": p.names.input, "kernel": p.names.kernel, "bias": "b"}[wrt]
+    how = "here is the chain rule for each of them" if wrt == "input" else "here is how each of them comes out"
+    return verdict_steps(check, f"∂L/∂{of}", how, rework)

@@ -19,7 +19,7 @@ from convcalc.core import pool as core
 from convcalc.core import pool_backward as bw
 from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indices
 from convcalc.derive.conv import DEFAULT_CELL_CAP, canonical_cell, show, worked_count
-from convcalc.derive.layout import Layout, select_cells, shown_index
+from convcalc.derive.layout import Layout, check_cell_rank, select_cells, shown_index
 from convcalc.derive.pool_cells import Routing, input_cell, local_derivatives
 from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, Note, Solution
 from convcalc.errors import ConvcalcError, ExitStatus
@@ -102,6 +102,7 @@ def solve(p: PoolProblem, grad_output: Array | None, answer: Array | None = None
     r = routing(p, grad_output)
     check_worked(worked_count(r.gi.size, cells, cap), 64, "this worked backward pass")
     if cells:  # reject a bad cell before anything is rendered
+        check_cell_rank(cells, p.layout.shown(r.gi).ndim, r.gi.ndim - 2, "input")
         select_cells(r.gi.shape, cells, None, base)
     shown = p.layout.shown(r.gi)
     check = check_matrix("dA", answer, shown, kind_of(r.gi)) if answer is not None else None

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from convcalc.derive.records import Block, Heading, MatrixView, Note, SideBySide, Solution, Table
+from convcalc.derive.records import Block, CellWork, Heading, MatrixView, Note, SideBySide, Solution, Table
 from convcalc.errors import ExitStatus
 from convcalc.problems import Problem
 
@@ -80,14 +80,38 @@ def _differs(v: Verdict) -> Iterator[Block]:
         if v.claimed.shape != v.computed.shape:
             yield Note(f"The claim has shape {v.claimed.shape}; the result has shape {v.computed.shape}.", "error")
         if v.claimed.ndim <= 2 and v.computed.ndim <= 2:
-            yield SideBySide((MatrixView("claimed", "the answer the problem states", v.claimed),
+            yield SideBySide((MatrixView("answer" if v.problem.answer is not None else "claimed", _who(v), v.claimed),
                               MatrixView("computed", "what convcalc computes", v.computed)))
     else:
-        yield Note(f"claimed {_plain(v.claimed)}, computed {_plain(v.computed)}", "error")
+        yield Note(f"{_who(v)} {_plain(v.claimed)}, computed {_plain(v.computed)}", "error")
     if v.solution is not None:
         yield Heading(f"{p.id}: {v.solution.title}")
-        yield Note("Settings: " + ", ".join(f"{k}={_plain(x)}" for k, x in v.solution.settings.items()))
-        yield from v.solution.blocks
+        yield Note("Settings: " + ", ".join(_setting_words(k, x) for k, x in v.solution.settings.items()) + ".")
+        yield from worked_once(list(v.solution.blocks))
+
+
+def _who(v: Verdict) -> str:
+    return "your answer" if v.problem.answer is not None else "the claim"
+
+
+def worked_once(blocks: list[Block]) -> list[Block]:
+    """The blocks without the "Each output cell" section when the verdict works the wrong cells
+    again: in a report, each wrong cell is worked once, under the verdict."""
+    heads = [i for i, b in enumerate(blocks) if isinstance(b, Heading)]
+    check = next((i for i in heads if blocks[i].text.startswith("Checking ")), None)
+    each = next((i for i in heads if blocks[i].text == "Each output cell"), None)
+    if check is None or each is None or not any(isinstance(b, CellWork) for b in blocks[check:]):
+        return blocks
+    end = next((i for i in heads if i > each), len(blocks))
+    return [*blocks[:each], *blocks[end:]]
+
+
+def _setting_words(key: str, value: Any) -> str:
+    """``stride 2,2``, ``no flip``: a setting in words, not Python's ``flip=False``."""
+    name = key.replace("_", " ")
+    if value is True:
+        return name
+    return f"no {name}" if value is False or value is None else f"{name} {_plain(value)}"
 
 
 def _plain(x: Any) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from convcalc.core.conv import conv_nd
 from convcalc.core.padding import pad_spatial
 from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indices
-from convcalc.derive.layout import Layout, select_cells, shown_index, slices_2d
+from convcalc.derive.layout import Layout, check_cell_rank, select_cells, shown_index, slices_2d
 from convcalc.derive.records import (
     AnswerCheck,
     Block,
@@ -27,7 +28,7 @@ from convcalc.derive.records import (
 from convcalc.errors import ExitStatus
 from convcalc.formulas import conv_output_size, effective_kernel
 from convcalc.limits import check_cells, check_memory, check_work, check_worked
-from convcalc.numbers import Array, Kind, common_kind, fmt, normalize, unify
+from convcalc.numbers import Array, Kind, as_kind, common_kind, fmt, normalize, unify
 from convcalc.specs import AXIS_NAMES, ConvSpec
 
 DEFAULT_CELL_CAP = 25
@@ -64,6 +65,7 @@ class Worked:
     xp: Array  # padded input
     out: Array  # (N, C_out, *O)
     kind: Kind
+    resigned: tuple[tuple[int, ...], ...] = ()  # overflowed cells whose float sum had the wrong sign (or nan)
 
 
 def compute(p: ConvProblem, passes: int = 1) -> Worked:
@@ -78,7 +80,37 @@ def compute(p: ConvProblem, passes: int = 1) -> Worked:
     with np.errstate(over="ignore", invalid="ignore"):
         out = conv_nd(x, w2, b, p.spec.stride, p.spec.padding, p.spec.dilation, p.spec.groups, p.spec.padding_mode)
     xp = pad_spatial(x, p.spec.padding, p.spec.padding_mode)
-    return Worked(x, w2, b, xp, out, kind)
+    resigned: tuple[tuple[int, ...], ...] = ()
+    if out.dtype.kind == "f" and not np.isfinite(out).all() and out.size * terms <= EXACT_OVERFLOW_WORK:
+        out, resigned = true_overflow(p, x, w2, b, out)
+    return Worked(x, w2, b, xp, out, kind, resigned)
+
+
+EXACT_OVERFLOW_WORK = 200_000  # products redone exactly to find the true sign of an overflowed float sum
+
+
+def true_overflow(p: ConvProblem, x: Array, w: Array, b: Array | None,
+                  out: Array) -> tuple[Array, tuple[tuple[int, ...], ...]]:
+    """Each non-finite cell of a float output set to its exact value rounded to the dtype: ±inf with
+    the sign of the exact sum, or the finite number when only a partial sum overflowed. A float sum
+    beyond the range depends on the order of operations (2·1e308 + 5·(−1e308) is inf with fused
+    multiply-adds, nan when each product is rounded first, as PyTorch's kernels do); the exact sum
+    does not. Returns the output and the cells whose value changed."""
+    exact = conv_nd(as_kind(x, Kind.RATIONAL), as_kind(w, Kind.RATIONAL),
+                    None if b is None else as_kind(b, Kind.RATIONAL), p.spec.stride, p.spec.padding,
+                    p.spec.dilation, p.spec.groups, p.spec.padding_mode)
+    fixed = out.copy()
+    changed = []
+    for idx in map(tuple, np.argwhere(~np.isfinite(out)).tolist()):
+        e = exact[idx]
+        try:
+            v = float(e)
+        except OverflowError:
+            v = math.inf if e > 0 else -math.inf
+        if v != out[idx]:  # nan compares unequal: replaced too
+            fixed[idx] = v
+            changed.append(idx)
+    return fixed, tuple(changed)
 
 
 def _output_sizes(p: ConvProblem) -> list[int]:
@@ -120,13 +152,17 @@ def solve(
                  "this worked convolution")
     wk = compute(p)
     if cells:  # reject a cell outside the output now, before any rendering reaches stdout
+        check_cell_rank(cells, p.layout.shown(wk.out).ndim, wk.out.ndim - 2)
         select_cells(wk.out.shape, cells, None, base)
     shown = p.layout.shown(wk.out)
     check = check_matrix(p.names.output, answer, shown, wk.kind) if answer is not None else None
     status = ExitStatus.WRONG_ANSWER if check is not None and not bool(check.ok.all()) else ExitStatus.OK
     title = "Dilated convolution" if command == "dilated" else (
         "Convolution" + (" (true convolution: kernel flipped)" if p.spec.flip else " (cross-correlation, as in PyTorch)"))
-    data = {"output": shown, "shape": list(shown.shape)}
+    data: dict[str, Any] = {"output": shown, "shape": list(shown.shape)}
+    if wk.resigned:  # the true sign replaced what a float sum gave; JSON says which cells
+        data["order_dependent_cells"] = [[i + base for i in shown_index(n, c, tuple(pos), p.layout, wk.out.shape[1])]
+                                         for n, c, *pos in wk.resigned]
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
         data["wrong_cells"] = wrong_cell_indices(check, base)
@@ -157,8 +193,33 @@ def _blocks(
     yield from _cells(p, wk, cells, cap, base)
     yield Heading("Result")
     yield from show(n.output, "output", p.layout.shown(wk.out), base)
+    if wk.resigned:
+        yield _resigned_note(p, wk, base)
     if check is not None:
         yield from answer_steps(p, wk, check, base)
+
+
+def _resigned_note(p: ConvProblem, wk: Worked, base: int) -> Note:
+    """Which cells took the exact sum's sign, and what PyTorch's order of operations gives there."""
+    said = []
+    for n, c, *pos in wk.resigned[:8]:
+        name = f"{p.names.output}[{','.join(str(i + base) for i in shown_index(n, c, tuple(pos), p.layout, wk.out.shape[1]))}]"
+        said.append(f"{name} = {fmt(wk.out[(n, c, *pos)])}: {_torch_order(p, wk, (n, c, *pos))}")
+    more = f"; and {len(wk.resigned) - 8} more" if len(wk.resigned) > 8 else ""
+    return Note("The exact sum is beyond the float range, so the value shown is the infinity of its sign (or the "
+                "finite number it rounds to); a float sum depends on the order of operations. "
+                + "; ".join(said) + more + ".", "warn")
+
+
+def _torch_order(p: ConvProblem, wk: Worked, cell: tuple[int, ...]) -> str:
+    """What rounding each product first (as PyTorch's kernels do) gives for this cell."""
+    products = [(a, b, float(a) * float(b)) for g in cell_work(p, wk, cell).groups for a, b in g.terms]
+    up = next((t for t in products if t[2] == math.inf), None)
+    down = next((t for t in products if t[2] == -math.inf), None)
+    if up is not None and down is not None:
+        return (f"PyTorch rounds each product before adding, so {fmt(up[0])}·{fmt(up[1])} = inf and "
+                f"{fmt(down[0])}·({fmt(down[1])}) = −inf, and it gives inf − inf = nan")
+    return "PyTorch's result depends on the order in which it adds the products (an infinity or nan)"
 
 
 def kernel_shown(w: Array) -> Array:
@@ -182,7 +243,9 @@ def _dilation_steps(p: ConvProblem, wk: Worked, base: int) -> Iterator[Block]:
     spans = [effective_kernel(kk, dd) for kk, dd in zip(k, d, strict=True)]
     parts = ", ".join(f"{ax}: {dd}·({kk}−1)+1 = {sp}" for ax, kk, dd, sp
                       in zip(AXIS_NAMES[p.spec.dim], k, d, spans, strict=True))
-    yield Note(f"Dilation spreads the kernel's taps {'/'.join(map(str, d))} apart; its effective size is "
+    apart = f"{d[0]}" if len(set(d)) == 1 else " and ".join(f"{dd} ({ax})" for ax, dd in zip(AXIS_NAMES[p.spec.dim], d,
+                                                                                           strict=True))
+    yield Note(f"Dilation spreads the kernel's taps {apart} apart; its effective size is "
                f"d(K−1)+1 — {parts}.")
     spread = np.zeros((*wk.w.shape[:2], *spans), dtype=wk.w.dtype)
     spread[(slice(None), slice(None), *(slice(None, None, dd) for dd in d))] = wk.w

@@ -57,8 +57,11 @@ def solve(expression: str, variables: Mapping[str, Array], answers: Mapping[str,
         data["answers"] = {v.name: v.ok for v in verdicts}
         status = ExitStatus.OK if data["answer_correct"] else ExitStatus.WRONG_ANSWER
     settings = {"expression": expression.strip(), "variables": list(graph.variables)}
+    from convcalc.expr.rules import expression_tex
+
+    title_tex = f"{tex_name(out.name)} = {expression_tex(graph)}"
     return Solution(COMMAND, f"Backpropagation through {out.name} = {expression.strip()}", settings, data, blocks,
-                    status=status)
+                    status=status, extra={"title_tex": title_tex})
 
 
 def _node_json(graph: Graph, back: Backward, node: Node) -> dict[str, Any]:
@@ -68,7 +71,11 @@ def _node_json(graph: Graph, back: Backward, node: Node) -> dict[str, Any]:
 
 
 def _graph_table(graph: Graph) -> list[Block]:
-    rows = tuple((n.name, n.op if n.exponent is None else f"pow {fmt(n.exponent)}", n.text,
+    from convcalc.derive.records import MathCell
+    from convcalc.expr.rules import expression_tex
+
+    rows = tuple((n.name, n.op if n.exponent is None else f"pow {fmt(n.exponent)}",
+                  MathCell(n.text, expression_tex(graph, n)),
                   ", ".join(graph.nodes[i].name for i in n.inputs), _shape(n.value), _inline(n.value))
                  for n in graph.nodes)
     columns = ("node", "op", "expression", "inputs", "shape", "value")

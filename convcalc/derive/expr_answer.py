@@ -1,8 +1,8 @@
 """``backprop expr --answer NAME=MATRIX``: claimed gradients (and the claimed value ``f``) checked.
 
 A claim about a variable is its gradient ∂f/∂NAME; a claim about the output's name is f's
-value. Each is compared as CONVENTIONS.md says (exact for exact arithmetic, else relative
-1e-6), a matrix cell by cell with the ✓/✗ grid; each wrong one gets the steps that make it again.
+value. Each is judged as a grader does (:mod:`convcalc.derive.grading`), a matrix cell by
+cell with the ✓/✗ grid; each wrong one gets the steps that make it again.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convcalc.derive import grading
 from convcalc.derive.answer import check_matrix
 from convcalc.derive.records import AnswerCheck, Block, Equation, Heading, Note
 from convcalc.errors import ConvcalcError
 from convcalc.expr.autodiff import Backward
 from convcalc.expr.graph import Graph, Node
 from convcalc.expr.rules import grad_text
-from convcalc.numbers import Array, Kind, as_kind, equal_numbers, fmt, kind_of
+from convcalc.numbers import Array, fmt, kind_of
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,11 @@ def check_answers(graph: Graph, back: Backward, answers: Mapping[str, Array]) ->
 
 
 def _check(symbol: str, claimed: Array, computed: Array) -> AnswerCheck:
-    kind = Kind.FLOAT if kind_of(computed) is Kind.FLOAT else Kind.RATIONAL
-    if kind is Kind.FLOAT:  # compared to 1e-6 anyway: show the claim as the decimals typed
-        claimed = as_kind(claimed, Kind.FLOAT)
     if computed.ndim == 0 and claimed.size == 1:  # a number claimed as a number (or as a 1×1 matrix)
-        ok = np.array(equal_numbers(claimed.reshape(())[()], computed[()], kind is not Kind.FLOAT))
-        return AnswerCheck(symbol, claimed.reshape(()), computed, ok)
-    return check_matrix(symbol, claimed, computed, kind)
+        g = grading.grade(claimed.reshape(-1)[0], computed[()])
+        return AnswerCheck(symbol, claimed.reshape(()), computed, np.array(g.ok),
+                           how=np.array(g.how, dtype=object) if g.how else None, whose=grading.whose())
+    return check_matrix(symbol, claimed, computed, kind_of(computed))
 
 
 def answer_blocks(graph: Graph, back: Backward, verdicts: list[Verdict],
@@ -68,16 +67,19 @@ def answer_blocks(graph: Graph, back: Backward, verdicts: list[Verdict],
     ``worked`` holds the derivation's equations in order, each with the node whose gradient
     it builds (-1 for the forward pass).
     """
-    yield Heading("Checking your answer")
+    yield Heading(f"Checking {grading.whose()}")
     for v in verdicts:
         c = v.check
         what = f"the value {c.symbol}" if v.is_value else c.symbol
         if c.computed.ndim == 0:
             mark = "✓" if v.ok else "✗"
-            right = "right" if v.ok else f"wrong: it is {fmt(c.computed[()])}"
-            yield Note(f"{mark} {what}: your {_claimed(c)} is {right}.", "ok" if v.ok else "error")
+            how = str(c.how[()]) if c.how is not None else ""
+            right = (f"right ({how})" if how else "right") if v.ok else \
+                (f"wrong: {how}" if how else f"wrong: it is {fmt(c.computed[()])}")
+            yield Note(f"{mark} {what}: {c.whose.removesuffix(' answer')} {_claimed(c)} is {right}.",
+                       "ok" if v.ok else "error")
         elif not c.shape_ok:
-            yield Note(f"✗ {what}: your answer has shape {c.claimed.shape}; it has shape {c.computed.shape}.",
+            yield Note(f"✗ {what}: {c.whose} has shape {c.claimed.shape}; it has shape {c.computed.shape}.",
                        "error")
         else:
             yield c

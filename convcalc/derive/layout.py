@@ -83,7 +83,11 @@ def canonical_bias(b: Array | None, out_channels: int, flag: str = "--bias") -> 
     if flat.size == 1:
         return np.repeat(flat, out_channels)
     if flat.size != out_channels:
-        raise ConvcalcError(f"has {flat.size} values but there are {out_channels} output channels", flag)
+        channels = "one output channel" if out_channels == 1 else f"{out_channels} output channels"
+        fix = ("give one number" if out_channels == 1 else f"give one number or {out_channels}, like "
+               + ",".join(str(i + 1) for i in range(min(out_channels, 3))) + ("…" if out_channels > 3 else ""))
+        raise ConvcalcError(f"has {flat.size} values, but the layer has {channels} (one bias each): {fix}, or give "
+                            "the kernel more output channels", flag)
     return flat
 
 
@@ -92,6 +96,18 @@ def shown_index(n: int, c: int, pos: tuple[int, ...], layout: Layout, out_channe
     show_n = layout.has_batch
     show_c = layout.has_channel or out_channels > 1
     return (*((n,) if show_n else ()), *((c,) if show_c else ()), *pos)
+
+
+def check_cell_rank(cells: Sequence[tuple[int, ...]], shown_ndim: int, nsp: int, what: str = "output",
+                    flag: str = "--cell") -> None:
+    """Refuse a cell with more indices than the matrix shown has (``--cell 1,1,1`` on a 2-D output):
+    its spatial indices, or one index per axis shown."""
+    allowed = {nsp, shown_ndim} | ({nsp + 1} if shown_ndim == nsp + 2 else set())
+    for w in cells:
+        if len(w) not in allowed:
+            example = ",".join(["1"] * shown_ndim)
+            raise ConvcalcError(f"{','.join(map(str, w))} has {len(w)} indices, but the {what} is {shown_ndim}-D: "
+                                f"give {shown_ndim}, like {example}", flag)
 
 
 def select_cells(

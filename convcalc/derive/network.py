@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
-from convcalc.derive.records import Block, Heading, Note, Solution, Table
+from convcalc.derive.records import Block, Equation, Heading, Note, Solution, Table
+from convcalc.derive.texify import sentence_tex
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.net import AxisField, ConvLayer, Layer, PoolLayer
 from convcalc.net.graph import Graph
@@ -86,15 +87,11 @@ def params_table(graph: Graph, answer: str | None = None, depth: int = 3, exact:
         blocks.extend(_exact_ops(graph, data))
     status = ExitStatus.OK
     if answer is not None:
-        try:
-            claim = int(answer.strip().replace(",", "").replace("_", ""))
-        except ValueError:
-            raise ConvcalcError(f"expected a whole number of parameters, got {answer!r}", "--answer") from None
-        ok = claim == total
-        data["answer_correct"] = ok
-        blocks += [Heading("Your answer"), Note(f"claimed {answer.strip()}, computed {nt.grouped(total)}: "
-                                                f"{'right' if ok else 'wrong'}", "ok" if ok else "error")]
-        status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
+        from convcalc.derive.sizes import count_verdict
+
+        blocks += count_verdict(answer, data, {"total": "total_params", "macs": "total_macs",
+                                                "flops": "total_flops"})
+        status = ExitStatus.OK if data["answer_correct"] else ExitStatus.WRONG_ANSWER
     return Solution("params", "Network parameters", {"input_shape": list(graph.input_shape)}, data, blocks,
                     status=status)
 
@@ -132,7 +129,7 @@ def _field(f: AxisField) -> str:
         f"{fmt(f.receptive_field_min)}–{fmt(f.receptive_field)}"
 
 
-def _recurrence(layer: Layer, prev: tuple[AxisField, ...] | None, now: tuple[AxisField, ...]) -> Iterator[Note]:
+def _recurrence(layer: Layer, prev: tuple[AxisField, ...] | None, now: tuple[AxisField, ...]) -> Iterator[Block]:
     """The textbook recurrence with this layer's numbers, per axis."""
     if not isinstance(layer, (ConvLayer, PoolLayer)):
         return
@@ -142,10 +139,11 @@ def _recurrence(layer: Layer, prev: tuple[AxisField, ...] | None, now: tuple[Axi
         k, d, s = layer.kernel[a], layer.dilation[a], layer.stride[a]
         if isinstance(layer, ConvLayer) and layer.transposed:
             yield Note(f"{layer.where} {f.axis}: transposed conv: j = {fmt(j0)}/{s} = {fmt(f.jump)}; its units see "
-                       f"different numbers of inputs (units differ), r = {_field(f)}", "warn")
+                       f"different numbers of inputs (units differ), r = {_field(f)}", "warn")  # words: a Note
             continue
-        yield Note(f"{layer.where} {f.axis}: r = {fmt(r0)} + ({k}−1)·{d}·{fmt(j0)} = {fmt(f.recurrence)}, "
-                   f"j = {fmt(j0)}·{s} = {fmt(f.jump)}")
+        text = (f"{layer.where} {f.axis}: r = {fmt(r0)} + ({k}−1)·{d}·{fmt(j0)} = {fmt(f.recurrence)}, "
+                f"j = {fmt(j0)}·{s} = {fmt(f.jump)}")
+        yield Equation(text, sentence_tex(text))
 
 
 def _label(graph: Graph, i: int) -> str:
@@ -166,8 +164,10 @@ def receptive_table(graph: Graph, exact: bool = False, answer: str | None = None
     rf = graph_fields(graph, exact)
     exact = rf.exact  # every unit's fields where interior ones could not be followed (a note says so)
     rows = []
-    notes: list[Block] = [Note(f"fields are exact for {MODE_WORDS[exact]}"),
-                          Note("r_l = r_{l−1} + (k_l − 1)·d_l·j_{l−1},  j_l = j_{l−1}·s_l  (r, j in input pixels)")]
+    notes: list[Block] = [Note(f"fields are exact for {MODE_WORDS[exact]}"), Equation(
+        "r_l = r_{l−1} + (k_l − 1)·d_l·j_{l−1},  j_l = j_{l−1}·s_l  (r, j in input pixels)",
+        r"r_l = r_{l-1} + (k_l - 1)\, d_l\, j_{l-1}, \qquad j_l = j_{l-1}\, s_l \qquad "
+        r"(\text{$r$, $j$ in input pixels})")]
     notes.extend(Note(f"assumed: {a}", "warn") for a in graph.assumptions)
     layer_data = []
     last: tuple[AxisField, ...] | None = None
@@ -220,8 +220,10 @@ def receptive_table(graph: Graph, exact: bool = False, answer: str | None = None
         data["answer_correct"] = ok
         data["answer_of"] = "last_field"
         data["last_field"] = _scalar_field(last)
-        blocks += [Heading(f"Your answer (the last layer's receptive field, {MODE_WORDS[exact].split(' (')[0]})"),
-                   verdict]
+        from convcalc.derive import grading
+
+        blocks += [Heading(f"Checking {grading.whose()} (the last layer's receptive field, "
+                           f"{MODE_WORDS[exact].split(' (')[0]})"), verdict]
         status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
     return Solution("receptive-field", "Receptive fields", {"input_shape": list(shape), "exact": exact}, data,
                     blocks, status=status)
@@ -248,7 +250,10 @@ def _check_field(answer: str, axes: tuple[AxisField, ...]) -> tuple[bool, Note]:
                             f"got {answer!r}", "--answer")
     ok = all(_field_matches(t, f) for t, f in zip(parts, axes, strict=True))
     got = " × ".join(_field(f) for f in axes)
-    return ok, Note(f"claimed {answer.strip()}, computed {got}: {'right' if ok else 'wrong'}", "ok" if ok else "error")
+    from convcalc.derive import grading
+
+    return ok, Note(f"{'✓' if ok else '✗'} {grading.whose()} {answer.strip()}, computed {got}: "
+                    f"{'right' if ok else 'wrong'}", "ok" if ok else "error")
 
 
 def _field_matches(claim: str, f: AxisField) -> bool:

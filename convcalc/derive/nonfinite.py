@@ -37,5 +37,7 @@ def nonfinite_note(results: Mapping[str, Any]) -> Note | None:
     why = ([f"inf: beyond the float range ({limit})"] if any_inf else []) + \
         (["nan: undefined (inf − inf, 0·inf, a negative number to a fractional power)"] if any_nan else [])
     advice = "; scale the inputs down to stay in range" if any_inf else ""
-    return Note(f"Not every number is finite: {'; '.join(counts)} ({'; '.join(why)}). PyTorch gives the same "
-                f"in this dtype{advice}.", "warn")
+    torch = ("Where a sum overflows with terms of both signs, the sign shown is the exact sum's; PyTorch's "
+             "order of operations may give nan or the other infinity there (see the note under the result)"
+             if results.get("order_dependent_cells") else "PyTorch gives the same in this dtype")
+    return Note(f"Not every number is finite: {'; '.join(counts)} ({'; '.join(why)}). {torch}{advice}.", "warn")

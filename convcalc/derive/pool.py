@@ -22,8 +22,9 @@ from convcalc.core.pool import (
 )
 from convcalc.derive.answer import check_matrix, wrong_cell_indices, wrong_cells
 from convcalc.derive.conv import show, worked_count
-from convcalc.derive.layout import Layout, select_cells, shown_index
-from convcalc.derive.records import Block, Elided, Heading, Note, SizeFormula, Solution
+from convcalc.derive.layout import Layout, check_cell_rank, select_cells, shown_index
+from convcalc.derive.records import Block, Elided, Equation, Heading, Note, SizeFormula, Solution
+from convcalc.derive.texify import sentence_tex
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.formulas import adaptive_widths, pool_output_size
 from convcalc.limits import check_worked
@@ -110,6 +111,7 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
     out, idx = compute(p)
     check_worked(worked_count(out.size, cells, cap), math.prod(p.kernel) if p.kernel else 64, "this worked pooling")
     if cells:
+        check_cell_rank(cells, p.layout.shown(out).ndim, out.ndim - 2)
         select_cells(out.shape, cells, None, base)
     shown = p.layout.shown(out)
     kind = Kind.FLOAT if kind_of(out) is Kind.FLOAT else Kind.RATIONAL
@@ -145,7 +147,8 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
         n = 0
         for cell in chosen:
             n += 1
-            yield Note(cell_text(p, out, idx, cell, base))
+            text = cell_text(p, out, idx, cell, base)
+            yield Equation(text, sentence_tex(text))
         if not cells and 0 < n < total:
             yield Elided(n, total, "--cell i,j for one cell, --steps all for every cell")
         if p.as_conv:
@@ -154,13 +157,15 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
         yield from show(o, "output", shown, base)
         if known:
             assert idx is not None
-            yield Note("argmax (PyTorch's return_indices: flattened row-major per channel, 0-based): "
-                       + "; ".join(str(v) for v in p.layout.shown(idx).reshape(-1).tolist()))
+            counted = ("counted from 0, as PyTorch's return indices are" if base == 0 else
+                       f"counted from {base}; PyTorch's return indices count from 0")
+            yield Note(f"argmax (the winner's position in its channel, flattened row-major, {counted}): "
+                       + "; ".join(str(v + base) for v in p.layout.shown(idx).reshape(-1).tolist()))
         if check is not None:
-            yield Heading("Checking your answer")
+            yield Heading(f"Checking {check.whose}")
             yield check
             bad = wrong_cells(check)
-            yield Note("Every cell of your answer is right." if check.shape_ok and not bad else
+            yield Note(f"Every cell of {check.whose} is right." if check.shape_ok and not bad else
                        f"{len(bad) if check.shape_ok else 'all'} cell(s) differ: see the worked cells above.",
                        "ok" if check.shape_ok and not bad else "error")
 
@@ -249,13 +254,13 @@ def cell_text(p: PoolProblem, out: Array, idx: Array | None, cell: tuple[int, ..
         div, why = p.divisor_override, "divisor_override"
     elif p.count_include_pad:
         div = inside
-        why = "count_include_pad=True: every window cell inside the padded input counts"
+        why = "every window cell inside the padded input counts, as count_include_pad is on"
         if inside < len(taps):
             why += f"; {len(taps) - inside} cell(s) past the padded input (ceil_mode) do not"
     else:
         div = len(real)
-        why = "count_include_pad=False: only the window's real input cells count"
-    if why.startswith("count_include_pad=True") and inside == len(taps) and not any(t.is_padding for t in taps):
+        why = "only the window's real input cells count, as count_include_pad is off"
+    if why.startswith("every window cell") and inside == len(taps) and not any(t.is_padding for t in taps):
         why = f"the window's {div} cells"
     return f"{head} = ({_sum(vals)})/{div} = {value} (divisor {div}: {why})"
 

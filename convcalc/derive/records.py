@@ -97,6 +97,8 @@ class AnswerCheck:
     computed: Array
     ok: Array
     shape_ok: bool = True
+    how: Array | None = None  # per cell, how a rounded or tolerated claim was judged ("" when exactly)
+    whose: str = "your answer"  # or "the claim" (a course's ``claimed``, in ``check``)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,17 @@ class Elided:
     shown: int
     total: int
     hint: str
+
+
+@dataclass(frozen=True)
+class MathCell:
+    """A table cell that is math: plain text for the terminal, LaTeX for a write-up."""
+
+    text: str
+    tex: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,9 @@ def output_size(p: SizeProblem, solve: str | None = None, target: int | None = N
     if answer is not None:
         ok, lines = _check_answer(answer, results)
         data["answer_correct"] = ok
-        blocks.append(Heading("Your answer"))
+        from convcalc.derive import grading
+
+        blocks.append(Heading(f"Checking {grading.whose()}"))
         blocks.extend(lines)
         status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
     title = {"conv": "Convolution output size", "pool": "Pooling output size",
@@ -128,7 +130,7 @@ def _settings(p: SizeProblem) -> dict[str, Any]:
 
 
 def _verdict(p: SizeProblem, a: int, res: SizeResult) -> Iterator[Block]:
-    ax = p.axes[a]
+    ax = p.axes[a].replace(", ", " and ")  # a square input: "H and W", one sentence for both
     if not res.integral:
         q = res.exact - 1
         shown = f"{float(q):g} + 1 = {float(res.exact):g}"
@@ -166,7 +168,7 @@ def _solve_axis(p: SizeProblem, a: int, unknown: str, target: int) -> tuple[list
             exact_hits.append(v)
         else:
             floored.append(v)
-    ax = p.axes[a]
+    ax = p.axes[a].replace(", ", " and ")
     blocks: list[Block] = [Note(f"{ax}: solve {equation} for {_SYMBOL[unknown]}: {roots}")]
     if refused:
         blocks.append(Note(f"{ax}: {unknown} = {', '.join(map(str, refused))} would give {target}, but PyTorch "
@@ -300,18 +302,18 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
     blocks: list[Block] = [Heading("Parameters")]
     if p.transposed:
         blocks.append(Note(f"weights = C_in · (C_out/g) · ∏k = {p.c_in} · ({p.c_out}/{p.groups}) · {kprod} = "
-                           f"{weights} (PyTorch lays a transposed kernel out as (C_in, C_out/g, k...))"))
+                           f"{_g(weights)} (PyTorch lays a transposed kernel out as (C_in, C_out/g, k...))"))
     else:
         blocks.append(Note(f"weights = C_out · (C_in/g) · ∏k = {p.c_out} · ({p.c_in}/{p.groups}) · {kprod} = "
-                           f"{weights}"))
-    blocks.append(Note(f"biases = {'C_out = ' + str(p.c_out) if p.bias else '0 (bias=False)'}"))
+                           f"{_g(weights)}"))
+    blocks.append(Note(f"biases = {'C_out = ' + str(p.c_out) if p.bias else '0 (no bias)'}"))
     if not p.transposed and p.groups == 1 and len(set(p.kernel)) == 1:
         f = p.kernel[0]
         power = "F²" if len(p.kernel) == 2 else ("F" if len(p.kernel) == 1 else f"F^{len(p.kernel)}")
         b = " + 1" if p.bias else ""
         blocks.append(Note(f"in the course's letters (K filters of size F, C input channels): K({power}C{b}) = "
-                           f"{p.c_out}({f}{'²' if len(p.kernel) == 2 else ''}·{p.c_in}{b}) = {total}"))
-    blocks.append(Note(f"total = {weights} + {biases} = {total}", "ok"))
+                           f"{p.c_out}({f}{'²' if len(p.kernel) == 2 else ''}·{p.c_in}{b}) = {_g(total)}"))
+    blocks.append(Note(f"total = {_g(weights)} + {_g(biases)} = {_g(total)}", "ok"))
     data: dict[str, Any] = {"weights": weights, "biases": biases, "total": total}
     if p.separable or p.groups > 1:
         blocks.extend(comparison(p))
@@ -319,20 +321,38 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
         blocks.extend(_ops(p, data))
     status = ExitStatus.OK
     if answer is not None:
-        quantity, claim = count_claim(answer)
-        if quantity not in data:
-            raise ConvcalcError(f"{quantity} are counted only with --input-size", "--answer")
-        ok = claim == data[quantity]
-        data["answer_correct"] = ok
-        data["answer_of"] = quantity
-        label = {"total": "parameters", "macs": "MACs", "flops": "FLOPs"}[quantity]
-        blocks += [Heading("Your answer"), Note(f"claimed {claim} {label}, computed {data[quantity]}: "
-                                                f"{'right' if ok else 'wrong'}", "ok" if ok else "error")]
-        status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
+        blocks += count_verdict(answer, data, {"total": "total", "macs": "macs", "flops": "flops"})
+        status = ExitStatus.OK if data["answer_correct"] else ExitStatus.WRONG_ANSWER
     settings = {"in_channels": p.c_in, "out_channels": p.c_out, "kernel_size": scalar(list(p.kernel)),
                 "groups": p.groups, "bias": p.bias, "transposed": p.transposed}
     return Solution("params", "Parameters" + (" and operations" if p.input else ""), settings, data, blocks,
                     status=status)
+
+
+def _g(n: int) -> str:
+    """A count as written in prose: thousands separated when it has more than 4 digits."""
+    return f"{n:,}" if abs(n) >= 10**4 else str(n)
+
+
+def count_verdict(answer: str, data: dict[str, Any], keys: dict[str, str]) -> list[Block]:
+    """Judge a claimed count (``N``, ``N MACs``, ``714 MMACs``, ``61,100,840``) against ``data``;
+    records ``answer_correct`` and ``answer_of`` in ``data``."""
+    from convcalc.derive import grading
+    from convcalc.derive.counts import QUANTITIES, parse_count_claim
+
+    claim = parse_count_claim(answer)
+    key = keys.get(claim.quantity)
+    if key is None or key not in data:
+        raise ConvcalcError(f"{QUANTITIES[claim.quantity]} are counted only with --input-size", "--answer")
+    g = grading.grade(claim.value, data[key])
+    data["answer_correct"] = g.ok
+    data["answer_of"] = key
+    label = QUANTITIES[claim.quantity]
+    shown = claim.text if any(c.isalpha() for c in claim.text) else f"{claim.text} {label}"
+    how = f" ({g.how})" if g.how else ""
+    return [Heading(f"Checking {grading.whose()}"),
+            Note(f"{'✓' if g.ok else '✗'} {grading.whose()} {shown}, computed {data[key]:,} {label}: "
+                 f"{'right' if g.ok else 'wrong'}{how}", "ok" if g.ok else "error")]
 
 
 _COUNT = re.compile(r"^\s*([0-9][0-9_,]{0,39})\s*(params?|parameters|macs?|flops?)?\s*$", re.IGNORECASE)
@@ -384,14 +404,14 @@ def _ops(p: ParamsProblem, data: dict[str, Any]) -> Iterator[Block]:
     if p.transposed:
         macs = formulas.transposed_macs(p.batch, p.c_in, p.c_out, tuple(i), p.kernel, p.groups)
         yield Note(f"MACs on the input grid: N · C_in · (C_out/g) · ∏k · ∏H_in = {p.batch} · {p.c_in} · "
-                   f"({p.c_out}/{p.groups}) · {'·'.join(map(str, p.kernel))} · {'·'.join(map(str, i))} = {macs}")
+                   f"({p.c_out}/{p.groups}) · {'·'.join(map(str, p.kernel))} · {'·'.join(map(str, i))} = {_g(macs)}")
     else:
         macs = formulas.conv_macs(p.batch, p.c_in, p.c_out, out, p.kernel, p.groups)
         yield Note(f"output {' × '.join(map(str, out))}; MACs = N · C_out · ∏O · (C_in/g) · ∏k = {p.batch} · "
                    f"{p.c_out} · {'·'.join(map(str, out))} · {p.c_in // p.groups} · "
-                   f"{'·'.join(map(str, p.kernel))} = {macs}")
+                   f"{'·'.join(map(str, p.kernel))} = {_g(macs)}")
     flops = 2 * macs
-    yield Note(f"FLOPs = 2 · MACs = {flops} (convention: 1 MAC = 2 FLOPs, one multiply and one add; "
+    yield Note(f"FLOPs = 2 · MACs = {_g(flops)} (convention: 1 MAC = 2 FLOPs, one multiply and one add; "
                f"bias additions not counted)")
     data.update({"output_size": scalar(list(out)), "macs": macs, "flops": flops})
     if p.exact_ops:

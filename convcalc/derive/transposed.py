@@ -21,7 +21,7 @@ from convcalc.core.transposed import (
 )
 from convcalc.derive import conv as cv
 from convcalc.derive.answer import check_matrix, wrong_cell_indices
-from convcalc.derive.layout import Layout, select_cells
+from convcalc.derive.layout import Layout, check_cell_rank, select_cells
 from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, MatrixView, Note, SizeFormula, Solution
 from convcalc.errors import ExitStatus
 from convcalc.formulas import SizeResult, effective_kernel
@@ -99,6 +99,7 @@ def solve(p: TransposedProblem, answer: Array | None = None, cells: Sequence[tup
     check_worked(cv.worked_count(wk.out.size, cells, cap), transposed_terms(p.w.shape, p.groups),
                  "this worked transposed convolution")
     if cells:
+        check_cell_rank(cells, p.layout.shown(wk.out).ndim, wk.out.ndim - 2)
         select_cells(wk.out.shape, cells, None, base)
     shown = p.layout.shown(wk.out)
     check = check_matrix(p.names.output, answer, shown, wk.kind) if answer is not None else None
@@ -168,9 +169,9 @@ def _scatter(p: TransposedProblem, wk: Worked, base: int) -> Iterator[Block]:
             v = wk.x[(0, 0, *pos)]
             run[_stamp_target(pos, p)] += v * wk.w[0, 0]
             where = ",".join(str(q + base) for q in pos)
-            at = ",".join(str(q * s) for q, s in zip(pos, p.stride, strict=True))
+            at = ",".join(str(q * s + base) for q, s in zip(pos, p.stride, strict=True))
             yield MatrixView(f"{p.names.output}_full", f"running sum after {p.names.input}[{where}] = {fmt(v)} "
-                             f"times {p.names.kernel} placed at ({at})", run.copy(),
+                             f"times {p.names.kernel}, its first tap on {p.names.output}_full[{at}]", run.copy(),
                              highlight=frozenset(itertools.product(*(range(t.start, t.stop, t.step)
                                                                      for t in _stamp_target(pos, p)))))
     else:
@@ -185,9 +186,8 @@ def _scatter(p: TransposedProblem, wk: Worked, base: int) -> Iterator[Block]:
                    "reaches them); they are part of the canvas above.")
     if any(p.padding):
         pads = "; ".join(f"{ax}: {pad}" for ax, pad in zip(AXIS_NAMES[dim], p.padding, strict=True))
-        yield Note(f"padding crops that many rows/columns from each side of the canvas ({pads}); the dimmed "
-                   "border is cropped.")
-        yield from cv.show(f"{p.names.output}_full", "canvas with the cropped border dimmed",
+        yield Note(f"padding crops that many rows/columns from each side of the canvas ({pads}).")
+        yield from cv.show(f"{p.names.output}_full", "canvas; its outer border is cropped",
                             p.layout.shown(canvas), base, tuple((v, v) for v in p.padding))
     if wk.bias is not None:
         yield Note("Then each output channel's bias is added to every cell.")

@@ -134,3 +134,34 @@ def _fields(graph: Graph, node: Node) -> tuple[dict[str, str], dict[str, str]]:
     tex = {"n": tex_name(node.name), "a": tex_name(a) if a else "", "b": tex_name(b) if b else "",
            "g": grad_tex(node.name, out), "x": r"\odot" if arrays else r"\cdot", "p": p, "N": count}
     return text, tex
+
+
+_ATOMIC = ("var", "const", "sum", "mean", "relu", "sigmoid", "tanh", "exp", "log", "norm", "div", "square")
+
+
+def expression_tex(graph: Graph, node: Node | None = None) -> str:
+    """The whole expression typeset (``\\operatorname{sum}((W x)^{2})``), for a title: each node's
+    definition with its inputs' expressions in place of their names, bracketed only where needed."""
+    node = graph.output if node is None else node
+    if node.op == "var":
+        return tex_name(node.name)
+    if node.op == "const":
+        return fmt(node.value.reshape(-1)[0]) if node.value.size == 1 else tex_name(node.name)
+    parts = []
+    for slot, i in enumerate(node.inputs):
+        child = graph.nodes[i]
+        inner = expression_tex(graph, child)
+        parts.append(f"\\left({inner}\\right)" if _bracketed(node.op, slot, child) else inner)
+    _, fields = _fields(graph, node)
+    fields = {**fields, "a": parts[0] if parts else "", "b": parts[1] if len(parts) > 1 else ""}
+    return Template(_DEFINE[node.op][1]).substitute(fields)
+
+
+def _bracketed(parent: str, slot: int, child: Node) -> bool:
+    if child.op in _ATOMIC or (child.op == "T" and parent != "pow"):
+        return False
+    if parent in ("pow", "T"):
+        return True
+    if parent in ("mul", "matmul", "neg"):
+        return child.op in ("add", "sub", "neg")
+    return parent == "sub" and slot == 1 and child.op in ("add", "sub")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TextIO
 
 from convcalc.render import Format
@@ -14,6 +15,7 @@ LATEX_PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[T1]{fontenc}
 \usepackage[utf8]{inputenc}
 \usepackage{amsmath,amssymb}
+\usepackage{array,longtable}
 \usepackage[margin=2cm]{geometry}
 \setcounter{MaxMatrixCols}{64}
 \allowdisplaybreaks
@@ -22,9 +24,20 @@ LATEX_PREAMBLE = r"""\documentclass[11pt]{article}
 """
 
 
+INSIDE: ContextVar[bool] = ContextVar("convcalc_inside_document", default=False)  # solutions are its sections
+
+
 @contextmanager
 def whole_document(fmt: Format, out: TextIO, title: str) -> Iterator[None]:
     """Write the document's head, let the caller render the body, then its end."""
+    token = INSIDE.set(True)
+    try:
+        yield from _document(fmt, out, title)
+    finally:
+        INSIDE.reset(token)
+
+
+def _document(fmt: Format, out: TextIO, title: str) -> Iterator[None]:
     if fmt is Format.latex:
         from convcalc.render.latex import escape
 

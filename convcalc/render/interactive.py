@@ -140,7 +140,7 @@ def present(solution: Solution, fmt: Format, out: TextIO, step: bool = False, ex
     if export is not None and fmt is not Format.text:
         raise ConvcalcError(f"saves the text rendering; it cannot be combined with --format {fmt.value}", FLAG)
     if step and not _isatty(sys.stdin):
-        sys.stderr.write("note: --step needs a terminal on standard input; showing every step at once\n")
+        sys.stderr.write("note: --reveal needs a terminal on standard input; showing every step at once\n")
         step = False
     if export is not None and recorder is None:
         own = Recorder(export, out)

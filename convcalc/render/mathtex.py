@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Any
 
 from convcalc.derive.records import CellWork, SizeFormula, TermGroup
-from convcalc.numbers import Array, fmt, is_symbolic, needs_brackets, normalize
+from convcalc.numbers import Array, Written, fmt, is_symbolic, needs_brackets, normalize
 from convcalc.render.preview import preview
 
 MAX_TERMS = 64
@@ -14,12 +15,14 @@ MAX_TERMS = 64
 
 def num(x: Any, wrap_negative: bool = False) -> str:
     v = normalize(x)
-    if is_symbolic(v):
+    if isinstance(x, Written):  # a decimal the user typed, shown as typed
+        s = x.text.lower().replace("e", r"\times 10^{") + ("}" if "e" in x.text.lower() else "")
+    elif is_symbolic(v):
         from convcalc.symbolic.cells import latex
 
         s = latex(v)
         return f"\\left({s}\\right)" if wrap_negative and needs_brackets(v) else s
-    if isinstance(v, Fraction):
+    elif isinstance(v, Fraction):
         s = ("-" if v < 0 else "") + rf"\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
     else:
         s = fmt(v)
@@ -80,4 +83,36 @@ def formula_lines(f: SizeFormula) -> str:
 
     v = view(f)
     exact = "" if f.result.integral else rf" \quad (\text{{exact: }} {num(f.result.exact)})"
-    return rf"{f.axis}_{{\text{{out}}}} = {v.symbolic_latex} = {v.numeric_latex} = {f.result.value}{exact}"
+    label = " = ".join(rf"{ax}_{{\text{{out}}}}" for ax in f.axis.split(", "))  # a square input: H_out = W_out
+    return rf"{label} = {v.symbolic_latex} = {v.numeric_latex} = {f.result.value}{exact}"
+
+
+def settings_prose(settings: dict[str, Any]) -> list[str]:
+    """Settings as words for a write-up, not Python: ``stride 2,2``, ``no flip``, ``bias``
+    (``flip=False`` and ``divisor_override=None`` are no way to write to a reader)."""
+    out = []
+    for key, value in settings.items():
+        name = key.replace("_", " ")
+        if value is True:
+            out.append(name)
+        elif value is False or value is None:
+            out.append(f"no {name}")
+        else:
+            out.append(f"{name} {','.join(map(str, value)) if isinstance(value, list | tuple) else value}")
+    return out
+
+
+_CELL_REF = re.compile(r"\b([A-Za-z][A-Za-z0-9]*)(?:_([A-Za-z][A-Za-z0-9]*))?\[(\d+(?:,\d+)*)\]")
+_CELL_REF_ESCAPED = re.compile(r"\b([A-Za-z][A-Za-z0-9]*)(?:\\_([A-Za-z][A-Za-z0-9]*))?\[(\d+(?:,\d+)*)\]")
+
+
+def cell_refs_as_math(text: str, escaped: bool = False) -> str:
+    """``Y[2,1]`` and ``X_full[3,1]`` in a sentence as math (``$Y_{21}$``), as the worked cells
+    write them; ``escaped``: the text has been through LaTeX escaping (``X\\_full``)."""
+    def one(m: re.Match[str]) -> str:
+        parts = m.group(3).split(",")
+        sub = "".join(parts) if all(len(p) == 1 for p in parts) else ",".join(parts)
+        head = m.group(1) + (rf"_{{\text{{{m.group(2)}}}}}" if m.group(2) else "")
+        return f"${{{head}}}_{{{sub}}}$" if m.group(2) else f"${head}_{{{sub}}}$"
+
+    return (_CELL_REF_ESCAPED if escaped else _CELL_REF).sub(one, text)

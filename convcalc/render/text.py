@@ -17,6 +17,7 @@ from convcalc.derive.records import (
     Elided,
     Equation,
     Heading,
+    MathCell,
     MatrixView,
     Note,
     SideBySide,
@@ -35,10 +36,11 @@ _TONE = {"info": "", "warn": "yellow", "ok": "green", "error": "red"}
 
 
 def make_console(out: TextIO, color: bool | None = None, width: int | None = None) -> Console:
-    """A Console on ``out``; colour only for a terminal and never with NO_COLOR set."""
+    """A Console on ``out``; colour only for a terminal and never with NO_COLOR set. As wide as
+    ``COLUMNS`` says, else the terminal, else (piped) 80 columns."""
     no_color = "NO_COLOR" in os.environ or color is False
     console = Console(file=out, no_color=no_color, force_terminal=color if color else None,
-                      width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False,
+                      width=width or _columns() or (None if _isatty(out) else 80), highlight=False, soft_wrap=False,
                       emoji=False, markup=False)  # user text (ids, comments, names) is never Rich markup
     console.on_broken_pipe = closed_pipe  # type: ignore[method-assign]  # Rich's own exits 1 (the wrong-answer status)
     return console
@@ -47,6 +49,21 @@ def make_console(out: TextIO, color: bool | None = None, width: int | None = Non
 def closed_pipe() -> None:
     """The reader of standard output went away: the CLI ends quietly, as SIGPIPE would end it."""
     raise BrokenPipeError
+
+
+def _columns() -> int | None:
+    try:
+        n = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return n if 20 <= n <= 1000 else None
+
+
+def _isatty(out: TextIO) -> bool:
+    try:
+        return bool(out.isatty())
+    except (ValueError, OSError, AttributeError):
+        return False
 
 
 def render_text(sol: Solution, console: Console) -> None:
@@ -137,8 +154,9 @@ def _(block: SizeFormula, console: Console, base: int) -> None:
     v = view(block)
     res = block.result
     exact = "" if res.integral else f"  (exact {fmt(res.exact)} = {float(res.exact):g})"
-    console.print(f"{block.axis}_out = {v.symbolic}")
-    console.print(f"{' ' * len(block.axis)}     = {v.numeric} = {res.value}{exact}")
+    label = " = ".join(f"{ax}_out" for ax in block.axis.split(", "))  # a square input: H_out = W_out
+    console.print(f"{label} = {v.symbolic}")
+    console.print(f"{' ' * len(label)} = {v.numeric} = {res.value}{exact}")
 
 
 def product(a: Any, b: Any) -> str:
@@ -226,13 +244,15 @@ def _(block: AnswerCheck, console: Console, base: int) -> None:
         wrong = int((~block.ok).sum())
         console.print(f"{block.symbol}: {block.ok.size - wrong} of {block.ok.size} cells right, {wrong} wrong.")
         return
-    console.print(Text.assemble((block.symbol, "bold"), " (your answer: ✓ right, ✗ wrong with the right value)"))
+    console.print(Text.assemble((block.symbol, "bold"), f" ({block.whose}: ✓ right, ✗ wrong with the right value)"))
     a = block.computed
     rows = [(block.claimed, block.ok, a)] if a.ndim == 1 else list(zip(block.claimed.reshape(-1, a.shape[-1]),
                                                                         block.ok.reshape(-1, a.shape[-1]),
                                                                         a.reshape(-1, a.shape[-1]), strict=True))
-    cells = [[(bool(g), f"✓ {fmt(c)}" if g else f"✗ {fmt(c)} ({fmt(r)})")
-              for c, g, r in zip(claimed, ok, right, strict=True)] for claimed, ok, right in rows]
+    hows = block.how.reshape(-1) if block.how is not None else [""] * block.ok.size
+    flat = iter(hows)
+    cells = [[(bool(g), f"✓ {fmt(c)}" + (f" ({h})" if h else "") if g else f"✗ {fmt(c)} ({h or fmt(r)})")
+              for c, g, r, h in zip(claimed, ok, right, flat, strict=False)] for claimed, ok, right in rows]
     width = max(len(t) for row in cells for _, t in row)
     for row in cells:
         line = Text("  ")
@@ -261,9 +281,24 @@ def _(block: Table, console: Console, base: int) -> None:
     t = RichTable(title=printable(block.title) or None, show_edge=False, header_style="bold")
     for col in block.columns:
         t.add_column(printable(col), justify="right" if col not in block.left else "left")
+    verdict = block.columns.index("verdict") if "verdict" in block.columns else -1
     for row in block.rows:
-        t.add_row(*(fmt(v) if not isinstance(v, str) else Text(printable(v)) for v in row))  # Text: X[i,j] is no markup
+        cells = [Text(printable(v)) if isinstance(v, str) else Text(str(v)) if isinstance(v, MathCell)
+                 else Text(grouped(v)) for v in row]  # Text: X[i,j] is no markup
+        if verdict >= 0:  # check's verdicts in colour (on a terminal; plain when piped or NO_COLOR)
+            cells[verdict].stylize(_VERDICT.get(cells[verdict].plain, ""))
+        t.add_row(*cells)
     console.print(t)
+
+
+_VERDICT = {"agrees": "green", "DIFFERS": "bold red", "error": "red", "no claim": "dim"}
+
+
+def grouped(v: Any) -> str:
+    """A number in a table: thousands separated when it has more than 4 digits (61,100,840)."""
+    s = fmt(v)
+    digits = s.lstrip("-")
+    return f"{int(s):,}" if digits.isdigit() and len(digits) > 4 else s
 
 
 @draw.register

@@ -122,7 +122,9 @@ def test_cell_lp_local_derivatives_match_torch(cli) -> None:
             "--norm-type", "2", "--cell", "2,2", "--format", "markdown")
     assert r.code == 0, r.err
     listed = r.out.split("a the window's mean of x^p", 1)[1].split("\n", 1)[0]
-    named = {f"C[{i},{j}]": float(v) for i, j, v in re.findall(r"C\[(\d+),(\d+)\]: (-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)", listed)}
+    # the markdown writes the cells as math, $C_{ij}$ (one-digit indices run together)
+    named = {f"C[{i},{j}]": float(v)
+             for i, j, v in re.findall(r"\$C_\{(\d)(\d)\}\$: (-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)", listed)}
     want = {f"C[{i + 1},{j + 1}]": col[i, j] for i, j in np.argwhere(col != 0)}
     assert named.keys() == want.keys()
     for key, value in want.items():

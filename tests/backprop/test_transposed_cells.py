@@ -68,8 +68,15 @@ def test_every_worked_tap_sums_to_torchs_grad_weight(cli, case) -> None:
     r = cli(*_args(case, g), "--steps", "all", "--format", "markdown")
     assert r.code == 0, r.err
     section = r.out.split("Gradient w.r.t. the kernel", 1)[1].split("Gradient w.r.t. the bias", 1)[0]
-    sums = [sum(int(a) * int(b) for a, b in re.findall(r"\(?(-?\d+)\)? \\cdot \(?(-?\d+)\)?", block))
-            for block in section.split("$$")[1::2] if block.strip().startswith("\\begin{aligned}\ndW_")]
+    cells: list[list[str]] = []  # the lines of each worked tap (consecutive taps share one aligned block)
+    for block in section.split("$$")[1::2]:
+        for line in block.strip().splitlines():
+            if line.startswith("dW_"):
+                cells.append([])
+            if cells and "\\cdot" in line:
+                cells[-1].append(line)
+    sums = [sum(int(a) * int(b) for line in lines
+                for a, b in re.findall(r"\(?(-?\d+)\)? \\cdot \(?(-?\d+)\)?", line)) for lines in cells]
     assert sums == gw.reshape(-1).tolist()
 
 

@@ -71,7 +71,7 @@ def test_seed_transposed_claim_differs_with_slip_and_side_by_side(cli) -> None:
     assert res.code == 1
     assert "DIFFERS" in res.out
     assert "Likely slip" in res.out or "stride 1, no padding and output padding 0" in res.out
-    assert "claimed (the answer the problem states, 5×5)" in res.out
+    assert "claimed (the claim, 5×5)" in res.out
     assert "computed (what convcalc computes, 6×6)" in res.out
     assert "Scatter" in res.out  # the worked derivation that shows why
 
@@ -142,7 +142,7 @@ def test_receptive_field_claim_of_the_layer_before_the_linear(cli) -> None:
     res = cli("check", str(BANK / "cpen455-2025-hw2.toml"), "--id", "cpen455-hw2-2.6-y", "--format", "json")
     (p,) = json.loads(res.out)["problems"]
     assert p["verdict"] == "differs" and p["computed"] == "global"
-    assert p["slip"] == "your answer is what you get with the last layer, Linear(16384, 10), left out"
+    assert p["slip"] == "the claim is what you get with the last layer, Linear(16384, 10), left out"
 
 
 PROBLEM_KEYS = ["id", "command", "input", "kernel", "stride", "padding", "answer", "claimed", "layer", "args",

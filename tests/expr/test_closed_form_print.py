@@ -121,7 +121,7 @@ def test_every_construct_compiles_with_pdflatex(cli, tmp_path: Path) -> None:
         assert r.code == 0 and r"\nabla" in r.out
         parts.append(r.out)
     tex = tmp_path / "forms.tex"
-    tex.write_text("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n"
+    tex.write_text("\\documentclass{article}\n\\usepackage{amsmath,amssymb,array,longtable}\n\\begin{document}\n"
                    + "\n".join(parts) + "\n\\end{document}\n", encoding="utf-8")
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)

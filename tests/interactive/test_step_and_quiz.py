@@ -39,7 +39,7 @@ def test_step_without_a_terminal_says_so_once_and_shows_everything(cli, monkeypa
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     r = cli("conv", "--input", "1 2; 3 4", "--kernel", "1", "--step")
     assert r.code == 0 and "Result" in r.out
-    assert r.err.count("--step needs a terminal") == 1 and len(r.err.strip().splitlines()) == 1
+    assert r.err.count("--reveal needs a terminal") == 1 and len(r.err.strip().splitlines()) == 1
 
 
 def test_step_with_json_is_refused(cli) -> None:
@@ -59,12 +59,15 @@ def test_same_seed_same_quiz(cli) -> None:
 
 
 def test_piped_answers_are_scored(cli, monkeypatch) -> None:
-    (p,) = listing(cli, "conv", "--seed", "1")["problems"]
+    p, q = listing(cli, "conv", "--seed", "1", "--rounds", "2")["problems"]
     rows = "\n".join(" ".join(map(str, row)) for row in p["answer"])
-    monkeypatch.setattr("sys.stdin", io.StringIO(rows + "\n\n" + "0\n\n"))
-    r = cli("quiz", "conv", "--seed", "1")
+    wrong = "\n".join(" ".join(str(v + 1) for v in row) for row in q["answer"])
+    monkeypatch.setattr("sys.stdin", io.StringIO(rows + "\n\n" + "0\n\n" + wrong + "\n"))
+    r = cli("quiz", "conv", "--seed", "1", "--rounds", "2")
     assert r.code == 0
-    assert "✓ right" in r.out and "✗ wrong" in r.out and "final score: 1 of 2 right" in r.out
+    assert "✓ right" in r.out and "✗ wrong" in r.out and r.out.count("score: ") == 1
+    assert "score: 1 of 2 right" in r.out  # the 1×1 "0" was asked again, not scored
+    assert "that is 1×1; the answer is" in r.err
     assert "row 1" not in r.err  # no prompts without a terminal
 
 

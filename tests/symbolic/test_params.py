@@ -154,7 +154,7 @@ def test_every_format(cli, fmt: str) -> None:
               "--input-size", "H", "--padding", "P", "--format", fmt)
     assert res.code == 0, res.err
     if fmt == "latex":
-        assert "·" not in res.out.split("\\paragraph", 1)[1].split("assuming")[0] or "$\\cdot$" in res.out
+        assert "·" not in res.out.split("\\subsubsection*", 1)[1].split("assuming")[0] or "$\\cdot$" in res.out
 
 
 @pytest.mark.parametrize(("flag", "payload"), [("--in-channels", "__import__('os')"), ("--groups", "0"),

@@ -81,7 +81,7 @@ def test_check_flags_the_students_kernels_with_the_reason(cli):
     verdicts = {p["id"]: p for p in json.loads(r.out)["problems"]}
     for pid in ("mathdnn-hw4-1-y1", "mathdnn-hw4-1-y2"):
         assert verdicts[pid]["verdict"] == "differs"
-        assert verdicts[pid]["slip"] == "your answer is what you get with no padding"
+        assert verdicts[pid]["slip"] == "the claim is what you get with no padding"
     assert r.code == 1
 
 
