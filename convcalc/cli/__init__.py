@@ -34,6 +34,7 @@ def register_commands() -> None:
         check,
         conv,
         layers,
+        norm,
         quiz,
         sizes,
         solve,
