@@ -63,7 +63,7 @@ def _blocks(p: fwd.NormProblem, w: fwd.Worked, g: core.Gradients, dy: Array, cel
                f"∂L/∂y has the same shape.")
     yield from fwd.show("x", "input", p.x, base)
     yield from fwd.show("∂L/∂y", "upstream gradient", dy, base)
-    yield Heading("The forward pass (see `convcalc norm` for its steps)")
+    yield Heading("The forward pass (the norm command works its steps)")
     shown = fwd.stat_cells(plan)
     limit = len(shown) if cap is None else min(cap, len(shown))
     for s in shown[:limit]:

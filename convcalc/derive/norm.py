@@ -328,8 +328,7 @@ def _mean_line(p: NormProblem, w: Worked, s: tuple[int, ...], base: int) -> Equa
     lab = stat_label(s, base)
     m = stats(w.mean, p.plan)[s]
     return Equation(f"{sub('μ', lab, False)} = ({st})/{vals.size} = {ratio(total, vals.size, m)}",
-                    rf"{sub(chr(92) + 'mu', lab, True)} = \frac{{{sx}}}{{{vals.size}}} = "
-                    rf"\frac{{{x(total)}}}{{{vals.size}}} = {x(m)}")
+                    rf"{sub(chr(92) + 'mu', lab, True)} = \frac{{{sx}}}{{{vals.size}}} = {ratio_tex(total, vals.size, m)}")
 
 
 def _var_line(p: NormProblem, w: Worked, s: tuple[int, ...], base: int) -> Equation:
@@ -344,11 +343,11 @@ def _var_line(p: NormProblem, w: Worked, s: tuple[int, ...], base: int) -> Equat
     else:
         dev_t, dev_x = f"Σ (x − {t(m)})² over {size} values", rf"\textstyle\sum (x - {x(m, True)})^2"
     text = f"{sub('σ²', lab, False)} = ({dev_t})/{size} = {ratio(sq, size, var)}"
-    tex = rf"{sub(chr(92) + 'sigma^2', lab, True)} = \frac{{{dev_x}}}{{{size}}} = \frac{{{x(sq)}}}{{{size}}} = {x(var)}"
+    tex = rf"{sub(chr(92) + 'sigma^2', lab, True)} = \frac{{{dev_x}}}{{{size}}} = {ratio_tex(sq, size, var)}"
     if w.mom.var_unbiased is not None:
         u = stats(w.mom.var_unbiased, p.plan)[s]
         text += f";   {sub('s²', lab, False)} = {ratio(sq, size - 1, u)} (unbiased)"
-        tex += rf" ;\quad {sub('s^2', lab, True)} = \frac{{{x(sq)}}}{{{size - 1}}} = {x(u)}"
+        tex += rf" ;\quad {sub('s^2', lab, True)} = {ratio_tex(sq, size - 1, u)}"
     return Equation(text, tex)
 
 
@@ -356,6 +355,11 @@ def ratio(num: Any, den: int, value: Any) -> str:
     """``36/8 = 9/2 (4.5)``, or ``10/7 (1.42857)`` when the quotient is already in lowest terms."""
     head = f"{t(num)}/{den}"
     return f"{head} = {td(value)}" if t(value) != head else td(value)
+
+
+def ratio_tex(num: Any, den: int, value: Any) -> str:
+    head = rf"\frac{{{x(num)}}}{{{den}}}"
+    return f"{head} = {x(value)}" if t(value) != f"{t(num)}/{den}" else x(value)
 
 
 def root(w: Worked, plan: core.NormPlan, s: tuple[int, ...]) -> tuple[str, str]:

@@ -133,6 +133,9 @@ def x(v: Any, wrap: bool = False) -> str:
         s = ("-" if n < 0 else "") + rf"\frac{{{abs(n.numerator)}}}{{{n.denominator}}}"
     else:
         s = t(n)
+        if "e" in s and math.isfinite(float(n)):
+            mant, exp = s.split("e")
+            s = rf"{mant} \times 10^{{{int(exp)}}}"
     return f"\\left({s}\\right)" if wrap and n < 0 else s
 
 
