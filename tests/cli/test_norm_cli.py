@@ -1,0 +1,220 @@
+"""``convcalc norm`` and ``convcalc backprop norm`` through the CLI: keys, formats, answers and
+their slips, bad input, and agreement with torch and with ``params --net``."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+X = "[[[[1,2],[3,4]],[[0,0],[1,1]]],[[[5,6],[7,8]],[[2,2],[3,3]]]]"  # N=2, C=2, 2×2
+FORWARD_KEYS = {"mean", "var", "var_unbiased", "std", "output", "running_mean", "running_var"}
+BACKWARD_KEYS = {"grad_input", "grad_weight", "grad_bias"}
+
+
+def _json(cli, *argv: str) -> dict:
+    res = cli(*argv, "--format", "json")
+    assert res.code in (0, 1), res.err
+    return json.loads(res.out)
+
+
+def test_batch_norm_json_keys_exact_statistics_and_running_update(cli) -> None:
+    d = _json(cli, "norm", "--input", X, "--over", "N,H,W", "--eps", "0")
+    assert d.keys() >= FORWARD_KEYS and d["command"] == "norm"
+    assert d["mean"] == [4.5, 1.5] and d["mean_exact"] == ["9/2", "3/2"]
+    assert d["var_exact"] == ["21/4", "5/4"] and d["var_unbiased_exact"] == [None, "10/7"]
+    assert d["var_unbiased"][0] == 6  # an integer stays a JSON integer
+    assert d["running_mean_exact"] == ["9/20", "3/20"] and d["running_var_exact"] == ["3/2", "73/70"]
+    assert d["std_sqrt_of_exact"] == ["21/4", "5/4"]  # σ = √(21/4), shown as a root with its float
+    assert d["param_count"] == 4 and d["buffer_count"] == 5
+    assert d["settings"]["module"] == "BatchNorm2d"
+
+
+def test_cli_output_matches_torch_batch_norm_with_affine_and_running_stats(cli) -> None:
+    torch = pytest.importorskip("torch")
+    d = _json(cli, "norm", "--input", X, "--kind", "batch", "--weight", "2 3", "--bias", "1 -1", "--momentum", "0.3",
+              "--running-mean", "1 -1", "--running-var", "2 3")
+    x = torch.tensor(np.array(json.loads(X), dtype=float))
+    rm, rv = torch.tensor([1.0, -1.0], dtype=torch.float64), torch.tensor([2.0, 3.0], dtype=torch.float64)
+    y = torch.nn.functional.batch_norm(x, rm, rv, torch.tensor([2.0, 3.0], dtype=torch.float64),
+                                       torch.tensor([1.0, -1.0], dtype=torch.float64), True, 0.3, 1e-5)
+    np.testing.assert_allclose(d["output"], y.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(d["running_mean"], rm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(d["running_var"], rv.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("over,shape", [("N,C,H,W", []), ("N,H,W", [2]), ("N,C", [2, 2]), ("N", [2, 2, 2]),
+                                        ("B,C,H,W", [])])
+def test_the_four_course_variants_have_their_statistics_shapes(cli, over: str, shape: list[int]) -> None:
+    d = _json(cli, "norm", "--input", X, "--over", over)
+    assert d["stats_shape"] == shape
+    assert np.shape(d["mean"]) == tuple(shape)
+
+
+def test_layer_instance_group_settings_and_parameter_shapes(cli) -> None:
+    assert _json(cli, "norm", "--input", X, "--kind", "layer")["param_shape"] == [2, 2, 2]
+    assert _json(cli, "norm", "--input", X, "--kind", "layer", "--normalized-shape", "2,2")["param_shape"] == [2, 2]
+    d = _json(cli, "norm", "--input", X, "--kind", "instance")
+    assert d["stats_shape"] == [2, 2] and "running_mean" not in d and d["buffer_count"] == 0
+    d = _json(cli, "norm", "--input", X, "--kind", "group", "--groups", "2")
+    assert d["stats_shape"] == [2, 2] and d["settings"]["module"] == "GroupNorm(2, 2)"
+    d = _json(cli, "norm", "--input", "1 2; 3 5; 4 4", "--over", "N")  # (N, F): BatchNorm1d
+    assert d["settings"]["module"] == "BatchNorm1d" and d["mean_exact"] == ["8/3", "11/3"]
+
+
+def test_eval_mode_uses_the_running_statistics(cli) -> None:
+    d = _json(cli, "norm", "--input", X, "--eval", "--running-mean", "1 2", "--running-var", "4 9", "--eps", "0")
+    assert d["std"] == [2, 3] and d["output"][0][0][0] == [0, 0.5] and "var_unbiased" not in d
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "latex"])
+@pytest.mark.parametrize("argv", [
+    ("norm", "--input", X, "--weight", "2 3", "--bias", "1 -1"),
+    ("norm", "--input", X, "--kind", "group", "--groups", "1"),
+    ("norm", "--input", X, "--over", "N,C", "--eps", "0"),
+    ("norm", "--input", X, "--eval", "--running-var", "4 9"),
+    ("backprop", "norm", "--input", X, "--grad-output", X, "--weight", "2 3"),
+    ("backprop", "norm", "--input", X, "--kind", "layer"),
+    ("backprop", "norm", "--input", X, "--eval", "--running-mean", "1 2"),
+])
+def test_every_format_renders(cli, argv: tuple[str, ...], fmt: str) -> None:
+    res = cli(*argv, "--format", fmt)
+    assert res.code == 0, res.err
+    if fmt == "latex":
+        assert res.out.isascii(), [ch for ch in res.out if not ch.isascii()][:5]
+    assert "σ" in res.out or r"\sigma" in res.out
+
+
+def test_symbols_first_then_numbers(cli) -> None:
+    out = cli("norm", "--input", X, "--eps", "0").out
+    assert "μ_c = 1/(NHW) · Σ_{n,h,w} x_{n,c,h,w}" in out
+    assert "μ_1 = (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8)/8 = 36/8 = 9/2 (4.5)" in out
+    assert "s²_2 = 10/7 (1.42857) (unbiased)" in out
+    assert "σ_1 = √(σ²_1 + ε) = √(21/4 + 0) = √(21/4) ≈ 2.29129" in out
+    assert "acts like a convolution" in out
+    tex = cli("norm", "--input", X, "--eps", "0", "--format", "latex").out
+    assert r"\mu_{c} = \frac{1}{NHW} \sum_{n,h,w} x_{n,c,h,w}" in tex and r"\sqrt{\frac{21}{4}}" in tex
+
+
+def test_cells_are_capped_and_picked(cli) -> None:
+    out = cli("norm", "--input", X, "--steps", "3").out
+    assert "3 of 16 cells worked" in out
+    out = cli("norm", "--input", X, "--cell", "2,2,1,2").out
+    assert "x̂_{2,2,1,2}" in out and "x̂_{1,1,1,1}" not in out
+    out = cli("norm", "--input", X, "--steps", "all").out
+    assert "x̂_{2,2,2,2}" in out and "cells worked" not in out
+
+
+@pytest.mark.parametrize("claims,ok,slip", [
+    (["mean=9/2 3/2", "var=21/4 5/4"], True, None),
+    (["mean=4.5 1.5", "std=2.2913 1.118"], True, None),  # decimals rounded to what was written
+    (["var=6 10/7"], False, "unbiased variance"),
+    (["mean=3"], False, "over N,C,H,W instead of over N,H,W"),
+])
+def test_answers_and_slips(cli, claims: list[str], ok: bool, slip: str | None) -> None:
+    argv = ["norm", "--input", X]
+    for c in claims:
+        argv += ["--answer", c]
+    res = cli(*argv, "--format", "json")
+    assert res.code == (0 if ok else 1), res.err
+    d = json.loads(res.out)
+    assert d["answer_correct"] is ok
+    assert (d["slip"] is None) if slip is None else slip in d["slip"]
+
+
+def test_slips_eps_left_out_and_gamma_beta_swapped(cli) -> None:
+    no_eps = _json(cli, "norm", "--input", X, "--eps", "0")["std"]
+    d = _json(cli, "norm", "--input", X, "--answer", "std=" + " ".join(map(str, no_eps)))
+    assert d["answer_correct"] is False and "ε left out" in d["slip"]
+    swapped = _json(cli, "norm", "--input", X, "--weight", "1 -1", "--bias", "2 3")["output"]
+    d = _json(cli, "norm", "--input", X, "--weight", "2 3", "--bias", "1 -1", "--answer", f"output={swapped}")
+    assert "γ and β swapped" in d["slip"]
+    text = cli("norm", "--input", X, "--weight", "2 3", "--bias", "1 -1", "--answer", f"output={swapped}").out
+    assert "Likely slip: your output is what you get with γ and β swapped" in text
+
+
+def test_backprop_norm_keys_exact_gradients_and_slips(cli) -> None:
+    d = _json(cli, "backprop", "norm", "--input", X, "--over", "N,C,H,W", "--eps", "0", "--grad-output", X)
+    assert d.keys() >= BACKWARD_KEYS and d["command"] == "backprop norm"
+    assert np.allclose(np.sum(d["grad_input"]), 0)  # the mean term makes the gradient sum to zero
+    g = _json(cli, "backprop", "norm", "--input", "0; 0; 2; 2", "--eps", "0", "--grad-output", "1; 0; 0; 2")
+    assert g["grad_input_exact"] == [["1/2"], ["-1/2"], [None], [None]]  # σ = 1: exact (1/2, -1/2, -1, 1)
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor([[0.0], [0.0], [2.0], [2.0]], dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.batch_norm(xt, None, None, training=True, eps=1e-300).backward(
+        torch.tensor([[1.0], [0.0], [0.0], [2.0]], dtype=torch.float64))
+    np.testing.assert_allclose(g["grad_input"], xt.grad.numpy(), atol=1e-12)
+    first = _json(cli, "backprop", "norm", "--input", "1 3; 3 1", "--eps", "0", "--grad-output", "1 0; 0 2",
+                  "--eval", "--running-mean", "2 2", "--running-var", "1 1")["grad_input"]
+    d = _json(cli, "backprop", "norm", "--input", "1 3; 3 1", "--eps", "0", "--grad-output", "1 0; 0 2",
+              "--answer", "grad_input=" + "; ".join(" ".join(map(str, r)) for r in first))
+    assert d["answer_correct"] is False and "only the first term" in d["slip"]
+    d = _json(cli, "backprop", "norm", "--input", X, "--grad-output", X, "--answer",
+              "grad_weight=" + " ".join(map(str, g_bias(cli))))
+    assert "swapped" in d["slip"]
+
+
+def g_bias(cli) -> list:
+    return _json(cli, "backprop", "norm", "--input", X, "--grad-output", X)["grad_bias"]
+
+
+def test_backprop_norm_matches_torch_autograd_for_group_norm(cli) -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x, g = rng.integers(-5, 6, (2, 4, 3)), rng.integers(-3, 4, (2, 4, 3))
+    w = [1, 2, -1, 3]
+    d = _json(cli, "backprop", "norm", "--input", json.dumps(x.tolist()), "--grad-output", json.dumps(g.tolist()),
+              "--kind", "group", "--groups", "2", "--weight", " ".join(map(str, w)))
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    torch.nn.functional.group_norm(xt, 2, wt, None, 1e-5).backward(torch.tensor(g, dtype=torch.float64))
+    np.testing.assert_allclose(d["grad_input"], xt.grad.numpy(), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(d["grad_weight"], wt.grad.numpy(), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("argv,where", [
+    (("--over", "N,Q"), "--over"),
+    (("--over", "N,N"), "--over"),
+    (("--kind", "group", "--groups", "3"), "--groups"),
+    (("--kind", "group"), "--groups"),
+    (("--kind", "layer", "--eval"), "--eval"),
+    (("--kind", "layer", "--normalized-shape", "3"), "--normalized-shape"),
+    (("--weight", "1 2 3"), "--weight"),
+    (("--over", "N", "--kind", "batch"), "--over"),
+    (("--eps", "-1"), "--eps"),
+    (("--momentum", "2"), "--momentum"),
+    (("--answer", "median=3"), "--answer"),
+    (("--answer", "mean"), "--answer"),
+    (("--cell", "3,1,1,1"), "--cell"),
+    (("--running-mean", "1 2 3"), "--running-mean"),
+])
+def test_bad_input_is_one_line_and_exit_2(cli, argv: tuple[str, ...], where: str) -> None:
+    res = cli("norm", "--input", X, *argv)
+    assert res.code == 2
+    assert where in res.err and res.err.count("\n") == 1 and "Traceback" not in res.err
+
+
+def test_bad_grad_output_and_input_rank(cli) -> None:
+    res = cli("backprop", "norm", "--input", X, "--grad-output", "1 2")
+    assert res.code == 2 and "--grad-output" in res.err
+    res = cli("norm", "--input", "1 2 3")
+    assert res.code == 2 and "--input" in res.err
+
+
+def test_params_net_counts_batchnorm2d_as_norm_does(cli) -> None:
+    """``params --net`` and ``norm`` agree on BatchNorm2d's learnable parameters (buffers not counted)."""
+    for c in (3, 16):
+        net = _json(cli, "params", "--layer", f"BatchNorm2d({c})", "--input-shape", f"2x{c}x4x4")
+        x = json.dumps(np.zeros((2, c, 2, 2), dtype=int).tolist())
+        ours = _json(cli, "norm", "--input", x, "--kind", "batch", "--eps", "1")
+        assert net["total_params"] == ours["param_count"] == 2 * c
+
+
+def test_exact_fractions_in_and_out(cli) -> None:
+    d = _json(cli, "norm", "--input", "1/2 1; 3/2 2", "--over", "N", "--eps", "0", "--momentum", "1/3")
+    assert d["mean_exact"] == [None, "3/2"] and d["var_exact"] == ["1/4", "1/4"]
+    assert d["std_exact"] == ["1/2", "1/2"]
+    assert d["running_mean_exact"] == ["1/3", "1/2"] and Fraction(d["running_var_exact"][0]) == Fraction(2, 3) + \
+        Fraction(1, 6)
