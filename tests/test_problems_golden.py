@@ -183,6 +183,7 @@ WRONG_CLAIMS = {
     "cpen455-hw2-7-h4": "after the transposed conv a unit sees 13 or 17 pixels, not 27",
     "cpen455-hw2-7-h5": "after the pool a unit sees 17 pixels (7 to 17 at the border), not 29",
     "cpen455-hw2-7-y": "a linear layer sees the whole 512-pixel input, not 29",
+    "cpen455-hw2-2.5-affine-words": "γ the shift and β the scale, as the sentence says, swap eq. (24)'s γ and β",
 }
 # Claims a command cannot check yet (exit 2) or judges against the source's own rule: expected to
 # fail until the command changes; strict, so the day it passes this list must shrink.

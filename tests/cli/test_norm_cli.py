@@ -218,3 +218,34 @@ def test_exact_fractions_in_and_out(cli) -> None:
     assert d["std_exact"] == ["1/2", "1/2"]
     assert d["running_mean_exact"] == ["1/3", "1/2"] and Fraction(d["running_var_exact"][0]) == Fraction(2, 3) + \
         Fraction(1, 6)
+
+
+def _bank():
+    from convcalc.problems import load, problem_files
+    from tests.conftest import ROOT
+
+    return [p for f in problem_files([str(ROOT / "problems")]) for p in load(f) if p.command.endswith("norm")]
+
+
+@pytest.mark.parametrize("problem", _bank(), ids=lambda p: p.id)
+def test_bank_norm_problems_against_torch(problem, cli) -> None:
+    """Each §2.5 problem's statistics against torch's mean/var over the same dims (the H×W and
+    C×H×W variants have no torch module), and its output against torch's formula."""
+    torch = pytest.importorskip("torch")
+    from convcalc.cli.norm import axes_arg
+
+    o = problem.options
+    x = torch.tensor(np.array(json.loads(o["input"]), dtype=float), requires_grad=True)
+    dims = axes_arg(o["over"], x.ndim)
+    d = _json(cli, *problem.argv("json")[:-2])
+    mean, var = x.mean(dim=dims, keepdim=True), x.var(dim=dims, unbiased=False, keepdim=True)
+    np.testing.assert_allclose(np.reshape(d["mean"], -1), mean.reshape(-1).numpy(), rtol=1e-12)
+    if "var" in d:
+        np.testing.assert_allclose(np.reshape(d["var"], -1), var.reshape(-1).numpy(), rtol=1e-12)
+    w = torch.tensor([float(v) for v in o.get("weight", "1 1").split()]).reshape(1, -1, 1, 1)
+    b = torch.tensor([float(v) for v in o.get("bias", "0 0").split()]).reshape(1, -1, 1, 1)
+    y = (x - mean) / torch.sqrt(var + float(o.get("eps", 1e-5))) * w.double() + b.double()
+    np.testing.assert_allclose(d["output"], y.detach().numpy(), rtol=1e-12, atol=1e-12)
+    if problem.command == "backprop norm":
+        y.backward(torch.tensor(np.array(json.loads(o["grad_output"]), dtype=float)))
+        np.testing.assert_allclose(d["grad_input"], x.grad.numpy(), rtol=1e-12, atol=1e-12)
