@@ -36,6 +36,9 @@ def top_level(names: set[str]) -> set[str]:
     ("dilated", "--input", A, "--kernel", "1 2; 3 4", "--format", "json"),
     ("--help",),
     ("conv", "--help"),
+    ("norm", "--input", "1 2; 3 5", "--format", "json"),
+    ("backprop", "norm", "--input", "[[[1,2],[3,4]],[[5,6],[7,9]]]", "--kind", "group", "--groups", "1",
+     "--answer", "grad_input=0 0", "--format", "json"),
 ])
 def test_fast_paths_do_not_import_heavy_modules(argv: tuple[str, ...]) -> None:
     assert not (top_level(imported(*argv)) & set(HEAVY))
@@ -50,6 +53,9 @@ def test_fast_paths_do_not_import_heavy_modules(argv: tuple[str, ...]) -> None:
     ("output-size", "--input-size", "32", "--kernel-size", "5", "--dilation", "2"),
     ("output-size", "--input-size", "32", "--kernel-size", "5", "--format", "json"),
     ("output-size", "--input-size", "32", "--kernel-size", "5", "--solve", "padding", "--target", "32"),
+    ("norm", "--input", "[[[1,2],[3,4]],[[5,6],[7,9]]]", "--over", "N,L", "--weight", "2", "--format", "latex"),
+    ("norm", "--input", "1 2; 3 5", "--eval", "--answer", "mean=1", "--format", "markdown"),
+    ("backprop", "norm", "--input", "1 2; 3 5", "--grad-output", "1 0; 0 1"),
 ])
 def test_size_formulas_render_without_importing_sympy(argv: tuple[str, ...]) -> None:
     """The formulas' printed forms come from a table SymPy generated (tests/render)."""

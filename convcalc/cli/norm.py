@@ -49,7 +49,7 @@ GroupsOpt = Annotated[int | None, typer.Option("--groups", "-g", help="GroupNorm
 ShapeOpt = Annotated[str | None, typer.Option(
     "--normalized-shape", help="LayerNorm's normalized_shape, e.g. 3,4 (default: every axis but N).")]
 WeightOpt = Annotated[str | None, typer.Option(
-    "--weight", help="γ, shaped as PyTorch shapes it (per channel; per element for LayerNorm); default 1.")]
+    "--weight", help="γ, shaped as PyTorch shapes it (per channel; per element for LayerNorm) or one number; default 1.")]
 BiasOpt = Annotated[str | None, typer.Option("--bias", help="β, shaped as γ; default 0.")]
 EpsOpt = Annotated[str, typer.Option("--eps", help="ε added to the variance (exact: 1e-5 is 1/100000).")]
 RunMeanOpt = Annotated[str | None, typer.Option(
@@ -156,11 +156,22 @@ def problem_arg(input: str | None, over: str | None, kind: NormKind | None, grou
         if k == "group" and groups is None:
             raise ConvcalcError("--kind group needs --groups G", "--groups")
         plan = plan_kind(x.shape, k, groups or 1, shape_arg(normalized_shape))
-    return NormProblem(x, plan, LAYOUTS[x.ndim], optional_matrix(weight, "--weight"), optional_matrix(bias, "--bias"),
+    return NormProblem(x, plan, LAYOUTS[x.ndim], _param(weight, "--weight", plan.param_shape),
+                       _param(bias, "--bias", plan.param_shape),
                        number_arg(eps, "--eps", Fraction(0)), number_arg(momentum, "--momentum", Fraction(0),
                                                                          Fraction(1)),
                        optional_matrix(running_mean, "--running-mean"), optional_matrix(running_var, "--running-var"),
                        not eval_)
+
+
+def _param(value: str | None, flag: str, shape: tuple[int, ...]) -> Array | None:
+    """γ or β as given, or one number for every element of PyTorch's shape."""
+    import numpy as np
+
+    a = optional_matrix(value, flag)
+    if a is not None and a.size == 1 and shape != (1,):
+        return np.full(shape, a.reshape(-1)[0], dtype=a.dtype)
+    return a
 
 
 @app.command()

@@ -239,9 +239,9 @@ def test_bank_norm_problems_against_torch(problem, cli) -> None:
     dims = axes_arg(o["over"], x.ndim)
     d = _json(cli, *problem.argv("json")[:-2])
     mean, var = x.mean(dim=dims, keepdim=True), x.var(dim=dims, unbiased=False, keepdim=True)
-    np.testing.assert_allclose(np.reshape(d["mean"], -1), mean.reshape(-1).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(np.reshape(d["mean"], -1), mean.reshape(-1).detach().numpy(), rtol=1e-12)
     if "var" in d:
-        np.testing.assert_allclose(np.reshape(d["var"], -1), var.reshape(-1).numpy(), rtol=1e-12)
+        np.testing.assert_allclose(np.reshape(d["var"], -1), var.reshape(-1).detach().numpy(), rtol=1e-12)
     w = torch.tensor([float(v) for v in o.get("weight", "1 1").split()]).reshape(1, -1, 1, 1)
     b = torch.tensor([float(v) for v in o.get("bias", "0 0").split()]).reshape(1, -1, 1, 1)
     y = (x - mean) / torch.sqrt(var + float(o.get("eps", 1e-5))) * w.double() + b.double()
