@@ -17,6 +17,7 @@ from fractions import Fraction
 import numpy as np
 
 from convcalc.core import norm as core
+from convcalc.core import norm_fast
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array, Scalar
 
@@ -66,9 +67,17 @@ def batch_norm(input: Array, running_mean: Array | None, running_var: Array | No
     """``torch.nn.functional.batch_norm``: (N, C, *S) or (N, C), one mean and variance per C."""
     x = np.asarray(input)
     plan = core.plan_kind(x.shape, "batch")
+    fast = _fast(x, plan, weight, bias, running_mean, running_var)
     if not training:
-        return _forward(x, plan, weight, bias, eps, _running(running_mean, running_var, plan))[0]
-    y, _, _, mom = _forward(x, plan, weight, bias, eps)
+        stats = _running(running_mean, running_var, plan)
+        if fast:
+            return norm_fast.forward(x, plan, weight, bias, float(eps), stats)[0]
+        return _forward(x, plan, weight, bias, eps, stats)[0]
+    if fast:
+        y, mean, var, unbiased, _ = norm_fast.forward(x, plan, weight, bias, float(eps))
+        mom = core.Moments(mean, var, unbiased, var)
+    else:
+        y, _, _, mom = _forward(x, plan, weight, bias, eps)
     assert mom is not None
     if running_mean is not None or running_var is not None:
         if mom.var_unbiased is None:
@@ -76,6 +85,10 @@ def batch_norm(input: Array, running_mean: Array | None, running_var: Array | No
         _update(running_mean, mom.mean, plan, momentum, x, "running_mean")
         _update(running_var, mom.var_unbiased, plan, momentum, x, "running_var")
     return y
+
+
+def _fast(x: Array, plan: core.NormPlan, *arrays: Array | None) -> bool:
+    return norm_fast.fits(x, plan, *(None if a is None else np.asarray(a) for a in arrays))
 
 
 def layer_norm(input: Array, normalized_shape: Sequence[int] | int, weight: Array | None = None,
@@ -134,6 +147,10 @@ def batch_norm_backward(grad_output: Array, input: Array, running_mean: Array | 
     x = np.asarray(input)
     plan = core.plan_kind(x.shape, "batch")
     stats = None if training else _running(running_mean, running_var, plan)
+    g = np.asarray(grad_output)
+    if _fast(x, plan, weight, bias, running_mean, running_var) and g.shape == x.shape:
+        gi, gw, gb = norm_fast.backward(g, x, plan, None if weight is None else np.asarray(weight), float(eps), stats)
+        return gi, None if weight is None else gw, None if bias is None else gb
     return _grads(grad_output, x, plan, weight, bias, eps, stats)
 
 

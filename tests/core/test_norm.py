@@ -199,3 +199,22 @@ def test_bad_settings_raise_convcalc_errors() -> None:
         F.layer_norm(x, (4,))
     with pytest.raises(ConvcalcError, match="running_mean and running_var"):
         F.batch_norm(x, None, None, training=False)
+
+
+def test_fast_float_path_with_a_zero_gamma_and_the_exact_core_agree() -> None:
+    """BatchNorm's float64 path (convcalc.core.norm_fast) against torch with γ = 0 in one channel,
+    and against the exact core's float path on the same numbers."""
+    rng = np.random.default_rng(5)
+    x, g = rng.standard_normal((4, 3, 5)) + 7, rng.standard_normal((4, 3, 5))
+    w, b = np.array([0.0, 2.0, -1.5]), np.array([1.0, 0.0, 2.0])
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    tf.batch_norm(xt, None, None, wt, bt, True).backward(torch.tensor(g))
+    gi, gw, gb = F.batch_norm_backward(g, x, None, None, w, b, True)
+    np.testing.assert_allclose(gi, xt.grad.numpy(), **TOL)
+    np.testing.assert_allclose(gw, wt.grad.numpy(), **TOL)
+    plan = core.plan_kind(x.shape, "batch")
+    mom = core.moments(x, plan)
+    std, _ = core.std_of(mom.var, 1e-5)
+    xhat = core.normalized(x, plan, mom.mean, std)
+    np.testing.assert_allclose(F.batch_norm(x, None, None, w, b, True), core.affine(xhat, plan, w, b), **TOL)
+    np.testing.assert_allclose(core.backward(g, xhat, std, plan, w).grad_input, gi, **TOL)
