@@ -73,20 +73,21 @@ def _blocks(p: fwd.NormProblem, w: fwd.Worked, g: core.Gradients, dy: Array, cel
         yield Equation(f"{sub('μ', lab, False)} = {td(mu)},  {sub('σ', lab, False)} = {rt}",
                        rf"{sub(chr(92) + 'mu', lab, True)} = {x(mu)}, \quad {sub(chr(92) + 'sigma', lab, True)} = {rx}")
     if limit < len(shown):
-        yield Elided(limit, len(shown), "--steps all shows every statistic")
+        yield Note(f"… {limit} of {len(shown)} statistics shown; --steps all shows every one.")
     yield Heading("The equations")
     yield from _symbol_equations(p)
     if p.training:
         yield Heading("Per statistic: the two means the formula needs")
         yield from _stat_means(p, w, g, shown[:limit], base)
         if limit < len(shown):
-            yield Elided(limit, len(shown), "--steps all shows every statistic")
+            yield Note(f"… {limit} of {len(shown)} statistics shown; --steps all shows every one.")
     yield Heading("∂L/∂x cell by cell")
     chosen = cells or list(itertools.islice(np.ndindex(plan.shape), cap))
     for c in chosen:
         yield _cell(p, w, g, dy, c, base)
     if not cells and len(chosen) < math.prod(plan.shape):
-        yield Elided(len(chosen), math.prod(plan.shape), "--cell n,c,h,w for one cell, --steps all for every cell")
+        one = ",".join(n.lower() for n in p.names)
+        yield Elided(len(chosen), math.prod(plan.shape), f"--cell {one} for one cell, --steps all for every cell")
     yield Heading("∂L/∂γ and ∂L/∂β")
     yield from _param_lines(p, w, g, dy, base, cap)
     yield Heading("Result")
@@ -191,7 +192,7 @@ def _param_lines(p: fwd.NormProblem, w: fwd.Worked, g: core.Gradients, dy: Array
                        rf"{_grad_tex(chr(92) + 'beta', lab)} = {x(g.grad_bias[k])}, \quad "
                        rf"{_grad_tex(chr(92) + 'gamma', lab)} = {x(g.grad_weight[k])}")
     if limit < len(cells):
-        yield Elided(limit, len(cells), "--steps all shows every parameter")
+        yield Note(f"… {limit} of {len(cells)} parameters shown; --steps all shows every one.")
 
 
 def _count(plan: core.NormPlan) -> int:

@@ -146,7 +146,7 @@ def compute(p: NormProblem) -> Worked:
     else:
         mom = None
         rm, rv = running_inputs(p)
-        mean, var = core.running_as_stats(rm, plan), core.running_as_stats(rv, plan)
+        mean, var = (np.broadcast_to(core.running_as_stats(r, plan), plan.stats_keep).copy() for r in (rm, rv))
         if not core.exact(mean) or not core.exact(var):
             eps = float(eps)
     std, radicand = core.std_of(var, eps)
@@ -274,7 +274,9 @@ def _blocks(p: NormProblem, w: Worked, cells: list[tuple[int, ...]], cap: int | 
     yield Heading("The equations")
     for text, tex in symbol_equations(nt, p.training, True, p.tracks_running):
         yield Equation(text, tex)
-    yield Note(f"Each statistic is over M = {nt.count_symbol()} = {nt.count_numbers()} = {plan.count} values; "
+    numbers = nt.count_numbers()
+    worked = f"{numbers} = " if numbers != str(plan.count) else ""
+    yield Note(f"Each statistic is over M = {nt.count_symbol()} = {worked}{plan.count} values; "
                f"ε = {t(p.eps)}" + (f", momentum m = {t(p.momentum)}" if p.tracks_running else "") + ".")
     shown = stat_cells(plan)
     limit = len(shown) if cap is None else min(cap, len(shown))
@@ -294,7 +296,8 @@ def _blocks(p: NormProblem, w: Worked, cells: list[tuple[int, ...]], cap: int | 
     for c in chosen:
         yield from cell_lines(p, w, c, base)
     if not cells and len(chosen) < math.prod(plan.shape):
-        yield Elided(len(chosen), math.prod(plan.shape), "--cell n,c,h,w for one cell, --steps all for every cell")
+        one = ",".join(n.lower() for n in p.names)
+        yield Elided(len(chosen), math.prod(plan.shape), f"--cell {one} for one cell, --steps all for every cell")
     yield Heading("Result")
     yield from show("y", "output", w.y, base)
     for key, symbol in (("mean", "μ"), ("var", "σ²"), ("std", "σ")):
@@ -311,7 +314,7 @@ def _blocks(p: NormProblem, w: Worked, cells: list[tuple[int, ...]], cap: int | 
 def _capped(lines: Iterator[Equation], limit: int, total: int, what: str) -> Iterator[Block]:
     yield from itertools.islice(lines, limit)
     if limit < total:
-        yield Elided(limit, total, "--steps all shows every statistic")
+        yield Note(f"… {limit} of {total} {what} shown; --steps all shows every one.")
 
 
 def _sum_text(vals: Array) -> tuple[str, str]:
@@ -353,8 +356,12 @@ def _var_line(p: NormProblem, w: Worked, s: tuple[int, ...], base: int) -> Equat
 
 def ratio(num: Any, den: int, value: Any) -> str:
     """``36/8 = 9/2 (4.5)``, or ``10/7 (1.42857)`` when the quotient is already in lowest terms."""
-    head = f"{t(num)}/{den}"
-    return f"{head} = {td(value)}" if t(value) != head else td(value)
+    head = f"{_paren(t(num))}/{den}"
+    return f"{head} = {td(value)}" if t(value) != f"{t(num)}/{den}" else td(value)
+
+
+def _paren(s: str) -> str:
+    return f"({s})" if "/" in s else s
 
 
 def ratio_tex(num: Any, den: int, value: Any) -> str:

@@ -72,19 +72,20 @@ def sub(symbol: str, s: str, tex: bool) -> str:
 def symbol_equations(nt: Notation, training: bool, affine: bool, running: bool) -> list[tuple[str, str]]:
     """(text, tex) of each equation in symbols, as the course writes them."""
     s, e, p = nt.stat_sub(), nt.elem(), nt.param_sub()
-    m_t = m_x = nt.count_symbol()
+    m_x = nt.count_symbol()
+    m_t = m_x if len(m_x) == 1 else f"({m_x})"
     sum_t, sum_x = nt.sum_sub(False), nt.sum_sub(True)
     x_t, x_x = sub("x", e, False), sub("x", e, True)
     mu_t, mu_x = sub("μ", s, False), sub(r"\mu", s, True)
     v_t, v_x = sub("σ²", s, False), sub(r"\sigma^2", s, True)
     out: list[tuple[str, str]] = []
     if training:
-        out.append((f"{mu_t} = 1/({m_t}) · Σ_{{{sum_t}}} {x_t}",
+        out.append((f"{mu_t} = 1/{m_t} · Σ_{{{sum_t}}} {x_t}",
                     rf"{mu_x} = \frac{{1}}{{{m_x}}} \sum_{{{sum_x}}} {x_x}"))
-        out.append((f"{v_t} = 1/({m_t}) · Σ_{{{sum_t}}} ({x_t} − {mu_t})²",
+        out.append((f"{v_t} = 1/{m_t} · Σ_{{{sum_t}}} ({x_t} − {mu_t})²",
                     rf"{v_x} = \frac{{1}}{{{m_x}}} \sum_{{{sum_x}}} \left({x_x} - {mu_x}\right)^2"))
         u_t, u_x = sub("s²", s, False), sub("s^2", s, True)
-        out.append((f"{u_t} = 1/({m_t} − 1) · Σ_{{{sum_t}}} ({x_t} − {mu_t})²   (unbiased: the running estimate's)",
+        out.append((f"{u_t} = 1/({m_x} − 1) · Σ_{{{sum_t}}} ({x_t} − {mu_t})²   (unbiased: the running estimate's)",
                     rf"{u_x} = \frac{{1}}{{{m_x} - 1}} \sum_{{{sum_x}}} \left({x_x} - {mu_x}\right)^2"
                     r" \quad \text{(unbiased)}"))
     else:
@@ -113,17 +114,17 @@ def symbol_equations(nt: Notation, training: bool, affine: bool, running: bool) 
 
 
 def t(v: Any) -> str:
-    """A number for text: exact as p/q, a float to 6 significant digits."""
+    """A number for text: exact as p/q, a float to 7 significant digits."""
     n = normalize(v)
     if isinstance(n, float):
-        return fmt(n) if not math.isfinite(n) else format(n, ".6g")
+        return fmt(n) if not math.isfinite(n) else format(n, ".7g")
     return fmt(n)
 
 
 def td(v: Any) -> str:
     """A final value for text: p/q with its decimal beside it."""
     n = normalize(v)
-    return f"{fmt(n)} ({format(float(n), '.6g')})" if isinstance(n, Fraction) else t(n)
+    return f"{fmt(n)} ({format(float(n), '.7g')})" if isinstance(n, Fraction) else t(n)
 
 
 def x(v: Any, wrap: bool = False) -> str:

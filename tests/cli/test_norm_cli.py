@@ -91,8 +91,8 @@ def test_symbols_first_then_numbers(cli) -> None:
     out = cli("norm", "--input", X, "--eps", "0").out
     assert "μ_c = 1/(NHW) · Σ_{n,h,w} x_{n,c,h,w}" in out
     assert "μ_1 = (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8)/8 = 36/8 = 9/2 (4.5)" in out
-    assert "s²_2 = 10/7 (1.42857) (unbiased)" in out
-    assert "σ_1 = √(σ²_1 + ε) = √(21/4 + 0) = √(21/4) ≈ 2.29129" in out
+    assert "s²_2 = 10/7 (1.428571) (unbiased)" in out
+    assert "σ_1 = √(σ²_1 + ε) = √(21/4 + 0) = √(21/4) ≈ 2.291288" in out
     assert "acts like a convolution" in out
     tex = cli("norm", "--input", X, "--eps", "0", "--format", "latex").out
     assert r"\mu_{c} = \frac{1}{NHW} \sum_{n,h,w} x_{n,c,h,w}" in tex and r"\sqrt{\frac{21}{4}}" in tex
