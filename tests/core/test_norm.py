@@ -212,6 +212,7 @@ def test_fast_float_path_with_a_zero_gamma_and_the_exact_core_agree() -> None:
     gi, gw, gb = F.batch_norm_backward(g, x, None, None, w, b, True)
     np.testing.assert_allclose(gi, xt.grad.numpy(), **TOL)
     np.testing.assert_allclose(gw, wt.grad.numpy(), **TOL)
+    np.testing.assert_allclose(gb, bt.grad.numpy(), **TOL)
     plan = core.plan_kind(x.shape, "batch")
     mom = core.moments(x, plan)
     std, _ = core.std_of(mom.var, 1e-5)
