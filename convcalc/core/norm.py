@@ -202,14 +202,18 @@ def std_of(var: Array, eps: Scalar) -> tuple[Array, Array]:
     return np.sqrt(radicand), radicand
 
 
+EXACT_CELLS = 200_000  # x̂ in Fractions up to this many cells (a Fraction op costs ~1 µs); floats beyond
+
+
 def normalized(x: Array, plan: NormPlan, mean: Array, std: Array) -> Array:
-    """x̂ = (x − μ)/σ in x's shape; exact when x, μ and σ are."""
+    """x̂ = (x − μ)/σ in x's shape; exact when x, μ and σ are (and x has at most EXACT_CELLS
+    cells). Otherwise float64: x − μ in floats is exact to rounding, μ being one rational."""
     v = x.reshape(plan.view)
-    if exact(std) and exact(v) and exact(mean):
+    if exact(std) and exact(v) and exact(mean) and v.size <= EXACT_CELLS:
         d = as_kind(v, Kind.RATIONAL) - mean
         return (d / std).reshape(plan.shape)
-    d = v - mean if exact(v) and exact(mean) else as_kind(v, Kind.FLOAT) - as_kind(mean, Kind.FLOAT)
-    return (as_kind(d, Kind.FLOAT) / as_kind(std, Kind.FLOAT)).reshape(plan.shape)
+    d = as_kind(v, Kind.FLOAT) - as_kind(mean, Kind.FLOAT)
+    return (d / as_kind(std, Kind.FLOAT)).reshape(plan.shape)
 
 
 def affine(xhat: Array, plan: NormPlan, weight: Array | None, bias: Array | None) -> Array:
@@ -275,7 +279,7 @@ def backward(dy: Array, xhat: Array, std: Array, plan: NormPlan, weight: Array |
     statistic's M values; in eval mode (running μ, σ are constants) ∂L/∂x = ∂L/∂x̂ / σ.
     """
     pairs = [dy, xhat, std] + ([] if weight is None else [weight])
-    exact_all = all(exact(a) for a in pairs)
+    exact_all = all(exact(a) for a in pairs) and dy.size <= EXACT_CELLS
     conv = (lambda a: as_kind(a, Kind.RATIONAL) if a.dtype != object else a) if exact_all else \
         (lambda a: as_kind(a, Kind.FLOAT))
     g, xh, sd = conv(dy), conv(xhat), conv(std)
