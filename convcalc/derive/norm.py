@@ -179,8 +179,10 @@ def payload(p: NormProblem, w: Worked) -> dict[str, Any]:
 
 
 def param_count(plan: core.NormPlan) -> int:
-    """γ and β: two per element of PyTorch's weight shape."""
-    return 2 * math.prod(plan.param_shape)
+    """γ and β: two per element of PyTorch's weight shape (BatchNorm's count, per element)."""
+    from convcalc.formulas import batchnorm_param_count
+
+    return batchnorm_param_count(math.prod(plan.param_shape))
 
 
 def buffer_count(p: NormProblem) -> int:
