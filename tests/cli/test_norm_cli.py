@@ -249,3 +249,22 @@ def test_bank_norm_problems_against_torch(problem, cli) -> None:
     if problem.command == "backprop norm":
         y.backward(torch.tensor(np.array(json.loads(o["grad_output"]), dtype=float)))
         np.testing.assert_allclose(d["grad_input"], x.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_receptive_field_keeps_batchnorm2d_pointwise_as_torch_and_backprop_norm_eval_do(cli) -> None:
+    """In eval mode BatchNorm2d is a per-channel scale and shift at each location (it acts like a 1×1
+    depthwise convolution): receptive-field leaves the field as it was, torch's autograd and
+    backprop norm --eval both send a one-hot ∂L/∂y back to that one cell only."""
+    torch = pytest.importorskip("torch")
+    rf = _json(cli, "receptive-field", "--layer", "Conv2d(1, 2, 3)", "--layer", "BatchNorm2d(2)",
+               "--input-shape", "1x1x7x7")
+    assert rf["layers"][1]["receptive_field"] == rf["layers"][0]["receptive_field"] == 3
+    bn = torch.nn.BatchNorm2d(2).double().eval()
+    xt = torch.randn(1, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    bn(xt)[0, 1, 2, 0].backward()
+    assert torch.count_nonzero(xt.grad).item() == 1
+    one_hot = np.zeros((1, 2, 3, 3), dtype=int)
+    one_hot[0, 1, 2, 0] = 1
+    d = _json(cli, "backprop", "norm", "--input", json.dumps(xt.detach().numpy().tolist()), "--eval",
+              "--grad-output", json.dumps(one_hot.tolist()))
+    assert np.count_nonzero(d["grad_input"]) == 1 and np.asarray(d["grad_input"])[0, 1, 2, 0] != 0
