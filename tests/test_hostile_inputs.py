@@ -40,6 +40,8 @@ BASE: dict[str, list[str]] = {
     "backprop transposed-conv": ["--input", M, "--kernel", "1 0; 0 1"],
     "backprop pool": ["--input", M, "--kernel-size", "2"],
     "backprop expr": ["sum(W @ x)", "--var", "W=1 2; 3 4", "--var", "x=1; 2"],
+    "norm": ["--input", M],
+    "backprop norm": ["--input", M],
 }
 HOSTILE = ["0", "-1", "-999999999999", "99999999999999999999", "abc", "", " ", "1/0", "nan", "inf", "-inf",
            "1e308", "1e-400", "\x00", "é∑≈", "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]", "1,2,3,4,5",

@@ -50,7 +50,8 @@ def symbol_tex(symbol: str) -> str:
     if "[" in symbol:
         head, rest = symbol.split("[", 1)
         idx = rest.rstrip("]").replace(",:", "").replace(":", "")
-        return f"{symbol_tex(head)}^{{({idx})}}"
+        h = symbol_tex(head)
+        return f"{{{h}}}^{{({idx})}}" if "^" in h else f"{h}^{{({idx})}}"  # σ²[1,:]: never a double superscript
     if "_" in symbol:
         head, tail = symbol.split("_", 1)
         return rf"{head}_{{\text{{{tail}}}}}"
