@@ -245,9 +245,9 @@ def running_update(old: Array, stat: Array, momentum: Scalar) -> Array:
     """PyTorch's update: new = (1 − momentum)·old + momentum·stat."""
     if exact(old) and exact(stat) and not isinstance(momentum, float):
         m = Fraction(momentum)
-        return as_kind(old, Kind.RATIONAL) * (1 - m) + as_kind(stat, Kind.RATIONAL) * m
+        return _tidy(as_kind(old, Kind.RATIONAL) * (1 - m) + as_kind(stat, Kind.RATIONAL) * m)  # 0-d stays an array
     m = float(momentum)
-    return as_kind(old, Kind.FLOAT) * (1 - m) + as_kind(stat, Kind.FLOAT) * m
+    return np.asarray(as_kind(old, Kind.FLOAT) * (1 - m) + as_kind(stat, Kind.FLOAT) * m)
 
 
 def running_as_stats(r: Array, plan: NormPlan) -> Array:

@@ -449,9 +449,9 @@ def _running_blocks(p: NormProblem, w: Worked, base: int) -> Iterator[Block]:
 
 def param_note(p: NormProblem) -> str:
     plan = p.plan
-    shape = "×".join(map(str, plan.param_shape)) or "1"
     n = math.prod(plan.param_shape)
-    text = (f"γ and β each have shape ({shape}): 2·{n} = {param_count(plan)} learnable parameters.")
+    each = f"each have shape ({'×'.join(map(str, plan.param_shape))})" if plan.param_shape else "are one number each"
+    text = f"γ and β {each}: 2·{n} = {param_count(plan)} learnable parameters."
     if p.tracks_running:
         r = math.prod(plan.running_shape)
         extra = " and num_batches_tracked (1)" if plan.kind == "batch" else ""

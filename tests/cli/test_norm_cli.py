@@ -268,3 +268,11 @@ def test_receptive_field_keeps_batchnorm2d_pointwise_as_torch_and_backprop_norm_
     d = _json(cli, "backprop", "norm", "--input", json.dumps(xt.detach().numpy().tolist()), "--eval",
               "--grad-output", json.dumps(one_hot.tolist()))
     assert np.count_nonzero(d["grad_input"]) == 1 and np.asarray(d["grad_input"])[0, 1, 2, 0] != 0
+
+
+@pytest.mark.parametrize("over", ["N", "C", "H", "W", "N,C", "N,H", "C,H,W", "H,W", "N,C,H,W", "N,W", "C,W"])
+def test_any_axes_render_forward_and_backward_in_text_and_latex(cli, over: str) -> None:
+    for fmt in ("text", "latex"):
+        for cmd in (("norm",), ("backprop", "norm", "--grad-output", X)):
+            res = cli(*cmd, "--input", X, "--over", over, "--steps", "2", "--format", fmt)
+            assert res.code == 0, (over, fmt, cmd, res.err)
