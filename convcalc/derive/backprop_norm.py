@@ -13,6 +13,7 @@ import numpy as np
 from convcalc.core import norm as core
 from convcalc.derive import norm as fwd
 from convcalc.derive import norm_answer
+from convcalc.derive.norm_steps import root
 from convcalc.derive.norm_symbols import index_text, sub, t, td, tw, x
 from convcalc.derive.records import Block, Elided, Equation, Heading, Note, Solution
 from convcalc.errors import ConvcalcError, ExitStatus
@@ -68,7 +69,7 @@ def _blocks(p: fwd.NormProblem, w: fwd.Worked, g: core.Gradients, dy: Array, cel
     limit = len(shown) if cap is None else min(cap, len(shown))
     for s in shown[:limit]:
         lab = index_text(s, base)
-        rt, rx = fwd.root(w, plan, s)
+        rt, rx = root(w, plan, s)
         mu = fwd.stats(w.mean, plan)[s]
         yield Equation(f"{sub('μ', lab, False)} = {td(mu)},  {sub('σ', lab, False)} = {rt}",
                        rf"{sub(chr(92) + 'mu', lab, True)} = {x(mu)}, \quad {sub(chr(92) + 'sigma', lab, True)} = {rx}")
@@ -162,7 +163,7 @@ def _cell(p: fwd.NormProblem, w: fwd.Worked, g: core.Gradients, dy: Array, c: tu
     plan = p.plan
     s = fwd.stat_of_cell(plan, c)
     lab, at = index_text(s, base), index_text(c, base)
-    rt, rx = fwd.root(w, plan, s)
+    rt, rx = root(w, plan, s)
     sd_t, sd_x = rt.split(" ≈ ")[-1], rx.split(r"\approx ")[0].strip()
     gh, xh, gi = g.grad_xhat[c], w.xhat[c], g.grad_input[c]
     k = tuple(c[a] for a in plan.param_axes)
