@@ -116,8 +116,10 @@ def backward_slips(p: Any, w: Any, dy: Array) -> list[Slip]:
         sd = as_kind(np.asarray(w.std), kind)
         return {"grad_input": (gx.reshape(plan.view) / sd).reshape(plan.shape)}
 
+    stats = None if p.training else (w.mean, w.var)
+
     def other(**kw: Any) -> Mapping[str, Array | None]:
-        f = forward_values(p, **kw)
+        f = forward_values(p, stats=stats, **kw)
         gr = core.backward(dy, f["normalized"], np.asarray(f["std"]).reshape(plan.stats_keep), plan, weight,
                            p.training)
         return {"grad_input": gr.grad_input, "grad_weight": gr.grad_weight}
@@ -134,5 +136,5 @@ def backward_slips(p: Any, w: Any, dy: Array) -> list[Slip]:
         ("x instead of x̂ in ∂L/∂γ = Σ ∂L/∂y · x̂",
          lambda: {"grad_weight": core.backward(dy, xs, w.std, plan, weight, p.training).grad_weight}),
         ("ε left out", lambda: other(eps=zero)),
-        ("the unbiased variance (÷(M−1)) in σ", lambda: other(unbiased=True)),
+        *([("the unbiased variance (÷(M−1)) in σ", lambda: other(unbiased=True))] if p.training else []),
     ]
