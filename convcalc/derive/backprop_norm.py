@@ -71,8 +71,9 @@ def _blocks(p: fwd.NormProblem, w: fwd.Worked, g: core.Gradients, dy: Array, cel
         lab = index_text(s, base)
         rt, rx = root(w, plan, s)
         mu = fwd.stats(w.mean, plan)[s]
-        yield Equation(f"{sub('μ', lab, False)} = {td(mu)},  {sub('σ', lab, False)} = {rt}",
-                       rf"{sub(chr(92) + 'mu', lab, True)} = {x(mu)}, \quad {sub(chr(92) + 'sigma', lab, True)} = {rx}")
+        mt, st, mx, sx = ("μ", "σ", r"\mu", r"\sigma") if p.training else ("μ̂", "σ̂", r"\hat{\mu}", r"\hat{\sigma}")
+        yield Equation(f"{sub(mt, lab, False)} = {td(mu)},  {sub(st, lab, False)} = {rt}",
+                       rf"{sub(mx, lab, True)} = {x(mu)}, \quad {sub(sx, lab, True)} = {rx}")
     if limit < len(shown):
         yield Note(f"… {limit} of {len(shown)} statistics shown; --steps all shows every one.")
     yield Heading("The equations")
