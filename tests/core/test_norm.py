@@ -80,7 +80,7 @@ def test_every_kind_forward_and_backward_against_torch_autograd(c: dict) -> None
     np.testing.assert_allclose(ours(), yt.detach().numpy(), **TOL)
     yt.backward(torch.tensor(g))
     gi, gw, gb = grads(g)
-    np.testing.assert_allclose(gi, xt.grad.numpy(), rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(gi, xt.grad.numpy(), **TOL)
     np.testing.assert_allclose(gw, wt.grad.numpy(), **TOL)
     np.testing.assert_allclose(gb, bt.grad.numpy(), **TOL)
 
@@ -146,7 +146,7 @@ def test_statistics_over_any_axes_against_torch_mean_var_and_autograd(shape_axes
     g = rng.standard_normal(shape)
     yt.backward(torch.tensor(g))
     gr = core.backward(g, xhat, std, plan, w)
-    np.testing.assert_allclose(gr.grad_input, xt.grad.numpy(), rtol=1e-8, atol=1e-8)
+    np.testing.assert_allclose(gr.grad_input, xt.grad.numpy(), **TOL)
     np.testing.assert_allclose(gr.grad_weight, wt.grad.numpy(), **TOL)
     np.testing.assert_allclose(gr.grad_bias, bt.grad.numpy(), **TOL)
 
