@@ -86,7 +86,7 @@ def module_name(plan: core.NormPlan) -> str:
         return f"LayerNorm({list(plan.param_shape)})"
     if plan.kind == "group":
         return f"GroupNorm({plan.groups}, {plan.shape[1]})"
-    return "none (no PyTorch module takes these statistics)"
+    return "no PyTorch module"
 
 
 @dataclass(frozen=True)
