@@ -35,6 +35,7 @@ class Verdict:
     name: str
     check: AnswerCheck
     slip: str | None = None
+    decimals: bool = False  # the claim was written with decimals
 
     @property
     def ok(self) -> bool:
@@ -67,14 +68,18 @@ def close(c: Any, v: Any, decimal: bool) -> bool:
         return isinstance(cv, float) and (cv == vv or (math.isnan(cv) and math.isnan(vv)))
     if not isinstance(cv, float) and not isinstance(vv, float) and Fraction(cv) == Fraction(vv):
         return True
-    if math.isclose(float(cv), float(vv), rel_tol=1e-6, abs_tol=1e-12):
-        return True
+    if isinstance(vv, float) and math.isclose(float(cv), vv, rel_tol=1e-6, abs_tol=1e-12):
+        return True  # an exact result is judged exactly, or by the decimals written
     d = _decimals(cv) if decimal and not isinstance(cv, float) else None
     if d is None or d == 0:
         return False
     q = 10 ** d
     exact = Fraction(vv)
     return abs(Fraction(cv) - exact) * 2 * q <= 1 or Fraction(math.trunc(exact * q), q) == Fraction(cv)
+
+
+def _has_decimals(text: str) -> bool:
+    return "." in text or "e" in text.lower()
 
 
 def judge(symbol: str, claimed: Array, text: str, computed: Array) -> AnswerCheck:
@@ -84,7 +89,7 @@ def judge(symbol: str, claimed: Array, text: str, computed: Array) -> AnswerChec
         c = c.reshape(comp.shape)  # a row typed for a column, a 1×1 matrix for a number, (C,1,1) for (C,)
     if c.shape != comp.shape:
         return AnswerCheck(symbol, claimed, comp, np.zeros(comp.shape, dtype=bool), shape_ok=False)
-    decimal = "." in text or "e" in text.lower()
+    decimal = _has_decimals(text)
     ok = np.empty(comp.shape, dtype=bool)
     for idx in np.ndindex(comp.shape):
         ok[idx] = close(c[idx], comp[idx], decimal)
@@ -124,7 +129,7 @@ def check(claims: Claims, computed: Mapping[str, Array], slips: Callable[[], lis
         if name not in computed:
             raise ConvcalcError(f"{name} is not computed here (e.g. no running statistics without a batch axis "
                                 "reduced, no unbiased variance in eval mode)", "--answer")
-        v = Verdict(name, judge(name, claimed, text, computed[name]))
+        v = Verdict(name, judge(name, claimed, text, computed[name]), decimals=_has_decimals(text))
         if not v.ok and size <= MAX_SLIP_CELLS:
             if not cache:
                 cache.append(slips())
@@ -157,6 +162,9 @@ def answer_blocks(verdicts: list[Verdict]) -> Iterator[Block]:
                        "ok" if not bad else "error")
         if v.slip:
             yield Note(f"Likely slip: your {v.name} is what you get with {v.slip}.", "warn")
+    if any(v.decimals for v in verdicts):
+        yield Note("A number written with d decimals is right when it is the true value rounded or cut to d "
+                   "decimals (a float result also within 10⁻⁶ relative).")
 
 
 def record(data: dict[str, Any], verdicts: list[Verdict]) -> None:

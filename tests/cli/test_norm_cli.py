@@ -112,6 +112,10 @@ def test_cells_are_capped_and_picked(cli) -> None:
     (["mean=4.5 1.5", "std=2.2913 1.118"], True, None),  # decimals rounded to what was written
     (["var=6 10/7"], False, "unbiased variance"),
     (["mean=3"], False, "over N,C,H,W instead of over N,H,W"),
+    (["var_unbiased=6 1.4285"], True, None),  # 10/7 = 1.42857…: cut to 4 decimals
+    (["var_unbiased=6 1.4286"], True, None),  # rounded
+    (["var_unbiased=6 1.4287"], False, None),
+    (["var=21/4 1250001/1000000"], False, None),  # an exact result is judged exactly, not within 10⁻⁶
 ])
 def test_answers_and_slips(cli, claims: list[str], ok: bool, slip: str | None) -> None:
     argv = ["norm", "--input", X]
