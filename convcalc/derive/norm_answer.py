@@ -93,7 +93,7 @@ def judge(symbol: str, claimed: Array, text: str, computed: Array) -> AnswerChec
     ok = np.empty(comp.shape, dtype=bool)
     for idx in np.ndindex(comp.shape):
         ok[idx] = close(c[idx], comp[idx], decimal)
-    if comp.dtype.kind == "f":  # a float result: the claim shown as the decimals typed
+    if comp.dtype.kind == "f" or decimal:  # the claim shown as the decimals typed
         c = np.vectorize(float, otypes=[np.float64])(c) if c.size else c.astype(np.float64)
     return AnswerCheck(symbol, c, comp, ok)
 
