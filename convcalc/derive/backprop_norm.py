@@ -102,7 +102,7 @@ def _symbol_equations(p: fwd.NormProblem) -> Iterator[Block]:
     nt, plan = p.nt, p.plan
     e, s, ps = nt.elem(), nt.stat_sub(), nt.param_sub()
     other = ",".join(n.lower() for a, n in enumerate(p.names) if a not in plan.param_axes)
-    m_t, sum_t, sum_x = nt.count_symbol(), nt.sum_sub(False), nt.sum_sub(True)
+    m_t, sum_t, sum_x = nt.count_symbol(), nt.sum_primed(False), nt.sum_primed(True)
     gy_t, gy_x = f"{D}{sub('y', e, False)}", _grad_tex("y", e)
     gh_t, gh_x = f"{D}{sub('x̂', e, False)}", _grad_tex(r"\hat{x}", e)
     xh_t, xh_x = sub("x̂", e, False), sub(r"\hat{x}", e, True)
@@ -119,11 +119,15 @@ def _symbol_equations(p: fwd.NormProblem) -> Iterator[Block]:
                        rf"{_grad_tex('x', e)} = \frac{{{gh_x}}}{{{sig_x}}}")
         yield Note("In eval mode μ̂ and σ̂ are constants (the running statistics): only the direct term is left.")
         return
-    yield Equation(f"{D}{sub('x', e, False)} = (1/{sub('σ', s, False)}) · [ {gh_t} − (1/{m_t}) Σ_{{{sum_t}}} {gh_t}"
-                   f" − {xh_t} · (1/{m_t}) Σ_{{{sum_t}}} {gh_t} · {xh_t} ]",
+    ep = nt.elem_primed()
+    ghp_t, ghp_x = f"{D}{sub('x̂', ep, False)}", _grad_tex(r"\hat{x}", ep)
+    xhp_t, xhp_x = sub("x̂", ep, False), sub(r"\hat{x}", ep, True)
+    mp = m_t if len(m_t) == 1 else f"({m_t})"
+    yield Equation(f"{D}{sub('x', e, False)} = (1/{sub('σ', s, False)}) · [ {gh_t} − 1/{mp} · Σ_{{{sum_t}}} {ghp_t}"
+                   f" − {xh_t} · 1/{mp} · Σ_{{{sum_t}}} {ghp_t} · {xhp_t} ]",
                    rf"{_grad_tex('x', e)} = \frac{{1}}{{{sub(chr(92) + 'sigma', s, True)}}} \Big[ {gh_x} - "
-                   rf"\frac{{1}}{{{m_t}}} \sum_{{{sum_x}}} {gh_x} - {xh_x} \cdot \frac{{1}}{{{m_t}}} "
-                   rf"\sum_{{{sum_x}}} {gh_x}\, {xh_x} \Big]")
+                   rf"\frac{{1}}{{{m_t}}} \sum_{{{sum_x}}} {ghp_x} - {xh_x} \cdot \frac{{1}}{{{m_t}}} "
+                   rf"\sum_{{{sum_x}}} {ghp_x}\, {xhp_x} \Big]")
     yield Note("Three terms: the direct path through x̂ (1st), the path through the mean μ, which every x of the "
                "statistic moves (2nd), and the path through the variance σ² (3rd). Summed over the M = "
                f"{plan.count} values of each statistic, ∂L/∂x adds up to 0, and so does ∂L/∂x · x̂.")

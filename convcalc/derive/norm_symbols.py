@@ -50,6 +50,20 @@ class Notation:
         inside = r" \in " if tex else "∈"
         return ",".join(f"c{inside}g" if self.plan.kind == "group" and v == "c" else v for v in letters)
 
+    def reduced_x_axes(self) -> tuple[int, ...]:
+        """The axes of x a statistic runs over (group norm: C, within the group, and *S)."""
+        return tuple(range(1, len(self.names))) if self.plan.kind == "group" else self.plan.axes
+
+    def elem_primed(self) -> str:
+        """x's index with the summed letters primed: ``n',c,h',w'`` (the free n,h,w stay apart)."""
+        red = self.reduced_x_axes()
+        return ",".join(n.lower() + ("'" if i in red else "") for i, n in enumerate(self.names))
+
+    def sum_primed(self, tex: bool) -> str:
+        inside = r" \in " if tex else "∈"
+        return ",".join(f"c'{inside}g" if self.plan.kind == "group" and i == 1 else self.names[i].lower() + "'"
+                        for i in self.reduced_x_axes())
+
     def count_symbol(self) -> str:
         return "".join(s for i, s in enumerate(self.view_sizes) if i in self.plan.axes)
 
