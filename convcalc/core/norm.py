@@ -102,7 +102,7 @@ def plan_kind(shape: tuple[int, ...], kind: str, groups: int = 1,
     if kind == "group":
         c = shape[1]
         if groups < 1 or c % groups:
-            raise ConvcalcError(f"{groups} does not divide the {c} channels", "--groups")
+            raise ConvcalcError(f"must be a positive divisor of the {c} channels, got {groups}", "--groups")
         view = (shape[0], groups, c // groups, *shape[2:])
         return NormPlan("group", shape, view, tuple(range(2, nd + 1)), (1,), groups)
     raise ConvcalcError(f"must be one of {', '.join(KINDS)}, got {kind!r}", "--kind")
