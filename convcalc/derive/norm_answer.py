@@ -68,8 +68,9 @@ def close(c: Any, v: Any, decimal: bool) -> bool:
         return isinstance(cv, float) and (cv == vv or (math.isnan(cv) and math.isnan(vv)))
     if not isinstance(cv, float) and not isinstance(vv, float) and Fraction(cv) == Fraction(vv):
         return True
-    if isinstance(vv, float) and math.isclose(float(cv), vv, rel_tol=1e-6, abs_tol=1e-12):
-        return True  # an exact result is judged exactly, or by the decimals written
+    if (isinstance(vv, float) or isinstance(cv, float)) and math.isclose(float(cv), float(vv), rel_tol=1e-6,
+                                                                         abs_tol=1e-12):
+        return True  # floats on either side; an exact result and claim are judged exactly, or by the decimals
     d = _decimals(cv) if decimal and not isinstance(cv, float) else None
     if d is None or d == 0:
         return False
