@@ -280,3 +280,10 @@ def test_any_axes_render_forward_and_backward_in_text_and_latex(cli, over: str) 
         for cmd in (("norm",), ("backprop", "norm", "--grad-output", X)):
             res = cli(*cmd, "--input", X, "--over", over, "--steps", "2", "--format", fmt)
             assert res.code == 0, (over, fmt, cmd, res.err)
+
+
+def test_a_float_claim_from_a_file_against_an_exact_mean(cli, tmp_path) -> None:
+    np.save(tmp_path / "mean.npy", np.array([4.5, 1.5]))
+    np.save(tmp_path / "bad.npy", np.array([4.5, 1.6]))
+    assert cli("norm", "--input", X, "--answer", f"mean={tmp_path / 'mean.npy'}").code == 0
+    assert cli("norm", "--input", X, "--answer", f"mean={tmp_path / 'bad.npy'}").code == 1
