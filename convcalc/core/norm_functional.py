@@ -11,8 +11,11 @@ them: None for a weight or bias that was not given.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import inspect
+from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,6 +23,27 @@ from convcalc.core import norm as core
 from convcalc.core import norm_fast
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array, Scalar
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _keeps_float32(fn: F) -> F:
+    """float32 in, float32 out, as in PyTorch (the work itself is done in float64)."""
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = fn(*args, **kwargs)
+        if np.asarray(sig.bind(*args, **kwargs).arguments["input"]).dtype != np.float32:
+            return out
+
+        def cast(a: Any) -> Any:
+            return a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype == np.float64 else a
+
+        return tuple(cast(a) for a in out) if isinstance(out, tuple) else cast(out)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _exactly(v: Scalar, x: Array) -> Scalar:
@@ -61,6 +85,7 @@ def _running(running_mean: Array | None, running_var: Array | None, plan: core.N
     return (core.running_as_stats(np.asarray(running_mean), plan), core.running_as_stats(np.asarray(running_var), plan))
 
 
+@_keeps_float32
 def batch_norm(input: Array, running_mean: Array | None, running_var: Array | None, weight: Array | None = None,
                bias: Array | None = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-05) -> Array:
@@ -91,6 +116,7 @@ def _fast(x: Array, plan: core.NormPlan, *arrays: Array | None) -> bool:
     return norm_fast.fits(x, plan, *(None if a is None else np.asarray(a) for a in arrays))
 
 
+@_keeps_float32
 def layer_norm(input: Array, normalized_shape: Sequence[int] | int, weight: Array | None = None,
                bias: Array | None = None, eps: float = 1e-05) -> Array:
     """``torch.nn.functional.layer_norm``: statistics over the trailing ``normalized_shape``."""
@@ -106,6 +132,7 @@ def _layer_plan(x: Array, normalized_shape: Sequence[int] | int) -> core.NormPla
     return core.NormPlan("layer", x.shape, x.shape, axes, axes)
 
 
+@_keeps_float32
 def instance_norm(input: Array, running_mean: Array | None = None, running_var: Array | None = None,
                   weight: Array | None = None, bias: Array | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-05) -> Array:
@@ -122,6 +149,7 @@ def instance_norm(input: Array, running_mean: Array | None = None, running_var: 
     return y
 
 
+@_keeps_float32
 def group_norm(input: Array, num_groups: int, weight: Array | None = None, bias: Array | None = None,
                eps: float = 1e-05) -> Array:
     """``torch.nn.functional.group_norm``: C split into ``num_groups``; one mean and variance per
@@ -140,6 +168,7 @@ def _grads(grad_output: Array, x: Array, plan: core.NormPlan, weight: Array | No
     return gr.grad_input, None if weight is None else gr.grad_weight, None if bias is None else gr.grad_bias
 
 
+@_keeps_float32
 def batch_norm_backward(grad_output: Array, input: Array, running_mean: Array | None, running_var: Array | None,
                         weight: Array | None = None, bias: Array | None = None, training: bool = False,
                         momentum: float = 0.1, eps: float = 1e-05) -> tuple[Array, Array | None, Array | None]:
@@ -154,6 +183,7 @@ def batch_norm_backward(grad_output: Array, input: Array, running_mean: Array | 
     return _grads(grad_output, x, plan, weight, bias, eps, stats)
 
 
+@_keeps_float32
 def layer_norm_backward(grad_output: Array, input: Array, normalized_shape: Sequence[int] | int,
                         weight: Array | None = None, bias: Array | None = None,
                         eps: float = 1e-05) -> tuple[Array, Array | None, Array | None]:
@@ -162,6 +192,7 @@ def layer_norm_backward(grad_output: Array, input: Array, normalized_shape: Sequ
     return _grads(grad_output, x, _layer_plan(x, normalized_shape), weight, bias, eps, None)
 
 
+@_keeps_float32
 def instance_norm_backward(grad_output: Array, input: Array, running_mean: Array | None = None,
                            running_var: Array | None = None, weight: Array | None = None,
                            bias: Array | None = None, use_input_stats: bool = True, momentum: float = 0.1,
@@ -173,6 +204,7 @@ def instance_norm_backward(grad_output: Array, input: Array, running_mean: Array
     return _grads(grad_output, x, plan, weight, bias, eps, stats)
 
 
+@_keeps_float32
 def group_norm_backward(grad_output: Array, input: Array, num_groups: int, weight: Array | None = None,
                         bias: Array | None = None, eps: float = 1e-05) -> tuple[Array, Array | None, Array | None]:
     """Gradients of :func:`group_norm`."""

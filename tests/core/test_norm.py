@@ -219,3 +219,13 @@ def test_fast_float_path_with_a_zero_gamma_and_the_exact_core_agree() -> None:
     xhat = core.normalized(x, plan, mom.mean, std)
     np.testing.assert_allclose(F.batch_norm(x, None, None, w, b, True), core.affine(xhat, plan, w, b), **TOL)
     np.testing.assert_allclose(core.backward(g, xhat, std, plan, w).grad_input, gi, **TOL)
+
+
+def test_float32_in_float32_out_as_torch() -> None:
+    rng = np.random.default_rng(2)
+    x, g = rng.standard_normal((3, 4, 5)).astype(np.float32), rng.standard_normal((3, 4, 5)).astype(np.float32)
+    y = F.group_norm(x, 2)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, tf.group_norm(torch.from_numpy(x), 2).numpy(), rtol=1e-5, atol=1e-5)
+    gi, gw, gb = F.batch_norm_backward(g, x, None, None, np.ones(4, np.float32), None, True)
+    assert gi.dtype == gw.dtype == np.float32 and gb is None
