@@ -24,7 +24,6 @@ from convcalc.core import norm_fast
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array, Scalar
 
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
