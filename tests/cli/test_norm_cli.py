@@ -287,3 +287,41 @@ def test_a_float_claim_from_a_file_against_an_exact_mean(cli, tmp_path) -> None:
     np.save(tmp_path / "bad.npy", np.array([4.5, 1.6]))
     assert cli("norm", "--input", X, "--answer", f"mean={tmp_path / 'mean.npy'}").code == 0
     assert cli("norm", "--input", X, "--answer", f"mean={tmp_path / 'bad.npy'}").code == 1
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_kinds_end_to_end_against_torch(cli, seed: int) -> None:
+    """norm and backprop norm through the CLI (integer input: the exact path) against torch's modules
+    and autograd, for a random kind, shape, γ, β, ε and momentum."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    nd = int(rng.integers(2, 5))
+    shape = (int(rng.integers(2, 4)), *(int(v) for v in rng.integers(1, 4, nd - 1)))
+    kinds = ["batch", "layer"] + (["instance", "group"] if nd >= 3 and np.prod(shape[2:]) > 1 else [])
+    kind = kinds[seed % len(kinds)]
+    x, dy = rng.integers(-6, 7, shape), rng.integers(-3, 4, shape)
+    groups = [g for g in range(1, shape[1] + 1) if shape[1] % g == 0][-1]
+    pshape = shape[1:] if kind == "layer" else (shape[1],)
+    w, b = rng.integers(-3, 4, pshape), rng.integers(-3, 4, pshape)
+    eps, m = float(rng.choice([1e-5, 0.25])), float(rng.choice([0.1, 0.5]))
+    argv = ["--input", json.dumps(x.tolist()), "--kind", kind, "--weight", json.dumps(w.tolist()), "--bias",
+            json.dumps(b.tolist()), "--eps", repr(eps), "--momentum", repr(m)] + (["--groups", str(groups)]
+                                                                                 if kind == "group" else [])
+    d = _json(cli, "norm", *argv)
+    gd = _json(cli, "backprop", "norm", *argv, "--grad-output", json.dumps(dy.tolist()))
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    rm, rv = torch.zeros(shape[1], dtype=torch.float64), torch.ones(shape[1], dtype=torch.float64)
+    tf = torch.nn.functional
+    y = {"batch": lambda: tf.batch_norm(xt, rm, rv, wt, bt, True, m, eps),
+         "layer": lambda: tf.layer_norm(xt, pshape, wt, bt, eps),
+         "instance": lambda: tf.instance_norm(xt, None, None, wt, bt, True, m, eps),
+         "group": lambda: tf.group_norm(xt, groups, wt, bt, eps)}[kind]()
+    np.testing.assert_allclose(d["output"], y.detach().numpy(), rtol=1e-9, atol=1e-9)
+    if kind == "batch":
+        np.testing.assert_allclose(d["running_mean"], rm.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(d["running_var"], rv.numpy(), rtol=1e-12)
+    y.backward(torch.tensor(dy, dtype=torch.float64))
+    for key, t in (("grad_input", xt), ("grad_weight", wt), ("grad_bias", bt)):
+        np.testing.assert_allclose(gd[key], t.grad.numpy(), rtol=1e-9, atol=1e-9)
