@@ -151,11 +151,11 @@ def moments(x: Array, plan: NormPlan) -> Moments:
     if exact(v):
         if v.dtype != object and not integer_product_fits(v, v, m):
             v = to_exact_object(v)
-        s1 = v.sum(axis=plan.axes, keepdims=True)
-        s2 = (v * v).sum(axis=plan.axes, keepdims=True)
+        s1 = _obj(v.sum(axis=plan.axes, keepdims=True))
+        s2 = _obj((v * v).sum(axis=plan.axes, keepdims=True))  # M·Σx² may pass int64: Python ints from here
         frac = np.frompyfunc(Fraction, 2, 1)
-        squares = frac(_obj(s2 * m - s1 * s1), m)  # S = Σ(x−μ)² = (MΣx² − (Σx)²)/M
-        mean = frac(_obj(s1), m)
+        squares = frac(s2 * m - s1 * s1, m)  # S = Σ(x−μ)² = (MΣx² − (Σx)²)/M
+        mean = frac(s1, m)
         var = squares * Fraction(1, m)
         unbiased = squares * Fraction(1, m - 1) if m > 1 else None
         return Moments(_tidy(mean), _tidy(var), None if unbiased is None else _tidy(unbiased), _tidy(squares))

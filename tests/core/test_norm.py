@@ -229,3 +229,13 @@ def test_float32_in_float32_out_as_torch() -> None:
     np.testing.assert_allclose(y, tf.group_norm(torch.from_numpy(x), 2).numpy(), rtol=1e-5, atol=1e-5)
     gi, gw, gb = F.batch_norm_backward(g, x, None, None, np.ones(4, np.float32), None, True)
     assert gi.dtype == gw.dtype == np.float32 and gb is None
+
+
+def test_exact_statistics_of_large_integers_do_not_overflow() -> None:
+    """M·Σx² passes int64 while each sum fits (x = ±2³⁰, M = 3): Python ints, exactly."""
+    big = 2**30
+    x = np.array([[big, 3], [big, -7], [-big, 5]], dtype=np.int64)
+    mom = core.moments(x, core.plan_kind(x.shape, "batch"))
+    for f in range(2):
+        vals = [Fraction(int(v)) for v in x[:, f]]
+        assert mom.var[0, f] == statistics.pvariance(vals) and mom.var_unbiased[0, f] == statistics.variance(vals)
