@@ -97,7 +97,7 @@ def _sum_text(vals: Array) -> tuple[str, str]:
 def _mean_line(p: NormProblem, w: Worked, s: tuple[int, ...], base: int) -> Equation:
     vals = values_of(p, s)
     st, sx = _sum_text(vals)
-    total = vals.sum() if core.exact(vals) else float(vals.sum())
+    total = sum(vals.tolist()) if core.exact(vals) else float(vals.sum())  # Python ints: never overflows
     lab = stat_label(s, base)
     m = stats(w.mean, p.plan)[s]
     return Equation(f"{sub('μ', lab, False)} = ({st})/{vals.size} = {ratio(total, vals.size, m)}",
