@@ -66,7 +66,7 @@ def _blocks(p: fwd.NormProblem, w: fwd.Worked, g: core.Gradients, dy: Array, cel
     yield from fwd.show("∂L/∂y", "upstream gradient", dy, base)
     yield Heading("The forward pass (the norm command works its steps)")
     shown = fwd.stat_cells(plan)
-    limit = len(shown) if cap is None else min(cap, len(shown))
+    limit = len(shown) if cap is None else min(DEFAULT_CELL_CAP, len(shown))  # --steps N caps cells, not these
     for s in shown[:limit]:
         lab = index_text(s, base)
         rt, rx = root(w, plan, s)
@@ -190,7 +190,7 @@ def _param_lines(p: fwd.NormProblem, w: fwd.Worked, g: core.Gradients, dy: Array
                  cap: int | None) -> Iterator[Block]:
     plan = p.plan
     cells = list(np.ndindex(plan.param_shape))
-    limit = len(cells) if cap is None else min(cap, len(cells))
+    limit = len(cells) if cap is None else min(DEFAULT_CELL_CAP, len(cells))
     for k in cells[:limit]:
         lab = index_text(k, base)
         yield Equation(f"{D}{sub('β', lab, False)} = Σ {D}y over its {_count(plan)} cells = {td(g.grad_bias[k])};   "

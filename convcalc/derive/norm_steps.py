@@ -49,7 +49,7 @@ def blocks(p: NormProblem, w: Worked, cells: list[tuple[int, ...]], cap: int | N
     yield Note(f"Each statistic is over M = {nt.count_symbol()} = {worked}{plan.count} values; "
                f"ε = {t(p.eps)}" + (f", momentum m = {t(p.momentum)}" if p.tracks_running else "") + ".")
     shown = stat_cells(plan)
-    limit = len(shown) if cap is None else min(cap, len(shown))
+    limit = len(shown) if cap is None else min(DEFAULT_CELL_CAP, len(shown))  # --steps N caps cells, not these
     if p.training:
         assert w.mom is not None
         yield Heading("Means")
