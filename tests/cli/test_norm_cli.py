@@ -207,9 +207,12 @@ def test_bad_grad_output_and_input_rank(cli) -> None:
     assert res.code == 2 and "--input" in res.err
 
 
-def test_params_net_counts_batchnorm2d_as_norm_does(cli) -> None:
+def test_params_net_counts_batchnorm2d_as_norm_does(cli, tmp_path) -> None:
     """``params --net`` and ``norm`` agree on BatchNorm2d's learnable parameters (buffers not counted)."""
     for c in (3, 16):
+        (tmp_path / "net.txt").write_text(f"Conv2d({c}, {c}, 3, padding=1)\nBatchNorm2d({c})\n", encoding="utf-8")
+        net = _json(cli, "params", "--net", str(tmp_path / "net.txt"), "--input-shape", f"2x{c}x4x4")
+        assert net["layers"][1]["params"] == 2 * c
         net = _json(cli, "params", "--layer", f"BatchNorm2d({c})", "--input-shape", f"2x{c}x4x4")
         x = json.dumps(np.zeros((2, c, 2, 2), dtype=int).tolist())
         ours = _json(cli, "norm", "--input", x, "--kind", "batch", "--eps", "1")
