@@ -29,7 +29,7 @@ from convcalc.derive.norm import (
     values_of,
 )
 from convcalc.derive.norm_symbols import index_text, sub, symbol_equations, t, td, tw, x
-from convcalc.derive.records import Block, Elided, Equation, Heading, Note
+from convcalc.derive.records import Block, Elided, Equation, Heading, Note, Table
 from convcalc.numbers import Array
 
 
@@ -79,6 +79,8 @@ def blocks(p: NormProblem, w: Worked, cells: list[tuple[int, ...]], cap: int | N
     yield Note(param_note(p))
     yield Heading("Which variant acts like a convolution")
     yield Note(conv_note(p))
+    if len(p.plan.shape) >= 3:
+        yield variants_table(p)
 
 
 def _capped(lines: Iterator[Equation], limit: int, total: int, what: str) -> Iterator[Block]:
@@ -251,3 +253,21 @@ def _differs(plan: core.NormPlan, names: tuple[str, ...]) -> str:
     if "C" not in kept and "F" not in kept and plan.kind != "group":
         parts.append("are shared by all channels")
     return " and ".join(parts) or "differ from it"
+
+
+def variants_table(p: NormProblem) -> Table:
+    """The four ways a batch's statistics can be taken (the course's question), this one marked."""
+    names, shape = p.names, p.plan.shape
+    spatial = names[2:]
+    rows = []
+    for over, what in (((0, 1, *range(2, len(shape))), "one for the whole batch"),
+                       ((0, *range(2, len(shape))), "one per channel"),
+                       ((0, 1), f"one per location ({','.join(spatial)})"),
+                       ((0,), f"one per channel and location ({','.join(names[1:])})")):
+        count = math.prod(n for i, n in enumerate(shape) if i not in over)
+        conv = "yes" if over == (0, *range(2, len(shape))) else "no"
+        here = "this one" if p.plan.kind != "group" and tuple(p.plan.axes) == over else ""
+        rows.append((",".join(names[a] for a in over), what, count, conv, here))
+    return Table(("--over", "statistics", "means (and stds)", "like a convolution", ""), tuple(rows),
+                 left=("--over", "statistics", "like a convolution", ""))
+
