@@ -94,6 +94,9 @@ def test_symbols_first_then_numbers(cli) -> None:
     assert "s²_2 = 10/7 (1.428571) (unbiased)" in out
     assert "σ_1 = √(σ²_1 + ε) = √(21/4 + 0) = √(21/4) ≈ 2.291288" in out
     assert "acts like a convolution" in out
+    md = cli("norm", "--input", X, "--over", "N", "--format", "markdown").out
+    assert "| N,H,W | one per channel | 2 | yes |  |" in md and "| N | one per channel and location (C,H,W) | 8 | no " \
+        "| this one |" in md
     tex = cli("norm", "--input", X, "--eps", "0", "--format", "latex").out
     assert r"\mu_{c} = \frac{1}{NHW} \sum_{n,h,w} x_{n,c,h,w}" in tex and r"\sqrt{\frac{21}{4}}" in tex
 
