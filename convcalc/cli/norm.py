@@ -64,6 +64,18 @@ NormAnswerOpt = Annotated[list[str] | None, typer.Option(
 CellOpt = Annotated[list[str] | None, typer.Option("--cell", help="Work this cell of x, e.g. 1,2,1,1 (repeatable).")]
 
 
+def numeric(a: Array, flag: str) -> Array:
+    """The array itself when it holds numbers; letters (a SymPy matrix) are refused: norm works numbers."""
+    if a.dtype == object and not all(isinstance(v, int | Fraction | float) for v in a.flat):
+        raise ConvcalcError("norm works with numbers; letters are not supported here", flag)
+    return a
+
+
+def _optional(value: str | None, flag: str) -> Array | None:
+    a = optional_matrix(value, flag)
+    return None if a is None else numeric(a, flag)
+
+
 def axes_arg(over: str, ndim: int) -> tuple[int, ...]:
     from convcalc.derive.norm_symbols import ALIASES, LAYOUTS
 
@@ -123,12 +135,12 @@ def claims_arg(items: list[str] | None) -> dict[str, tuple[Array, str]]:
             try:
                 number = parse_entry(text, flag)
             except ConvcalcError:
-                out[name] = (read_tensor(value, flag, exact=True), text)
+                out[name] = (numeric(read_tensor(value, flag, exact=True), flag), text)
                 continue
             exact = Fraction(text.replace("\u2212", "-")) if isinstance(number, float) else number
             out[name] = (as_scalar(exact), text)
             continue
-        out[name] = (read_tensor(value, flag, exact=True), text)
+        out[name] = (numeric(read_tensor(value, flag, exact=True), flag), text)
     return out
 
 
@@ -139,7 +151,7 @@ def problem_arg(input: str | None, over: str | None, kind: NormKind | None, grou
     from convcalc.derive.norm import NormProblem
     from convcalc.derive.norm_symbols import LAYOUTS
 
-    x = matrix_arg(input, "--input", "input")
+    x = numeric(matrix_arg(input, "--input", "input"), "--input")
     if x.ndim not in LAYOUTS:
         raise ConvcalcError(f"has {x.ndim} axes; normalization takes (N,F), (N,C,L), (N,C,H,W) or (N,C,D,H,W)",
                             "--input")
@@ -160,7 +172,7 @@ def problem_arg(input: str | None, over: str | None, kind: NormKind | None, grou
                        _param(bias, "--bias", plan.param_shape),
                        number_arg(eps, "--eps", Fraction(0)), number_arg(momentum, "--momentum", Fraction(0),
                                                                          Fraction(1)),
-                       optional_matrix(running_mean, "--running-mean"), optional_matrix(running_var, "--running-var"),
+                       _optional(running_mean, "--running-mean"), _optional(running_var, "--running-var"),
                        not eval_)
 
 
@@ -168,7 +180,7 @@ def _param(value: str | None, flag: str, shape: tuple[int, ...]) -> Array | None
     """γ or β as given, or one number for every element of PyTorch's shape."""
     import numpy as np
 
-    a = optional_matrix(value, flag)
+    a = _optional(value, flag)
     if a is not None and a.size == 1 and shape != (1,):
         return np.full(shape, a.reshape(-1)[0], dtype=a.dtype)
     return a
@@ -217,6 +229,6 @@ def norm_backward(
                     momentum, eval_)
     if wrt not in ("input", "weight", "bias"):
         raise ConvcalcError(f"must be input, weight or bias, got {wrt!r}", "--wrt")
-    dy = optional_matrix(grad_output, "--grad-output")
+    dy = _optional(grad_output, "--grad-output")
     emit(derive.solve(p, dy, claims_arg(answer), cells_arg(cell), steps_arg(steps, derive.DEFAULT_CELL_CAP), base),
          fmt, output, f"grad_{wrt}")

@@ -331,3 +331,9 @@ def test_random_kinds_end_to_end_against_torch(cli, seed: int) -> None:
     y.backward(torch.tensor(dy, dtype=torch.float64))
     for key, t in (("grad_input", xt), ("grad_weight", wt), ("grad_bias", bt)):
         np.testing.assert_allclose(gd[key], t.grad.numpy(), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("flag", ["--weight", "--bias", "--running-mean", "--grad-output"])
+def test_letters_are_refused_in_one_line(cli, flag: str) -> None:
+    res = cli("backprop", "norm", "--input", X, flag, "a b")
+    assert res.code == 2 and flag in res.err and "letters" in res.err and res.err.count("\n") == 1
