@@ -337,3 +337,25 @@ def test_random_kinds_end_to_end_against_torch(cli, seed: int) -> None:
 def test_letters_are_refused_in_one_line(cli, flag: str) -> None:
     res = cli("backprop", "norm", "--input", X, flag, "a b")
     assert res.code == 2 and flag in res.err and "letters" in res.err and res.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("layer,kind", [("LayerNorm([2, 2, 2])", ("--kind", "layer")),
+                                        ("LayerNorm(2)", ("--kind", "layer", "--normalized-shape", "2")),
+                                        ("GroupNorm(1, 2)", ("--kind", "group", "--groups", "1")),
+                                        ("BatchNorm2d(2)", ("--kind", "batch"))])
+def test_params_agrees_with_norm_on_layer_and_group_norm(cli, layer: str, kind: tuple[str, ...]) -> None:
+    net = _json(cli, "params", "--layer", layer, "--input-shape", "2x2x2x2")
+    assert net["total_params"] == _json(cli, "norm", "--input", X, *kind)["param_count"]
+
+
+def test_receptive_field_says_group_norm_is_global_as_its_statistics_are(cli) -> None:
+    """GroupNorm's statistics run over every location of a sample, in eval mode too: torch's autograd
+    sends a one-hot gradient to every location, and receptive-field calls the field global."""
+    torch = pytest.importorskip("torch")
+    rf = _json(cli, "receptive-field", "--layer", "Conv2d(2, 2, 3, padding=1)", "--layer", "GroupNorm(1, 2)",
+               "--input-shape", "1x2x6x6")
+    assert rf["layers"][1]["global"] is True
+    gn = torch.nn.GroupNorm(1, 2).double().eval()
+    xt = torch.randn(1, 2, 6, 6, dtype=torch.float64, requires_grad=True)
+    gn(xt)[0, 0, 0, 0].backward()
+    assert torch.count_nonzero(xt.grad).item() == xt.numel()
