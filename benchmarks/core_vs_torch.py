@@ -1,7 +1,8 @@
 """convcalc.functional against torch's CPU kernels at issue 7's shape, same thread count, one run.
 
 Shape: N=16, C=64→64, 56×56, 3×3, padding 1 (pools: 3×3, stride 2, padding 1 and 2×2,
-stride 2). Prints, per case and dtype, the median time of each side and the ratio
+stride 2; BatchNorm2d in training, forward then backward, float64 only).
+Prints, per case and dtype, the median time of each side and the ratio
 convcalc/torch against the budget (float64: forward ≤ 1.2×, backward ≤ 2×; float32: ≤ 3×).
 The two sides alternate call by call, back to back, so load from other processes hits both
 alike. Neither side's threads may spin into the other's call: by default torch's OpenMP
@@ -91,6 +92,21 @@ def make_cases(dtype: type, torch: Any) -> list[tuple[str, Budget, Callable[[], 
         ("conv_transpose2d backward", BACKWARD, lambda: F.conv_transpose2d_backward(g, x, w, padding=1),
          backward(tf.conv_transpose2d, gt, xt, wt, padding=1)),
     ]
+    if dtype is np.float64:  # issue 18: BatchNorm2d in training, forward then backward (budget 2×)
+        gamma, beta = rng.standard_normal(C), rng.standard_normal(C)
+        gt_, bt_ = torch.from_numpy(gamma), torch.from_numpy(beta)
+
+        def bn_ours() -> None:
+            rm, rv = np.zeros(C), np.ones(C)
+            F.batch_norm(x, rm, rv, gamma, beta, True, 0.1, 1e-5)
+            F.batch_norm_backward(g, x, None, None, gamma, beta, True, 0.1, 1e-5)
+
+        def bn_torch() -> None:
+            leaves = [t.clone().requires_grad_() for t in (xt, gt_, bt_)]
+            tf.batch_norm(leaves[0], torch.zeros(C, dtype=torch.float64), torch.ones(C, dtype=torch.float64),
+                          leaves[1], leaves[2], True, 0.1, 1e-5).backward(gt)
+
+        cases.append(("batch_norm2d forward+backward", BACKWARD, bn_ours, bn_torch))
     for label, k, s, p in POOLS:
         o = (SIZE + 2 * p - k) // s + 1
         gp = rng.standard_normal((N, C, o, o)).astype(dtype)

@@ -19,6 +19,7 @@ import time
 
 A = "4 5 2 2 1; 3 3 2 2 4; 4 3 4 1 1; 5 1 4 1 2; 5 1 3 1 4"
 B = "4 3 3; 5 5 5; 2 4 3"
+X4 = "[[[[1,2],[3,4]],[[0,0],[1,1]]],[[[5,6],[7,8]],[[2,2],[3,3]]]]"  # N, C, H, W = 2
 PY = sys.executable
 CC = [PY, "-m", "convcalc"]
 # Every command on a homework-sized problem, text and JSON: budget 1.5× (none imports SymPy).
@@ -37,6 +38,8 @@ HOMEWORK: list[tuple[str, list[str]]] = [
     ("backprop conv 5x5", ["backprop", "conv", "-i", A, "-k", B]),
     ("backprop pool 5x5", ["backprop", "pool", "-i", A, "--kernel-size", "2"]),
     ("backprop expr", ["backprop", "expr", "sum((W @ x)**2)", "--var", "W=1 2; 3 4", "--var", "x=1; 2"]),
+    ("norm 2x2x2x2", ["norm", "-i", X4, "--over", "N,H,W", "--weight", "2 3", "--bias", "1 -1"]),
+    ("backprop norm 2x2x2x2", ["backprop", "norm", "-i", X4, "--grad-output", X4]),
 ]
 # The formulas in LaTeX and Markdown: sizes from the table, gradients' closed forms derived.
 FORMULAS: list[tuple[str, list[str]]] = [

@@ -462,3 +462,15 @@ def avg_pool2d_backward(grad_output: Array, input: Array, kernel_size: IntOrTupl
 
 
 __all__ += ["avg_pool1d_backward", "avg_pool2d_backward", "max_pool1d_backward", "max_pool2d_backward"]
+
+
+from convcalc.core.norm_functional import (  # noqa: E402,F401  (torch.nn.functional's normalizations)
+    batch_norm,
+    batch_norm_backward,
+    group_norm,
+    group_norm_backward,
+    instance_norm,
+    instance_norm_backward,
+    layer_norm,
+    layer_norm_backward,
+)

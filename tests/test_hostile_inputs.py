@@ -44,6 +44,8 @@ BASE: dict[str, list[str]] = {
                      "0"],
     "scan-mlp": ["--input-shape", "1x2x8", "--mlp", "Linear(4, 3), ReLU(), Linear(3, 2)", "--window", "2",
                  "--stride", "2"],
+    "norm": ["--input", M],
+    "backprop norm": ["--input", M],
 }
 HOSTILE = ["0", "-1", "-999999999999", "99999999999999999999", "abc", "", " ", "1/0", "nan", "inf", "-inf",
            "1e308", "1e-400", "\x00", "é∑≈", "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]", "1,2,3,4,5",

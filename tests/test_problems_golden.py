@@ -188,6 +188,7 @@ WRONG_CLAIMS = {
     "cpen455-hw2-7-h4": "after the transposed conv a unit sees 13 or 17 pixels, not 27",
     "cpen455-hw2-7-h5": "after the pool a unit sees 17 pixels (7 to 17 at the border), not 29",
     "cpen455-hw2-7-y": "a linear layer sees the whole 512-pixel input, not 29",
+    "cpen455-hw2-2.5-affine-words": "γ the shift and β the scale, as the sentence says, swap eq. (24)'s γ and β",
     "mathdnn-hw4-1-y1": "with padding 1 the −1 sits at the centre tap and the 1 below it (the claim is padding 0's)",
     "mathdnn-hw4-1-y2": "with padding 1 the −1 sits at the centre tap and the 1 right of it (the claim is padding 0's)",
     "cpen455-hw2-6-pair-ops-letters": "2BCHW(K² + N) is the approximation; exact is BCHW(2K² − 1) + BHWN(2C − 1)",

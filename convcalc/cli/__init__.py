@@ -53,6 +53,7 @@ def register_commands() -> None:
         cmu,
         conv,
         layers,
+        norm,
         quiz,
         scan,
         sizes,

@@ -49,6 +49,8 @@ def with_slip(solution: Solution, argv: list[str]) -> Solution:
     (``{"stride": "1"}``), and ``{}`` for a slip that only reads the claim differently.
     """
     combo = find_slip(argv, solution)
+    if combo is None and solution.data.get("slip"):
+        return solution  # the command named its slip itself (norm's several --answer parts)
     slip = slips.describe(combo) if combo else None
     changed = {k.replace("_", "-"): v for s in combo or () for k, v in s.changes.items()}
     data = {**solution.data, "slip": slip, "slip_settings": changed if combo else None}

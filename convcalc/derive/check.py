@@ -115,6 +115,10 @@ def _setting_words(key: str, value: Any) -> str:
 
 
 def _plain(x: Any) -> str:
+    if isinstance(x, np.ndarray):  # a matrix beside a claim of several parts (norm's NAME=VALUE list)
+        from convcalc.numbers import fmt
+
+        return str(np.vectorize(fmt, otypes=[object])(x).tolist()).replace("'", "") if x.size else "[]"
     if isinstance(x, list | tuple):
         return ",".join(map(str, x))
     return str(x)

@@ -44,12 +44,22 @@ def cell_name(symbol: str, index: tuple[int, ...], base: int) -> str:
     return f"{{{head}}}_{{{sub}}}" if "_" in head else f"{head}_{{{sub}}}"  # never a double subscript
 
 
+_GREEK = {"μ": r"\mu ", "σ": r"\sigma ", "γ": r"\gamma ", "β": r"\beta ", "²": "^2", "∂": r"\partial ",
+          "x̂": r"\hat{x}"}
+
+
 def symbol_tex(symbol: str) -> str:
-    """``A_pad`` -> ``A_{\\text{pad}}``; ``C[1,:]`` -> ``C_{1}``."""
+    """``A_pad`` -> ``A_{\\text{pad}}``; ``C[1,:]`` -> ``C_{1}``; ``σ²`` -> ``\\sigma^2`` (Greek as commands)."""
+    if not symbol.isascii():
+        for k, v in _GREEK.items():
+            symbol = symbol.replace(k, v)
+        if "[" not in symbol:
+            return symbol.strip()
     if "[" in symbol:
         head, rest = symbol.split("[", 1)
         idx = rest.rstrip("]").replace(",:", "").replace(":", "")
-        return f"{symbol_tex(head)}^{{({idx})}}"
+        h = symbol_tex(head)
+        return f"{{{h}}}^{{({idx})}}" if "^" in h else f"{h}^{{({idx})}}"  # σ²[1,:]: never a double superscript
     if "_" in symbol:
         head, tail = symbol.split("_", 1)
         return rf"{head}_{{\text{{{tail}}}}}"

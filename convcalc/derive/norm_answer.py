@@ -1,0 +1,184 @@
+"""``norm --answer NAME=VALUE`` and ``backprop norm --answer``: each claim judged, and the slip
+named when one reproduces it (biased vs unbiased variance, ε left out, the wrong axes, γ and
+β swapped, a term of the gradient left out), found by recomputing with the slip.
+
+A claim written with decimals is right when it is the true value rounded or cut to that many
+decimals (or within 1e-6 relative); integers and fractions are judged exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from convcalc.derive.records import AnswerCheck, Block, Heading, Note
+from convcalc.errors import ConvcalcError
+from convcalc.numbers import Array, fmt, normalize
+
+FORWARD = ("mean", "var", "var_unbiased", "std", "normalized", "output", "running_mean", "running_var")
+BACKWARD = ("grad_input", "grad_weight", "grad_bias")
+ALIASES = {"y": "output", "xhat": "normalized", "variance": "var", "dx": "grad_input", "dgamma": "grad_weight",
+           "dbeta": "grad_bias"}
+MAX_SLIP_CELLS = 4096  # slips are found by recomputing; homework-sized inputs only
+
+Claims = Mapping[str, tuple[Array, str]]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    check: AnswerCheck
+    slip: str | None = None
+    decimals: bool = False  # the claim was written with decimals
+
+    @property
+    def ok(self) -> bool:
+        return self.check.shape_ok and bool(np.all(self.check.ok))
+
+
+def canonical_name(name: str, allowed: tuple[str, ...]) -> str:
+    n = ALIASES.get(name, name)
+    if n not in allowed:
+        raise ConvcalcError(f"{name!r} is not something this command computes; name one of {', '.join(allowed)}",
+                            "--answer")
+    return n
+
+
+def _decimals(c: Any) -> int | None:
+    """How many decimals a claimed number was written with (None: not a finite decimal)."""
+    f = Fraction(normalize(c))
+    d, a, b = f.denominator, 0, 0
+    while d % 2 == 0:
+        d, a = d // 2, a + 1
+    while d % 5 == 0:
+        d, b = d // 5, b + 1
+    return max(a, b) if d == 1 else None
+
+
+def close(c: Any, v: Any, decimal: bool) -> bool:
+    """A claimed cell against the computed one (the rule in the module docstring)."""
+    cv, vv = normalize(c), normalize(v)
+    if isinstance(vv, float) and not math.isfinite(vv):
+        return isinstance(cv, float) and (cv == vv or (math.isnan(cv) and math.isnan(vv)))
+    if not isinstance(cv, float) and not isinstance(vv, float) and Fraction(cv) == Fraction(vv):
+        return True
+    if (isinstance(vv, float) or isinstance(cv, float)) and math.isclose(float(cv), float(vv), rel_tol=1e-6,
+                                                                         abs_tol=1e-12):
+        return True  # floats on either side; an exact result and claim are judged exactly, or by the decimals
+    d = _decimals(cv) if decimal and not isinstance(cv, float) else None
+    if d is None or d == 0:
+        return False
+    q = 10 ** d
+    exact = Fraction(vv)
+    return abs(Fraction(cv) - exact) * 2 * q <= 1 or Fraction(math.trunc(exact * q), q) == Fraction(cv)
+
+
+def _has_decimals(text: str) -> bool:
+    return "." in text or "e" in text.lower()
+
+
+def judge(symbol: str, claimed: Array, text: str, computed: Array) -> AnswerCheck:
+    c = np.asarray(claimed)
+    comp = np.asarray(computed)
+    if c.shape != comp.shape and c.size == comp.size:
+        c = c.reshape(comp.shape)  # a row typed for a column, a 1×1 matrix for a number, (C,1,1) for (C,)
+    if c.shape != comp.shape:
+        return AnswerCheck(symbol, claimed, comp, np.zeros(comp.shape, dtype=bool), shape_ok=False)
+    decimal = _has_decimals(text)
+    ok = np.empty(comp.shape, dtype=bool)
+    for idx in np.ndindex(comp.shape):
+        ok[idx] = close(c[idx], comp[idx], decimal)
+    if comp.dtype.kind == "f" or decimal:  # the claim shown as the decimals typed
+        c = np.vectorize(float, otypes=[np.float64])(c) if c.size else c.astype(np.float64)
+    return AnswerCheck(symbol, c, comp, ok)
+
+
+def _same(claimed: Array, text: str, alt: Array | None) -> bool:
+    if alt is None:
+        return False
+    chk = judge("", claimed, text, alt)
+    return chk.shape_ok and bool(chk.ok.all())
+
+
+# A slip: what it says, and the value it makes for each name (None: it changes nothing there).
+Slip = tuple[str, Callable[[], Mapping[str, Array | None]]]
+
+
+def _find(claimed: Array, text: str, name: str, slips: Iterable[Slip]) -> str | None:
+    for says, make in slips:
+        try:
+            alt = make().get(name)
+        except (ConvcalcError, ZeroDivisionError, ValueError, FloatingPointError):
+            continue
+        if _same(claimed, text, alt):
+            return says
+    return None
+
+
+def check(claims: Claims, computed: Mapping[str, Array], slips: Callable[[], list[Slip]],
+          size: int, allowed: tuple[str, ...]) -> list[Verdict]:
+    out = []
+    cache: list[list[Slip]] = []
+    for raw, (claimed, text) in claims.items():
+        name = canonical_name(raw, allowed)
+        if name not in computed:
+            raise ConvcalcError(f"{name} is not computed here (e.g. no running statistics without a batch axis "
+                                "reduced, no unbiased variance in eval mode)", "--answer")
+        v = Verdict(name, judge(name, claimed, text, computed[name]), decimals=_has_decimals(text))
+        if not v.ok and size <= MAX_SLIP_CELLS:
+            if not cache:
+                cache.append(slips())
+            v = replace(v, slip=_find(claimed, text, name, cache[0]))
+        out.append(v)
+    return out
+
+
+def check_forward(p: Any, w: Any, data: dict[str, Any], claims: Claims) -> list[Verdict]:
+    from convcalc.derive.norm_slips import forward_slips
+
+    return check(claims, data, lambda: forward_slips(p, w), p.x.size, FORWARD)
+
+
+def answer_blocks(verdicts: list[Verdict]) -> Iterator[Block]:
+    yield Heading("Checking your answer")
+    for v in verdicts:
+        c = v.check
+        if c.computed.ndim == 0 or (c.computed.size == 1 and c.shape_ok):
+            got = fmt(np.asarray(c.claimed).reshape(-1)[0]) if np.asarray(c.claimed).size else "?"
+            right = "right" if v.ok else f"wrong: it is {fmt(c.computed.reshape(-1)[0])}"
+            yield Note(f"{'✓' if v.ok else '✗'} {v.name}: your {got} is {right}.", "ok" if v.ok else "error")
+        elif not c.shape_ok:
+            yield Note(f"✗ {v.name}: your answer has shape {np.asarray(c.claimed).shape}; it has shape "
+                       f"{c.computed.shape}.", "error")
+        else:
+            yield c
+            bad = int((~c.ok).sum())
+            yield Note(f"{v.name}: every cell is right." if not bad else f"{v.name}: {bad} of {c.ok.size} cells differ.",
+                       "ok" if not bad else "error")
+        if v.slip:
+            yield Note(f"Likely slip: your {v.name} is what you get with {v.slip}.", "warn")
+    if any(v.decimals for v in verdicts):
+        yield Note("A number written with d decimals is right when it is the true value rounded or cut to d "
+                   "decimals (a float result also within 10⁻⁶ relative).")
+
+
+def record(data: dict[str, Any], verdicts: list[Verdict]) -> None:
+    data["answer_correct"] = all(v.ok for v in verdicts)
+    data["answers"] = {v.name: v.ok for v in verdicts}
+    slips = [f"{v.name}: {v.slip}" for v in verdicts if v.slip]
+    data["slip"] = "; ".join(slips) if slips else None
+    data["answer_of"] = verdicts[0].name
+
+
+def axis_sets(nd: int, current: tuple[int, ...]) -> Iterator[tuple[int, ...]]:
+    """Every other non-empty set of axes, fewest first."""
+    for k in range(1, nd + 1):
+        for axes in itertools.combinations(range(nd), k):
+            if axes != current:
+                yield axes
