@@ -36,13 +36,18 @@ ExprAnswerOpt = Annotated[list[str] | None, typer.Option(
                      "value of f, e.g. --answer 'f=0.116' --answer 'W=0.088 0.176; 0.104 0.208'.")]
 
 
+TableOpt = Annotated[list[str] | None, typer.Option(
+    "--table", help="NAME=ROWS: evaluate f once per row, e.g. --table 'x=0 0; 0 1; 1 0; 1 1' (each row a column "
+                    "vector); --answer then takes f's claimed column, e.g. --answer '0 1 1 0'.")]
+
+
 GradientsOutputOpt = Annotated[str | None, typer.Option(
     "--output", "-o", help="Also write the gradients to FILE.json (one per variable); .npy or .csv with one variable.")]
 
 
 @backprop.command("expr")
 def expr(expression: ExprArg, var: VarOpt = None, answer: ExprAnswerOpt = None, fmt: FormatOpt = Format.text,
-         output: GradientsOutputOpt = None) -> None:
+         output: GradientsOutputOpt = None, table: TableOpt = None) -> None:
     """Differentiate an expression: its graph, the forward pass, the backward pass node by node, every gradient."""
     from convcalc.derive import expr as derive
     from convcalc.expr.parse import FUNCTIONS
@@ -53,6 +58,9 @@ def expr(expression: ExprArg, var: VarOpt = None, answer: ExprAnswerOpt = None, 
         if name in variables:
             raise ConvcalcError(f"{name} is bound twice", "--var")
         variables[name] = _value(name, value, "--var", exact=False)
+    if table:
+        _table(expression, variables, table, answer, fmt)
+        return
     claims: dict[str, Array] = {}
     for item in answer or []:
         name, value = _binding(item, frozenset(), "--answer")
@@ -61,6 +69,29 @@ def expr(expression: ExprArg, var: VarOpt = None, answer: ExprAnswerOpt = None, 
         claims[name] = _value(name, value, "--answer", exact=True)
     emit(derive.solve(expression, variables, answers=claims), fmt, output,
          "gradients")
+
+
+def _table(expression: str, variables: dict[str, Array], table: list[str], answer: list[str] | None,
+           fmt: Format) -> None:
+    from convcalc.derive.expr_table import solve_table
+    from convcalc.expr.parse import FUNCTIONS
+
+    tables: dict[str, Array] = {}
+    for item in table:
+        name, value = _binding(item, FUNCTIONS, "--table")
+        if name in tables:
+            raise ConvcalcError(f"{name} is bound twice", "--table")
+        tables[name] = read_tensor(value, f"--table {name}")
+    claimed = None
+    if answer:
+        if len(answer) > 1:
+            raise ConvcalcError("with --table, give one --answer: f's column, e.g. '0 1 1 0'", "--answer")
+        text = answer[0]
+        head, sep, rest = text.partition("=")
+        if sep and head.strip().isidentifier():
+            text = rest
+        claimed = read_tensor(text, "--answer", exact=True)
+    emit(solve_table(expression, variables, tables, claimed), fmt)
 
 
 def _binding(item: str, functions: frozenset[str], flag: str) -> tuple[str, str]:

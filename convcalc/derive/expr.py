@@ -34,7 +34,7 @@ def solve(expression: str, variables: Mapping[str, Array], answers: Mapping[str,
                            for name in variables if name not in graph.variables]
     blocks += _graph_table(graph)
     worked: list[tuple[int, Equation]] = []  # (node whose gradient it builds, or -1: forward)
-    blocks += _forward(graph, worked)
+    blocks += forward_steps(graph, worked)
     blocks += _backward(graph, back, worked)
     blocks += _gradients(graph, back)
     forms = closed_forms(graph, back)
@@ -69,13 +69,13 @@ def _node_json(graph: Graph, back: Backward, node: Node) -> dict[str, Any]:
 
 def _graph_table(graph: Graph) -> list[Block]:
     rows = tuple((n.name, n.op if n.exponent is None else f"pow {fmt(n.exponent)}", n.text,
-                  ", ".join(graph.nodes[i].name for i in n.inputs), _shape(n.value), _inline(n.value))
+                  ", ".join(graph.nodes[i].name for i in n.inputs), _shape(n.value), inline(n.value))
                  for n in graph.nodes)
     columns = ("node", "op", "expression", "inputs", "shape", "value")
     return [Heading("Computation graph"), Table(columns, rows, left=columns[:4])]
 
 
-def _forward(graph: Graph, worked: list[tuple[int, Equation]]) -> list[Block]:
+def forward_steps(graph: Graph, worked: list[tuple[int, Equation]]) -> list[Block]:
     """The forward pass; its equations are also kept in ``worked``, marked -1."""
     steps: list[Equation] = []
     for node in graph.nodes:
@@ -172,7 +172,7 @@ def _equation(text: str, tex: str, value: Array) -> Equation:
     return Equation(f"{text}  ({note})", rf"{tex} \quad \text{{({note})}}")
 
 
-def _inline(value: Array) -> str:
+def inline(value: Array) -> str:
     if value.ndim == 0:
         return fmt(value[()])
     if value.size > MAX_INLINE or value.ndim > 2:
