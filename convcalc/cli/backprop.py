@@ -6,6 +6,7 @@ matrices; the conv, pool and transposed-conv gradients join this group as comman
 
 
 import keyword
+from enum import Enum
 from fractions import Fraction
 from typing import Annotated
 
@@ -41,13 +42,28 @@ TableOpt = Annotated[list[str] | None, typer.Option(
                     "vector); --answer then takes f's claimed column, e.g. --answer '0 1 1 0'.")]
 
 
+WrtOpt = Annotated[str | None, typer.Option(
+    "--wrt", help="NAME: the Jacobian ∂f/∂NAME of a vector-valued f (a row per entry of f, a column per entry of NAME); "
+                  "--answer then takes the claimed Jacobian.")]
+
+
+class Notation(str, Enum):
+    hadamard = "hadamard"
+    diag = "diag"
+
+
+NotationOpt = Annotated[Notation, typer.Option(
+    "--notation", help="How closed forms write u ⊙ v of columns: hadamard (u ⊙ v) or diag (diag(u) v, as MathDNN).")]
+
+
 GradientsOutputOpt = Annotated[str | None, typer.Option(
     "--output", "-o", help="Also write the gradients to FILE.json (one per variable); .npy or .csv with one variable.")]
 
 
 @backprop.command("expr")
 def expr(expression: ExprArg, var: VarOpt = None, answer: ExprAnswerOpt = None, fmt: FormatOpt = Format.text,
-         output: GradientsOutputOpt = None, table: TableOpt = None) -> None:
+         output: GradientsOutputOpt = None, table: TableOpt = None, wrt: WrtOpt = None,
+         notation: NotationOpt = Notation.hadamard) -> None:
     """Differentiate an expression: its graph, the forward pass, the backward pass node by node, every gradient."""
     from convcalc.derive import expr as derive
     from convcalc.expr.parse import FUNCTIONS
@@ -61,13 +77,18 @@ def expr(expression: ExprArg, var: VarOpt = None, answer: ExprAnswerOpt = None, 
     if table:
         _table(expression, variables, table, answer, fmt)
         return
+    if wrt is not None:
+        from convcalc.derive.expr_jacobian import solve_jacobian
+
+        emit(solve_jacobian(expression, variables, wrt.strip(), _bare_claim(answer)), fmt, output, "jacobian")
+        return
     claims: dict[str, Array] = {}
     for item in answer or []:
         name, value = _binding(item, frozenset(), "--answer")
         if name in claims:
             raise ConvcalcError(f"{name} is claimed twice", "--answer")
         claims[name] = _value(name, value, "--answer", exact=True)
-    emit(derive.solve(expression, variables, answers=claims), fmt, output,
+    emit(derive.solve(expression, variables, answers=claims, diag=notation is Notation.diag), fmt, output,
          "gradients")
 
 
@@ -82,16 +103,20 @@ def _table(expression: str, variables: dict[str, Array], table: list[str], answe
         if name in tables:
             raise ConvcalcError(f"{name} is bound twice", "--table")
         tables[name] = read_tensor(value, f"--table {name}")
-    claimed = None
-    if answer:
-        if len(answer) > 1:
-            raise ConvcalcError("with --table, give one --answer: f's column, e.g. '0 1 1 0'", "--answer")
-        text = answer[0]
-        head, sep, rest = text.partition("=")
-        if sep and head.strip().isidentifier():
-            text = rest
-        claimed = read_tensor(text, "--answer", exact=True)
-    emit(solve_table(expression, variables, tables, claimed), fmt)
+    emit(solve_table(expression, variables, tables, _bare_claim(answer)), fmt)
+
+
+def _bare_claim(answer: list[str] | None) -> Array | None:
+    """One claimed matrix, written bare ('0 1 1 0') or after a name ('f=0 1 1 0', 'J=...')."""
+    if not answer:
+        return None
+    if len(answer) > 1:
+        raise ConvcalcError("give one --answer here (f's column with --table, J with --wrt)", "--answer")
+    text = answer[0]
+    head, sep, rest = text.partition("=")
+    if sep and head.strip().isidentifier():
+        text = rest
+    return read_tensor(text, "--answer", exact=True)
 
 
 def _binding(item: str, functions: frozenset[str], flag: str) -> tuple[str, str]:

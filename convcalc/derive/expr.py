@@ -24,7 +24,8 @@ MAX_SHOWN = 100  # entries of a matrix written out in the steps; all of them are
 MAX_INLINE = 12  # entries of a value written inline in the node table
 
 
-def solve(expression: str, variables: Mapping[str, Array], answers: Mapping[str, Array] | None = None) -> Solution:
+def solve(expression: str, variables: Mapping[str, Array], answers: Mapping[str, Array] | None = None,
+          diag: bool = False) -> Solution:
     """Parse, evaluate and differentiate ``expression`` with the given variable values; check
     ``answers`` (a variable's name: its claimed gradient; the output's name: the claimed value)."""
     graph = build(parse(expression, variables.keys()), variables)
@@ -32,12 +33,12 @@ def solve(expression: str, variables: Mapping[str, Array], answers: Mapping[str,
     verdicts = check_answers(graph, back, answers) if answers else []
     blocks: list[Block] = [Note(f"--var {name} is not used in the expression", "warn")
                            for name in variables if name not in graph.variables]
-    blocks += _graph_table(graph)
+    blocks += graph_table(graph)
     worked: list[tuple[int, Equation]] = []  # (node whose gradient it builds, or -1: forward)
     blocks += forward_steps(graph, worked)
-    blocks += _backward(graph, back, worked)
+    blocks += backward_steps(graph, back, worked)
     blocks += _gradients(graph, back)
-    forms = closed_forms(graph, back)
+    forms = closed_forms(graph, back, diag)
     blocks += _closed_form_blocks(forms)
     out = graph.output
     data: dict[str, Any] = {
@@ -67,7 +68,7 @@ def _node_json(graph: Graph, back: Backward, node: Node) -> dict[str, Any]:
             "value": node.value, "grad": back.grads[node.index]}
 
 
-def _graph_table(graph: Graph) -> list[Block]:
+def graph_table(graph: Graph) -> list[Block]:
     rows = tuple((n.name, n.op if n.exponent is None else f"pow {fmt(n.exponent)}", n.text,
                   ", ".join(graph.nodes[i].name for i in n.inputs), _shape(n.value), inline(n.value))
                  for n in graph.nodes)
@@ -80,15 +81,15 @@ def forward_steps(graph: Graph, worked: list[tuple[int, Equation]]) -> list[Bloc
     steps: list[Equation] = []
     for node in graph.nodes:
         if node.op == "var":
-            steps.append(_equation(node.name, tex_name(node.name), node.value))
+            steps.append(equation(node.name, tex_name(node.name), node.value))
         elif node.op != "const":  # constants are in the table; they need no working
             text, tex = definition(graph, node)
-            steps.append(_equation(text, tex, node.value))
+            steps.append(equation(text, tex, node.value))
     worked.extend((-1, eq) for eq in steps)
     return [Heading("Forward pass"), *steps]
 
 
-def _backward(graph: Graph, back: Backward, worked: list[tuple[int, Equation]]) -> list[Block]:
+def backward_steps(graph: Graph, back: Backward, worked: list[tuple[int, Equation]]) -> list[Block]:
     """The backward pass; the equations that build each node's gradient are kept in ``worked``."""
     out = graph.output.name
     blocks: list[Block] = [Heading("Backward pass"),
@@ -108,12 +109,12 @@ def _backward(graph: Graph, back: Backward, worked: list[tuple[int, Equation]]) 
         if step.reduced:
             text += f"  (summed over the broadcast axes to {_shape(target.value)})"
             tex += rf"\quad\text{{(summed to {_shape(target.value)})}}"
-        eq = _equation(text, tex, step.contribution)
+        eq = equation(text, tex, step.contribution)
         blocks.append(eq)
         worked.append((step.target, eq))
         if shared and seen[step.target] == uses[step.target]:
             lhs = grad_text(target.name, out)
-            eq = _equation(f"{lhs} = the sum of its {uses[step.target]} contributions",
+            eq = equation(f"{lhs} = the sum of its {uses[step.target]} contributions",
                            rf"{grad_tex(target.name, out)} = \textstyle\sum \text{{ of its "
                            rf"{uses[step.target]} contributions}}", back.grads[step.target])
             blocks.append(eq)
@@ -125,7 +126,7 @@ def _gradients(graph: Graph, back: Backward) -> list[Block]:
     out = graph.output.name
     blocks: list[Block] = [Heading("Gradients")]
     for name in graph.variables:
-        blocks.append(_equation(grad_text(name, out), grad_tex(name, out), back.grads[graph.node_of(name).index]))
+        blocks.append(equation(grad_text(name, out), grad_tex(name, out), back.grads[graph.node_of(name).index]))
     return blocks
 
 
@@ -144,14 +145,20 @@ def _closed_form_blocks(forms: ClosedForms | None) -> list[Block]:
     blocks: list[Block] = [Heading("Closed forms"),
                            Note("By matrix calculus on the same graph, each checked against the numbers above.")]
     blocks += [Equation(form.text, form.tex) for form in shown]
-    legend = [(text, tex) for symbol, text, tex in _LEGEND if any(symbol in form.text for form in shown)]
-    if legend:
-        blocks.append(Equation("; ".join(t for t, _ in legend), r",\quad ".join(t for _, t in legend)))
+    blocks += legend([form.text for form in shown])
     if forms.missing:
         names = ", ".join(forms.missing)
         blocks.append(Note(f"No closed form is shown for the gradient of {names}: too long to read, or beyond "
                            "what the derivation covers. The numbers above stand."))
     return blocks
+
+
+def legend(texts: list[str]) -> list[Block]:
+    """What the symbols in ``texts`` mean, said once for the symbols they use."""
+    used = [(text, tex) for symbol, text, tex in _LEGEND if any(symbol in t for t in texts)]
+    if not used:
+        return []
+    return [Equation("; ".join(t for t, _ in used), r",\quad ".join(t for _, t in used))]
 
 
 def _closed_form_json(forms: ClosedForms | None) -> dict[str, Any] | None:
@@ -162,7 +169,7 @@ def _closed_form_json(forms: ClosedForms | None) -> dict[str, Any] | None:
             "gradients": {f.name: {"text": f.text, "latex": f.tex} for f in forms.gradients}}
 
 
-def _equation(text: str, tex: str, value: Array) -> Equation:
+def equation(text: str, tex: str, value: Array) -> Equation:
     """``text = value``: a number inline, a small matrix written out, a big one by shape only."""
     if value.ndim == 0:
         return Equation(f"{text} = {fmt(value[()])}", f"{tex} = {fmt(value[()])}")

@@ -36,16 +36,19 @@ class Backward:
     steps: tuple[Step, ...]  # in the order they are taken: output first
 
 
-def backward(graph: Graph) -> Backward:
-    """All gradients of the graph's output, which must hold a single number."""
+def backward(graph: Graph, seed: Array | None = None) -> Backward:
+    """All gradients of the graph's output, which must hold a single number; or, given ``seed``
+    (in the output's shape), the gradients of Σ seed ⊙ output: one row of a Jacobian for a one-hot seed."""
     out = graph.output
-    if out.value.size != 1:
+    if seed is None and out.value.size != 1:
         raise ConvcalcError(f"the expression's value has shape {out.shape}; backpropagation needs a single "
                             "number: wrap it in sum(...) or mean(...)", "expression")
     grads: list[Array] = [np.zeros_like(n.value) for n in graph.nodes]
     # an exact graph starts from the Fraction 1, so every later g/n stays a Fraction
     grads[-1] = np.full(out.value.shape, Fraction(1), dtype=object) if out.value.dtype == object \
         else np.ones_like(out.value)
+    if seed is not None:
+        grads[-1] = seed
     steps: list[Step] = []
     for node in reversed(graph.nodes):
         if not node.inputs:
