@@ -9,15 +9,16 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from convcalc.derive.answer import check_matrix
 from convcalc.derive.expr_answer import answer_blocks, check_answers
 from convcalc.derive.records import Block, Equation, Heading, Note, Solution, Table
-from convcalc.errors import ExitStatus
+from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.expr.autodiff import Backward, backward
 from convcalc.expr.closed_form import ClosedForms, closed_forms
 from convcalc.expr.graph import Graph, Node, build
 from convcalc.expr.parse import parse
 from convcalc.expr.rules import chain, definition, grad_tex, grad_text, tex_name
-from convcalc.numbers import Array, exact_strings, fmt
+from convcalc.numbers import Array, Kind, as_kind, exact_strings, fmt, kind_of
 
 COMMAND = "backprop expr"
 MAX_SHOWN = 100  # entries of a matrix written out in the steps; all of them are in the JSON
@@ -29,6 +30,8 @@ def solve(expression: str, variables: Mapping[str, Array], answers: Mapping[str,
     """Parse, evaluate and differentiate ``expression`` with the given variable values; check
     ``answers`` (a variable's name: its claimed gradient; the output's name: the claimed value)."""
     graph = build(parse(expression, variables.keys()), variables)
+    if graph.output.value.size != 1:
+        return _value_only(graph, expression, variables, answers or {})
     back = backward(graph)
     verdicts = check_answers(graph, back, answers) if answers else []
     blocks: list[Block] = [Note(f"--var {name} is not used in the expression", "warn")
@@ -60,6 +63,38 @@ def solve(expression: str, variables: Mapping[str, Array], answers: Mapping[str,
     settings = {"expression": expression.strip(), "variables": list(graph.variables)}
     return Solution(COMMAND, f"Backpropagation through {out.name} = {expression.strip()}", settings, data, blocks,
                     status=status)
+
+
+def _value_only(graph: Graph, expression: str, variables: Mapping[str, Array],
+                answers: Mapping[str, Array]) -> Solution:
+    """f is a vector or a matrix: its value worked forward (an identity shows as zeros), no gradients."""
+    out = graph.output
+    blocks: list[Block] = [Note(f"--var {name} is not used in the expression", "warn")
+                           for name in variables if name not in graph.variables]
+    blocks += graph_table(graph)
+    blocks += forward_steps(graph, [])
+    blocks.append(Note(f"{out.name} has shape {_shape(out.value)}, not a single number: this is its value. For "
+                       f"gradients wrap it in sum(...) or mean(...); for its Jacobian add --wrt NAME."))
+    data: dict[str, Any] = {"value": out.value, "gradients": None,
+                            "all_zero": bool(all(v == 0 for v in out.value.flat))}
+    if data["all_zero"]:
+        blocks.append(Note(f"Every entry of {out.name} is 0: the two sides agree at these values.", "ok"))
+    status = ExitStatus.OK
+    for name, claimed in answers.items():
+        if name not in (out.name, "f"):
+            raise ConvcalcError(f"{out.name} is not a single number, so only its value can be claimed "
+                                f"(--answer {out.name}=MATRIX), not {name!r}", "--answer")
+        kind = Kind.FLOAT if kind_of(out.value) is Kind.FLOAT else Kind.RATIONAL
+        check = check_matrix(out.name, as_kind(claimed, Kind.FLOAT) if kind is Kind.FLOAT else claimed, out.value,
+                             kind)
+        ok = check.shape_ok and bool(check.ok.all())
+        blocks += [Heading("Checking your answer"), check,
+                   Note(f"✓ every entry of {out.name} is right." if ok else f"✗ {int((~check.ok).sum())} of "
+                        f"{check.ok.size} entries of {out.name} differ.", "ok" if ok else "error")]
+        data["answer_correct"] = ok
+        status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
+    settings = {"expression": expression.strip(), "variables": list(graph.variables)}
+    return Solution(COMMAND, f"{out.name} = {expression.strip()}", settings, data, blocks, status=status)
 
 
 def _node_json(graph: Graph, back: Backward, node: Node) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from convcalc.errors import ConvcalcError
+from convcalc.expr import layers
 from convcalc.expr.graph import Graph, Node
 from convcalc.numbers import Array
 
@@ -85,6 +86,8 @@ def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
 def vjp(node: Node, inputs: list[Node], g: Array) -> list[Array]:
     """∂f/∂(each input) before unbroadcasting, given ``g`` = ∂f/∂(node)."""
     a = inputs[0].value
+    if node.op in layers.LAYERS:
+        return layers.vjp(node.op, [n.value for n in inputs], node.params, g, node.text)
     if node.op in _LOCAL:  # elementwise of one input: g times the local derivative
         return [g * _LOCAL[node.op](a, node.value, node.exponent)]
     if node.op == "matmul":

@@ -21,6 +21,7 @@ from convcalc.expr.algebra_eval import evaluate
 from convcalc.expr.algebra_print import DIAG_LATEX, DIAG_TEXT, LATEX, TEXT, LatexPrinter, TextPrinter
 from convcalc.expr.autodiff import Backward
 from convcalc.expr.graph import Graph, Node
+from convcalc.expr.layers import LAYERS
 from convcalc.expr.rules import tex_name
 from convcalc.numbers import Array
 
@@ -138,6 +139,8 @@ def _check_broadcast(graph: Graph, node: Node) -> None:
 
 def _define(graph: Graph, node: Node, args: list[Sum]) -> Sum:
     op = node.op
+    if op in LAYERS:  # no matrix-calculus form here: the numbers (from the core) stand alone
+        raise Unsupported(f"{op} has no closed form here")
     if op == "var":
         return al.var(node.name, shape_of(node))
     if op == "const":
