@@ -72,3 +72,15 @@ def _encode(a: Array, suffix: str) -> bytes:
         data = data.astype(np.int64)
     np.save(buf, data, allow_pickle=False)
     return buf.getvalue()
+
+
+def write_text(target: str, text: str, flag: str) -> None:
+    """Write ``text`` (UTF-8) to ``target`` via a temporary file and a rename, as :func:`save` does."""
+    path = Path(target)
+    try:
+        if path.parent.is_dir():
+            _write_atomically(path, text.encode("utf-8"))
+            return
+    except (OSError, ValueError) as e:
+        raise ConvcalcError(f"cannot write {target}: {getattr(e, 'strerror', None) or e}", flag) from None
+    raise ConvcalcError(f"no such folder: {path.parent}", flag)

@@ -10,7 +10,9 @@ from convcalc.cli.common import (
     AnswerOpt,
     CellOpt,
     DimOpt,
+    FigureOpt,
     FormatOpt,
+    FramesOpt,
     IndexOpt,
     InputOpt,
     OutputOpt,
@@ -22,6 +24,7 @@ from convcalc.cli.common import (
     matrix_arg,
     optional_matrix,
     steps_arg,
+    write_figures,
 )
 from convcalc.derive import conv as derive
 from convcalc.derive.layout import as_signal, canonical_bias, canonical_kernel, data_layout
@@ -49,7 +52,8 @@ def names_arg(value: str) -> derive.Names:
 
 def _run(command: str, input: str | None, kernel: str | None, bias: str | None, stride: str, padding: str,
          dilation: str, groups: int, padding_mode: PaddingMode, flip: bool, dim: int, answer: str | None,
-         fmt: Format, index: int, cell: list[str] | None, steps: str, names: str, output: str | None) -> None:
+         fmt: Format, index: int, cell: list[str] | None, steps: str, names: str, output: str | None,
+         figure: str | None = None, frames: str | None = None) -> None:
     if dim not in (1, 2):
         raise ConvcalcError(f"must be 1 or 2, got {dim}", "--dim")
     base = index_arg(index)
@@ -61,6 +65,10 @@ def _run(command: str, input: str | None, kernel: str | None, bias: str | None, 
     claimed = optional_matrix(answer, "--answer", exact=True)
     problem = derive.ConvProblem(layout.canonical(x), w, b, spec, layout, names_arg(names))
     cap = steps_arg(steps, derive.DEFAULT_CELL_CAP)
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_build import conv_figure
+
+        write_figures(lambda: conv_figure(problem, cells_arg(cell), cap, base), figure, frames)
     emit(derive.solve(problem, command, claimed, cells_arg(cell), cap, base), fmt, output)
 
 
@@ -71,11 +79,12 @@ def conv(
     dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation: n or h,w (1 = none).")] = "1",
     groups: GroupsOpt = 1, padding_mode: ModeOpt = PaddingMode.zeros, flip: FlipOpt = False, dim: DimOpt = 2,
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, cell: CellOpt = None,
-    steps: StepsOpt = "", names: NamesOpt = "A,B,C", output: OutputOpt = None,
+    steps: StepsOpt = "", names: NamesOpt = "A,B,C", output: OutputOpt = None, figure: FigureOpt = None,
+    frames: FramesOpt = None,
 ) -> None:
     """Convolve (cross-correlate, as PyTorch does) and show every cell's window, products and sum."""
     _run("conv", input, kernel, bias, stride, padding, dilation, groups, padding_mode, flip, dim, answer, fmt,
-         index, cell, steps, names, output)
+         index, cell, steps, names, output, figure, frames)
 
 
 @app.command()
@@ -85,8 +94,9 @@ def dilated(
     dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation: n or h,w.")] = "2",
     groups: GroupsOpt = 1, padding_mode: ModeOpt = PaddingMode.zeros, flip: FlipOpt = False, dim: DimOpt = 2,
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, cell: CellOpt = None,
-    steps: StepsOpt = "", names: NamesOpt = "X,W,Y", output: OutputOpt = None,
+    steps: StepsOpt = "", names: NamesOpt = "X,W,Y", output: OutputOpt = None, figure: FigureOpt = None,
+    frames: FramesOpt = None,
 ) -> None:
     """A dilated (atrous) convolution: which input each tap samples, and the effective kernel d(K−1)+1."""
     _run("dilated", input, kernel, bias, stride, padding, dilation, groups, padding_mode, flip, dim, answer, fmt,
-         index, cell, steps, names, output)
+         index, cell, steps, names, output, figure, frames)

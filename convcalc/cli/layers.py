@@ -11,11 +11,14 @@ from convcalc.cli.common import (
     AnswerOpt,
     CellOpt,
     DimOpt,
+    FigureOpt,
     FormatOpt,
+    FramesOpt,
     IndexOpt,
     InputOpt,
     OutputOpt,
     StepsOpt,
+    write_figures,
     cells_arg,
     emit,
     index_arg,
@@ -132,7 +135,7 @@ def pool(
     dim: DimOpt = 2, answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
     cell: CellOpt = None, steps: StepsOpt = "",
     names: Annotated[str, typer.Option("--names", help="Symbols for input and output, e.g. C,P.")] = "A,P",
-    output: OutputOpt = None,
+    output: OutputOpt = None, figure: FigureOpt = None, frames: FramesOpt = None,
 ) -> None:
     """Pool each channel (max, average, power-average, adaptive) and show every window."""
     from convcalc.derive import pool as pl
@@ -158,6 +161,10 @@ def pool(
     problem = pl.PoolProblem(layout.canonical(x), mode.value, k, s, pad, d, layout, ceil_mode, count_include_pad,
                              divisor_override, p, osize, as_conv, (parts[0], parts[1]))
     cap = steps_arg(steps, pl.DEFAULT_CELL_CAP)
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_build import pool_figure
+
+        write_figures(lambda: pool_figure(problem, cells_arg(cell), cap, base), figure, frames)
     emit(pl.solve(problem, claimed, cells_arg(cell), cap, base), fmt, output)
 
 
