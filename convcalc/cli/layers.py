@@ -18,13 +18,13 @@ from convcalc.cli.common import (
     InputOpt,
     OutputOpt,
     StepsOpt,
-    write_figures,
     cells_arg,
     emit,
     index_arg,
     matrix_arg,
     optional_matrix,
     steps_arg,
+    write_figures,
 )
 from convcalc.derive import conv as cv
 from convcalc.derive.layout import as_signal, canonical_bias, data_layout

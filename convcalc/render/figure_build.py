@@ -16,8 +16,8 @@ import numpy as np
 
 from convcalc.core.pool import pool_window
 from convcalc.derive import conv, pool
-from convcalc.derive.pool import PoolProblem
 from convcalc.derive.layout import select_cells
+from convcalc.derive.pool import PoolProblem
 from convcalc.derive.records import CellWork
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array, fmt, normalize
