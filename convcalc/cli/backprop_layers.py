@@ -11,7 +11,9 @@ from convcalc.cli.common import (
     AnswerOpt,
     CellOpt,
     DimOpt,
+    FigureOpt,
     FormatOpt,
+    FramesOpt,
     IndexOpt,
     OutputOpt,
     PaddingMode,
@@ -22,6 +24,7 @@ from convcalc.cli.common import (
     matrix_arg,
     optional_matrix,
     steps_arg,
+    write_figures,
 )
 from convcalc.cli.conv import BiasOpt, GroupsOpt, InputOpt, KernelOpt, ModeOpt, NamesOpt, PaddingOpt, StrideOpt, names_arg
 from convcalc.derive.layout import as_signal, canonical_bias, canonical_kernel, data_layout
@@ -65,7 +68,7 @@ def conv(
     stride: StrideOpt = "1", padding: PaddingOpt = "0", dilation: DilationOpt = "1", groups: GroupsOpt = 1,
     padding_mode: ModeOpt = PaddingMode.zeros, dim: DimOpt = 2, cell: CellOpt = None, wrt: WrtOpt = Wrt.input,
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, steps: StepsOpt = "",
-    names: NamesOpt = "A,B,C", output: GradientOutputOpt = None,
+    names: NamesOpt = "A,B,C", output: GradientOutputOpt = None, figure: FigureOpt = None, frames: FramesOpt = None,
 ) -> None:
     """Gradients of a convolution w.r.t. input, kernel and bias, in the zero-stuff / pad / flip recipe."""
     from convcalc.derive import backprop as derive
@@ -81,6 +84,13 @@ def conv(
     problem = fwd.ConvProblem(layout.canonical(x), w, b, spec, layout, names_arg(names))
     claimed = optional_matrix(answer, "--answer", exact=True)
     cap = steps_arg(steps, fwd.DEFAULT_CELL_CAP)
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_scatter import backprop_conv_figure
+
+        if wrt is not Wrt.input:
+            raise ConvcalcError("draws the input gradient (--wrt input); the kernel's is in the text", "--figure")
+        write_figures(lambda: backprop_conv_figure(problem, _grad(grad_output, dim), cells_arg(cell), cap, base),
+                      figure, frames)
     emit(derive.solve(problem, _grad(grad_output, dim), claimed, cells_arg(cell), wrt.value, cap, base), fmt,
          output, GRADIENT_KEY[wrt])
 

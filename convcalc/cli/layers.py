@@ -82,7 +82,7 @@ def transposed_conv(
     dim: DimOpt = 2, answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
     cell: CellOpt = None, steps: StepsOpt = "",
     names: Annotated[str, typer.Option("--names", help="Symbols for input, kernel, output.")] = "Y,W,X",
-    output: OutputOpt = None,
+    output: OutputOpt = None, figure: FigureOpt = None, frames: FramesOpt = None,
 ) -> None:
     """Transposed convolution (PyTorch's ConvTranspose): the kernel stamped per input value, or gathered."""
     from convcalc.derive import transposed as tr
@@ -103,6 +103,10 @@ def transposed_conv(
     problem = tr.TransposedProblem(layout.canonical(x), w, b, s, pad, op, d, groups, layout, _names(names),
                                    view.value)
     cap = steps_arg(steps, cv.DEFAULT_CELL_CAP)
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_scatter import transposed_figure
+
+        write_figures(lambda: transposed_figure(problem, cells_arg(cell), cap, base), figure, frames)
     emit(tr.solve(problem, claimed, cells_arg(cell), cap, base), fmt, output)
 
 
@@ -174,6 +178,7 @@ def resample(
     up: Annotated[str | None, typer.Option("--up", help="Insert k−1 zeros between samples: k or h,w.")] = None,
     down: Annotated[str | None, typer.Option("--down", help="Keep every k-th sample: k or h,w.")] = None,
     dim: DimOpt = 1, fmt: FormatOpt = Format.text, index: IndexOpt = 1, output: OutputOpt = None,
+    figure: FigureOpt = None, frames: FramesOpt = None,
 ) -> None:
     """Resample the trailing axes by an integer factor: zero-insertion up, or every k-th sample down."""
     from convcalc.derive import resample as rs
@@ -188,4 +193,8 @@ def resample(
     if x.ndim < dim or any(n < 1 for n in x.shape):
         raise ConvcalcError(f"has shape {x.shape}; resampling {dim} axis(es) needs at least {dim} non-empty axes",
                             "--input")
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_scatter import resample_figure
+
+        write_figures(lambda: resample_figure(x, factor, up is not None, dim, base), figure, frames)
     emit(rs.solve(x, factor, up is not None, dim, base), fmt, output)

@@ -62,6 +62,7 @@ class Frame:
     lines: tuple[str, ...]  # the sum, already wrapped
     span: tuple[tuple[int, int], tuple[int, int]] | None = None  # the window's extent on the source (dilated)
     source_marked: tuple[tuple[int, int], ...] = ()  # source cells outlined (a max's winner, a scattered value)
+    target_values: Array | None = None  # the target grid as it stands after this frame (a running sum)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,11 @@ def cell_text(v: object) -> str:
         return s[:6] + "…"
 
 
+def _block_width(grid: Grid) -> int:
+    """A grid's width on the page: its cells, or its caption when that is longer."""
+    return max(grid.values.shape[1] * CELL, int(len(f"{grid.symbol} {grid.caption}") * 7.2))
+
+
 class _Layout:
     """Where each grid goes and how big the picture is."""
 
@@ -93,13 +99,13 @@ class _Layout:
         y = MARGIN + 62 + 16 * len(fig.notes)
         x = MARGIN + 18
         self.source = (x, y)
-        x += fig.source.values.shape[1] * CELL + GAP
+        x += _block_width(fig.source) + GAP
         self.kernel = None
         if fig.kernel is not None:
             self.kernel = (x, y)
-            x += fig.kernel.values.shape[1] * CELL + GAP
+            x += _block_width(fig.kernel) + GAP
         self.target = (x + 18, y)
-        x += 18 + fig.target.values.shape[1] * CELL + MARGIN
+        x += 18 + _block_width(fig.target) + MARGIN
         tallest = max(g.values.shape[0] for g in (fig.source, fig.target, fig.kernel) if g is not None)
         self.text_y = y + tallest * CELL + 34
         lines = max((len(f.lines) for f in fig.frames), default=0)
@@ -187,6 +193,8 @@ def _frame(fig: Figure, lay: _Layout, frame: Frame, k: int, n: int) -> list[str]
     for r, c in frame.source_marked:
         out.append(f'<rect class="picked" data-row="{r}" data-col="{c}" x="{sx + c * CELL + 3}" y="{sy + r * CELL + 3}" '
                    f'width="{CELL - 6}" height="{CELL - 6}" fill="none" stroke="{ACCENT}" stroke-width="2.5"/>')
+    if frame.target_values is not None:
+        out += _values(fig.target, frame.target_values, tx, ty)
     out += _marks(frame.target, tx, ty, "target", 0.3, 3)
     out.append(f'<text class="arrow" x="{tx - 16}" y="{ty - 22}" font-size="13" fill="{ACCENT}">→</text>')
     y = lay.text_y
@@ -196,6 +204,19 @@ def _frame(fig: Figure, lay: _Layout, frame: Frame, k: int, n: int) -> list[str]
         out.append(f'<text class="sum" x="{MARGIN}" y="{y + 22 * (i + 1)}" font-size="12" '
                    f'font-family={quoteattr(MONO)}>{escape(line)}</text>')
     out.append("</g>")
+    return out
+
+
+def _values(grid: Grid, values: Array, x0: int, y0: int) -> list[str]:
+    """The grid's cells drawn again with this frame's values, over the static ones."""
+    out = []
+    for r, c in np.ndindex(*values.shape):
+        dim = grid.dimmed(r, c)
+        x, y = x0 + c * CELL, y0 + r * CELL
+        out.append(f'<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{PAD_FILL if dim else "#ffffff"}" '
+                   'stroke="#333333" stroke-width="0.8"/>')
+        out.append(f'<text x="{x + CELL / 2}" y="{y + CELL / 2 + 4}" font-size="12" text-anchor="middle" '
+                   f'fill="{PAD_TEXT if dim else "#000000"}">{escape(cell_text(values[r, c]))}</text>')
     return out
 
 
@@ -212,12 +233,12 @@ def _marks(marks: tuple[Mark, ...], x0: int, y0: int, cls: str, opacity: float, 
     return out
 
 
-def wrap(parts: list[str], first: str, width: int = 96) -> tuple[str, ...]:
-    """``first`` then the parts joined by " + ", broken into lines of at most ``width`` characters."""
+def wrap(parts: list[str], first: str, width: int = 96, sep: str = " + ") -> tuple[str, ...]:
+    """``first`` then the parts joined by ``sep``, broken into lines of at most ``width`` characters."""
     lines: list[str] = []
     line = first
     for i, part in enumerate(parts):
-        piece = part if i == 0 else f" + {part}"
+        piece = part if i == 0 else f"{sep}{part}"
         if len(line) + len(piece) > width and line.strip():
             lines.append(line)
             line = "    " + piece.lstrip()

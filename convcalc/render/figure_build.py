@@ -91,8 +91,12 @@ def settings_text(pairs: Sequence[tuple[str, Sequence[int]]]) -> str:
     return ", ".join(f"{k} {v[0] if len(set(v)) == 1 else ','.join(map(str, v))}" for k, v in pairs)
 
 
-def conv_figure(p: conv.ConvProblem, cells: Sequence[tuple[int, ...]], cap: int | None, base: int) -> Figure:
-    """Each worked cell's window on the padded input: the sampled cells shaded, each with its tap."""
+def conv_figure(p: conv.ConvProblem, cells: Sequence[tuple[int, ...]], cap: int | None, base: int,
+                dimmed: Sequence[tuple[int, int]] | None = None, title: str = "") -> Figure:
+    """Each worked cell's window on the padded input: the sampled cells shaded, each with its tap.
+
+    ``dimmed`` overrides the border drawn as padding (the gather view of a transposed conv pads
+    before the convolution); ``title`` the figure's title."""
     wk = conv.compute(p)
     spec = p.spec
     picked, notes = cells_of(wk.out.shape, cells, cap, base)
@@ -120,14 +124,16 @@ def conv_figure(p: conv.ConvProblem, cells: Sequence[tuple[int, ...]], cap: int 
         cw = conv.cell_work(p, wk, cell)
         where = ",".join(f"{a + base}..{b + base}" for a, b in (span if spec.dim == 2 else span[1:]))
         how = f" ({settings_text([('dilation', spec.dilation)])}: the shaded cells only)" if max(dil) > 1 else ""
-        title = f"{label(names.output, cell[2:], base)} from the window {src}[{where}]{how}"
-        frames.append(Frame(title, marks, (Mark(tuple(pos)),), _sum_lines(cw, base), span))
+        heading = f"{label(names.output, cell[2:], base)} from the window {src}[{where}]{how}"
+        frames.append(Frame(heading, marks, (Mark(tuple(pos)),), _sum_lines(cw, base), span))
     kind = "Dilated convolution" if max(dil) > 1 else "Convolution"
     settings = settings_text((("stride", spec.stride), ("padding", [lo for lo, _ in spec.padding]),
                               *((("dilation", spec.dilation),) if max(dil) > 1 else ())))
     kcap = "kernel (flipped)" if spec.flip else "kernel"
-    return Figure(f"{kind}: {settings}",
-                  Grid(src, "padded input" if src.endswith("_pad") else "input", source, _frame2(pads), base),
+    caption = "padded input" if src.endswith("_pad") else "input"
+    if dimmed is not None:
+        pads, caption = (dimmed if spec.dim == 2 else ((0, 0), *dimmed)), "zero-stuffed, padded input"
+    return Figure(title or f"{kind}: {settings}", Grid(src, caption, source, _frame2(pads), base),
                   Grid(names.output, "output", target, base=base), tuple(frames),
                   Grid(names.kernel, kcap, kernel, base=base), tuple(notes))
 
