@@ -158,7 +158,7 @@ def _grid(grid: Grid, at: tuple[int, int], role: str) -> list[str]:
             out.append(f'<rect class="{"pad" if dim else "cell"}" data-row="{r}" data-col="{c}" x="{x}" y="{y}" '
                        f'width="{CELL}" height="{CELL}" fill="{PAD_FILL if dim else "#ffffff"}" stroke="#333333" '
                        'stroke-width="0.8"/>')
-            out.append(f'<text x="{x + CELL / 2}" y="{y + CELL / 2 + 4}" font-size="12" text-anchor="middle" '
+            out.append(f'<text class="value" x="{x + CELL / 2}" y="{y + CELL / 2 + 4}" font-size="12" text-anchor="middle" '
                        f'fill="{PAD_TEXT if dim else "#000000"}">{escape(cell_text(grid.values[r, c]))}</text>')
     out.append("</g>")
     return out
@@ -215,7 +215,7 @@ def _values(grid: Grid, values: Array, x0: int, y0: int) -> list[str]:
         x, y = x0 + c * CELL, y0 + r * CELL
         out.append(f'<rect x="{x}" y="{y}" width="{CELL}" height="{CELL}" fill="{PAD_FILL if dim else "#ffffff"}" '
                    'stroke="#333333" stroke-width="0.8"/>')
-        out.append(f'<text x="{x + CELL / 2}" y="{y + CELL / 2 + 4}" font-size="12" text-anchor="middle" '
+        out.append(f'<text class="value" x="{x + CELL / 2}" y="{y + CELL / 2 + 4}" font-size="12" text-anchor="middle" '
                    f'fill="{PAD_TEXT if dim else "#000000"}">{escape(cell_text(values[r, c]))}</text>')
     return out
 
