@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from convcalc.cli import app
-from convcalc.cli.common import DimOpt, FormatOpt, emit
+from convcalc.cli.common import DimOpt, FormatOpt, FramesOpt, emit, write_figures
 from convcalc.errors import ConvcalcError
 from convcalc.render import Format
 
@@ -180,6 +180,10 @@ def receptive_field(
     answer: Annotated[str | None, typer.Option(
         "--answer", help="Your receptive field of the last layer: n, h,w, lo-hi or 'global'.")] = None,
     fmt: FormatOpt = Format.text,
+    figure: Annotated[str | None, typer.Option(
+        "--figure", help="Also draw the centre unit's field growing layer by layer on the input (FILE.svg, "
+                         "animated; holes of a dilated stack show).")] = None,
+    frames: FramesOpt = None,
 ) -> None:
     """Receptive field, jump and start of every layer, with the recurrence worked."""
     from convcalc.derive import network
@@ -187,4 +191,8 @@ def receptive_field(
     if net is None and not layer:
         raise ConvcalcError("missing: give --net FILE, --net - or --layer 'Conv2d(...)'", "--net")
     layers, shape = _network(net, layer, input_shape)
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_field import field_figure
+
+        write_figures(lambda: field_figure(layers, shape), figure, frames)
     emit(network.receptive_table(layers, shape, exact, answer), fmt)

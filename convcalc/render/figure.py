@@ -39,6 +39,7 @@ class Grid:
     values: Array
     frame: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))
     base: int = 1  # the first row/column's number in the labels
+    first: tuple[int, int] = (0, 0)  # the grid's first row and column in a larger one (a crop)
 
     def dimmed(self, r: int, c: int) -> bool:
         (top, bottom), (left, right) = self.frame
@@ -52,6 +53,7 @@ class Mark:
 
     cell: tuple[int, int]
     label: str = ""
+    shade: float = 1.0  # 0..1: how strongly it is shaded (a receptive field's path count)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Frame:
 class Figure:
     title: str
     source: Grid
-    target: Grid
+    target: Grid | None  # None: the frames mark the source only (a receptive field)
     frames: tuple[Frame, ...]
     kernel: Grid | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -105,11 +107,11 @@ class _Layout:
             self.kernel = (x, y)
             x += _block_width(fig.kernel) + GAP
         self.target = (x + 18, y)
-        x += 18 + _block_width(fig.target) + MARGIN
+        x += 18 + _block_width(fig.target) + MARGIN if fig.target is not None else MARGIN - GAP
         tallest = max(g.values.shape[0] for g in (fig.source, fig.target, fig.kernel) if g is not None)
         self.text_y = y + tallest * CELL + 34
         lines = max((len(f.lines) for f in fig.frames), default=0)
-        longest = max((len(t) for f in fig.frames for t in (f.title, *f.lines)), default=0)
+        longest = max((len(t) for f in fig.frames for t in (f.title, *f.lines, *fig.notes)), default=0)
         self.width = max(x, MARGIN * 2 + int(longest * 7.4), MARGIN * 2 + int(len(fig.title) * 9))
         self.height = self.text_y + 22 * (lines + 1) + MARGIN
 
@@ -127,7 +129,8 @@ def render_svg(fig: Figure, only: int | None = None) -> str:
     out += _grid(fig.source, lay.source, "source")
     if fig.kernel is not None and lay.kernel is not None:
         out += _grid(fig.kernel, lay.kernel, "kernel")
-    out += _grid(fig.target, lay.target, "target")
+    if fig.target is not None:
+        out += _grid(fig.target, lay.target, "target")
     frames = list(enumerate(fig.frames)) if only is None else [(only, fig.frames[only])]
     for k, frame in frames:
         out += _frame(fig, lay, frame, k, len(fig.frames) if only is None else 1)
@@ -148,10 +151,10 @@ def _grid(grid: Grid, at: tuple[int, int], role: str) -> list[str]:
            f'{escape(grid.caption)}</text>']
     for c in range(cols):  # column numbers above, row numbers at the left
         out.append(f'<text x="{x0 + c * CELL + CELL / 2}" y="{y0 - 5}" font-size="9" fill="{PAD_TEXT}" '
-                   f'text-anchor="middle">{c + grid.base}</text>')
+                   f'text-anchor="middle">{c + grid.base + grid.first[1]}</text>')
     for r in range(rows):
         out.append(f'<text x="{x0 - 5}" y="{y0 + r * CELL + CELL / 2 + 3}" font-size="9" fill="{PAD_TEXT}" '
-                   f'text-anchor="end">{r + grid.base}</text>')
+                   f'text-anchor="end">{r + grid.base + grid.first[0]}</text>')
         for c in range(cols):
             dim = grid.dimmed(r, c)
             x, y = x0 + c * CELL, y0 + r * CELL
@@ -193,10 +196,11 @@ def _frame(fig: Figure, lay: _Layout, frame: Frame, k: int, n: int) -> list[str]
     for r, c in frame.source_marked:
         out.append(f'<rect class="picked" data-row="{r}" data-col="{c}" x="{sx + c * CELL + 3}" y="{sy + r * CELL + 3}" '
                    f'width="{CELL - 6}" height="{CELL - 6}" fill="none" stroke="{ACCENT}" stroke-width="2.5"/>')
-    if frame.target_values is not None:
+    if frame.target_values is not None and fig.target is not None:
         out += _values(fig.target, frame.target_values, tx, ty)
     out += _marks(frame.target, tx, ty, "target", 0.3, 3)
-    out.append(f'<text class="arrow" x="{tx - 16}" y="{ty - 22}" font-size="13" fill="{ACCENT}">→</text>')
+    if fig.target is not None:
+        out.append(f'<text class="arrow" x="{tx - 16}" y="{ty - 22}" font-size="13" fill="{ACCENT}">→</text>')
     y = lay.text_y
     out.append(f'<text class="caption" x="{MARGIN}" y="{y}" font-size="13" font-weight="bold" '
                f'fill="{ACCENT}">{escape(frame.title)}</text>')
@@ -226,7 +230,7 @@ def _marks(marks: tuple[Mark, ...], x0: int, y0: int, cls: str, opacity: float, 
         r, c = m.cell
         x, y = x0 + c * CELL, y0 + r * CELL
         out.append(f'<rect class="{cls}" data-row="{r}" data-col="{c}" x="{x}" y="{y}" width="{CELL}" '
-                   f'height="{CELL}" fill="{ACCENT}" fill-opacity="{opacity}" stroke="{ACCENT}" '
+                   f'height="{CELL}" fill="{ACCENT}" fill-opacity="{opacity * m.shade:.3f}" stroke="{ACCENT}" '
                    f'stroke-width="{width}"/>')
         if m.label:
             out.append(f'<text x="{x + 2}" y="{y + 9}" font-size="8.5" fill="{ACCENT}">{escape(m.label)}</text>')

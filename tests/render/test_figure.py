@@ -207,3 +207,43 @@ def test_a_real_browser_renders_the_figure(cli, tmp_path: Path) -> None:
     size, ink = _png_size_and_ink(png)
     assert size == (700, 500)
     assert 0.02 < ink < 0.5  # grids and text drawn on white: neither blank nor a black page
+
+
+STACKS = [  # each layer as convcalc reads it, and its torch.nn.functional.conv2d settings (None: ReLU)
+    [("Conv2d(1,1,3,dilation=2)", {"kernel": (3, 3), "dilation": 2}),
+     ("Conv2d(1,1,3,dilation=2)", {"kernel": (3, 3), "dilation": 2})],
+    [("Conv2d(1,1,3)", {"kernel": (3, 3)}), ("Conv2d(1,1,3,dilation=2)", {"kernel": (3, 3), "dilation": 2}),
+     ("Conv2d(1,1,3,dilation=4)", {"kernel": (3, 3), "dilation": 4})],
+    [("Conv2d(1,1,3,stride=2,padding=1)", {"kernel": (3, 3), "stride": 2, "padding": 1}), ("ReLU()", None),
+     ("Conv2d(1,1,(3,1),dilation=3)", {"kernel": (3, 1), "dilation": 3})],
+]
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=range(len(STACKS)))
+def test_receptive_field_figure_counts_paths_as_torch_gradients(cli, tmp_path: Path, stack) -> None:
+    torch = pytest.importorskip("torch")
+    out = tmp_path / "rf.svg"
+    argv = [a for spec, _ in stack for a in ("--layer", spec)]
+    assert cli("receptive-field", *argv, "--input-shape", "1x1x24x24", "--figure", str(out)).code == 0
+    labels = [t for t in ET.parse(out).getroot().iter(f"{SVG}text") if t.get("font-size") == "9"]
+    cols = [int(t.text) - 1 for t in labels if t.get("text-anchor") == "middle"]  # the crop's input coordinates
+    rows = [int(t.text) - 1 for t in labels if t.get("text-anchor") == "end"]
+    frames = _frames(out)
+    assert len(frames) == len(stack)
+    x = torch.zeros(1, 1, 24, 24, dtype=torch.float64, requires_grad=True)
+    h = x
+    for frame, (spec, conv) in zip(frames, stack, strict=True):
+        if conv is None:
+            h = torch.relu(h + 1)  # positive, so the ReLU passes every path
+        else:  # all-ones weights, no bias: ∂(centre unit)/∂(input) counts the paths to each pixel
+            ones = torch.ones(1, 1, *conv["kernel"], dtype=torch.float64)
+            h = torch.nn.functional.conv2d(h, ones, None, conv.get("stride", 1), conv.get("padding", 0),
+                                           conv.get("dilation", 1))
+        centre = tuple((n - 1) // 2 for n in h.shape[2:])
+        (grad,) = torch.autograd.grad(h[(0, 0, *centre)], x, retain_graph=True)
+        g = grad[0, 0].numpy()
+        want = {(int(r), int(c)): int(g[r, c]) for r, c in zip(*np.nonzero(g), strict=True)}
+        cells = [(rows[int(r.get("data-row"))], cols[int(r.get("data-col"))])
+                 for r in frame.iter(f"{SVG}rect") if r.get("class") == "window"]
+        counts = [int(t.text) for t in frame.iter(f"{SVG}text") if t.get("font-size") == "8.5"]
+        assert dict(zip(cells, counts, strict=True)) == want, spec
