@@ -77,10 +77,11 @@ def _encode(a: Array, suffix: str) -> bytes:
 def write_text(target: str, text: str, flag: str) -> None:
     """Write ``text`` (UTF-8) to ``target`` via a temporary file and a rename, as :func:`save` does."""
     path = Path(target)
+    shown = target if len(target) <= 80 else target[:60] + f"… ({len(target)} characters)"
     try:
         if path.parent.is_dir():
             _write_atomically(path, text.encode("utf-8"))
             return
     except (OSError, ValueError) as e:
-        raise ConvcalcError(f"cannot write {target}: {getattr(e, 'strerror', None) or e}", flag) from None
-    raise ConvcalcError(f"no such folder: {path.parent}", flag)
+        raise ConvcalcError(f"cannot write {shown}: {getattr(e, 'strerror', None) or e}", flag) from None
+    raise ConvcalcError(f"no such folder: {path.parent if len(str(path.parent)) <= 80 else shown}", flag)

@@ -52,15 +52,24 @@ def write_figures(build: Callable[[], Any], figure: str | None, frames: str | No
     from convcalc.render.figure import frame_svgs, render_svg
 
     if figure is not None and not figure.lower().endswith(".svg"):
-        raise ConvcalcError(f"must end in .svg, got {figure!r}", "--figure")
-    if frames is not None and not Path(frames).is_dir():
-        raise ConvcalcError(f"no such folder: {frames}", "--frames")
+        raise ConvcalcError(f"must end in .svg, got {_short(figure)!r}", "--figure")
+    if frames is not None:
+        try:
+            is_dir = Path(frames).is_dir()
+        except (OSError, ValueError):  # a name too long, a NUL byte
+            is_dir = False
+        if not is_dir:
+            raise ConvcalcError(f"no such folder: {_short(frames)!r}", "--frames")
     fig = build()
     if figure is not None:
         write_text(figure, render_svg(fig), "--figure")
     if frames is not None:
         for k, svg in enumerate(frame_svgs(fig), 1):
             write_text(str(Path(frames) / f"frame_{k:03d}.svg"), svg, "--frames")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:60] + f"… ({len(text)} characters)"
 
 
 def matrix_arg(value: str | None, flag: str, name: str, exact: bool = False) -> Array:
