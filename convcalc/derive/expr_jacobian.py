@@ -19,6 +19,7 @@ from convcalc.errors import ExitStatus
 from convcalc.expr.graph import build
 from convcalc.expr.jacobian import jacobian, jacobian_form
 from convcalc.expr.parse import parse
+from convcalc.expr.rules import tex_name
 from convcalc.numbers import Array, Kind, exact_strings, fmt, kind_of
 
 COMMAND = "backprop expr"
@@ -42,16 +43,18 @@ def solve_jacobian(expression: str, variables: Mapping[str, Array], wrt: str,
                        f"(1 at entry i, 0 elsewhere) instead of 1. Row 1 in full, where ∂{out} stands for ∂{out}₁:"))
     if jac.rows:
         seed = jac.rows[0].grads[graph.output.index]
-        blocks.append(equation(f"∂{out}/∂{out} = e₁", rf"\frac{{\partial {out}}}{{\partial {out}}} = e_{{1}}", seed))
+        blocks.append(equation(f"∂{out}/∂{out} = e₁", rf"\frac{{\partial {tex_name(out)}}}{{\partial {tex_name(out)}}} = "
+                               "e_{1}", seed))
         blocks += backward_steps(graph, jac.rows[0], [])[3:]  # its heading, note and "= 1" line are for a scalar f
     for i in range(min(n, MAX_ROWS_SHOWN)):
         row = jac.matrix[i]
         blocks.append(Equation(f"row {i + 1}: ∂{out}_{i + 1}/∂{wrt} = " + " ".join(fmt(v) for v in row),
-                               rf"\frac{{\partial {out}_{{{i + 1}}}}}{{\partial {wrt}}} = "
+                               rf"\frac{{\partial {tex_name(out)}_{{{i + 1}}}}}{{\partial {tex_name(wrt)}}} = "
                                + r"\begin{bmatrix}" + " & ".join(fmt(v) for v in row) + r"\end{bmatrix}"))
     if n > MAX_ROWS_SHOWN:
         blocks.append(Note(f"… {n - MAX_ROWS_SHOWN} more rows; every row is in --format json."))
-    blocks.append(equation(f"J = ∂{out}/∂{wrt}", rf"J = \frac{{\partial {out}}}{{\partial {wrt}}}", jac.matrix))
+    blocks.append(equation(f"J = ∂{out}/∂{wrt}", rf"J = \frac{{\partial {tex_name(out)}}}{{\partial {tex_name(wrt)}}}",
+                           jac.matrix))
     form = jacobian_form(graph, jac)
     if form is not None:
         blocks += [Heading("Closed form"), Note("By the chain rule on the same graph, checked against J above."),

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from convcalc import functional as F
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
 
@@ -120,7 +120,9 @@ def vjp(op: str, values: list[Array], params: Params, g: Array, text: str) -> li
     kw = _kw(params)
     x, w, rank = _as_batched(values[0], values[1] if len(values) > 1 else None, op, text)
     gb = np.asarray(g)[None] if rank == 2 else np.asarray(g)
-    grads = _BACKWARD[op](gb, x, w, kw)
+    from convcalc import functional as F
+
+    grads = _backward(F)[op](gb, x, w, kw)
     out = [_unbatch(np.asarray(grads[0]), rank)]
     if len(values) > 1:
         out.append(np.asarray(grads[1]).reshape(values[1].shape))
@@ -128,35 +130,47 @@ def vjp(op: str, values: list[Array], params: Params, g: Array, text: str) -> li
 
 
 def _conv(x: Array, w: Array | None, kw: dict[str, tuple[int, ...]]) -> Array:
+    from convcalc import functional as F  # the core, only when an expression has a layer
+
     return F.conv2d(x, w, None, kw.get("stride", 1), kw.get("padding", 0), kw.get("dilation", 1))
 
 
 def _conv_t(x: Array, w: Array | None, kw: dict[str, tuple[int, ...]]) -> Array:
+    from convcalc import functional as F
+
     return F.conv_transpose2d(x, w, None, kw.get("stride", 1), kw.get("padding", 0), kw.get("output_padding", 0),
                               1, kw.get("dilation", 1))
 
 
 def _max(x: Array, w: Array | None, kw: dict[str, tuple[int, ...]]) -> Array:
+    from convcalc import functional as F
+
     return F.max_pool2d(x, kw["kernel_size"], kw.get("stride"), kw.get("padding", 0), kw.get("dilation", 1))
 
 
 def _avg(x: Array, w: Array | None, kw: dict[str, tuple[int, ...]]) -> Array:
+    from convcalc import functional as F
+
     return F.avg_pool2d(x, kw["kernel_size"], kw.get("stride"), kw.get("padding", 0))
 
 
 _FORWARD: dict[str, Callable[[Array, Array | None, dict[str, tuple[int, ...]]], Array]] = {
     "conv2d": _conv, "conv_transpose2d": _conv_t, "max_pool2d": _max, "avg_pool2d": _avg}
 
-_BACKWARD: dict[str, Callable[[Array, Array, Array | None, dict[str, tuple[int, ...]]], tuple[Array, ...]]] = {
-    "conv2d": lambda g, x, w, kw: F.conv2d_backward(g, x, w, kw.get("stride", 1), kw.get("padding", 0),
-                                                    kw.get("dilation", 1))[:2],
-    "conv_transpose2d": lambda g, x, w, kw: F.conv_transpose2d_backward(
-        g, x, w, kw.get("stride", 1), kw.get("padding", 0), kw.get("output_padding", 0), 1, kw.get("dilation", 1))[:2],
-    "max_pool2d": lambda g, x, w, kw: (F.max_pool2d_backward(g, x, kw["kernel_size"], kw.get("stride"),
-                                                             kw.get("padding", 0), kw.get("dilation", 1)),),
-    "avg_pool2d": lambda g, x, w, kw: (F.avg_pool2d_backward(g, x, kw["kernel_size"], kw.get("stride"),
-                                                             kw.get("padding", 0)),),
-}
+def _backward(F: Any) -> dict[str, Callable[..., tuple[Array, ...]]]:
+    """Each layer's (grad_input[, grad_weight]) from the core's backward functions."""
+    return {
+        "conv2d": lambda g, x, w, kw: F.conv2d_backward(g, x, w, kw.get("stride", 1), kw.get("padding", 0),
+                                                        kw.get("dilation", 1))[:2],
+        "conv_transpose2d": lambda g, x, w, kw: F.conv_transpose2d_backward(
+            g, x, w, kw.get("stride", 1), kw.get("padding", 0), kw.get("output_padding", 0), 1,
+            kw.get("dilation", 1))[:2],
+        "max_pool2d": lambda g, x, w, kw: (F.max_pool2d_backward(g, x, kw["kernel_size"], kw.get("stride"),
+                                                                 kw.get("padding", 0), kw.get("dilation", 1)),),
+        "avg_pool2d": lambda g, x, w, kw: (F.avg_pool2d_backward(g, x, kw["kernel_size"], kw.get("stride"),
+                                                                 kw.get("padding", 0)),),
+    }
+
 
 # How each layer passes the gradient back, in words (text, tex) per input slot; $g is ∂f/∂(layer), $s its settings.
 CHAIN: dict[tuple[str, int], tuple[str, str]] = {
