@@ -160,7 +160,13 @@ def test_user_text_is_escaped() -> None:
 
 
 def _png_size_and_ink(path: Path) -> tuple[tuple[int, int], float]:
-    """Width, height and the share of non-white pixels of an 8-bit RGB(A) PNG, decoded here."""
+    """Width, height and the share of non-white pixels of an 8-bit RGB(A) PNG."""
+    pixels = _png_pixels(path)
+    return (pixels.shape[1], pixels.shape[0]), float(np.mean(pixels.min(axis=2) < 200))
+
+
+def _png_pixels(path: Path) -> np.ndarray:
+    """The RGB pixels of an 8-bit RGB(A) PNG, decoded here (no imaging library needed)."""
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, chunks, header = 8, [], b""
@@ -186,27 +192,35 @@ def _png_size_and_ink(path: Path) -> tuple[tuple[int, int], float]:
             line[i] = (line[i] + pred) & 0xFF
         rows.append(bytes(line))
         prev = line
-    pixels = np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(height, width, channels)[..., :3]
-    return (width, height), float(np.mean(pixels.min(axis=2) < 200))
+    return np.frombuffer(b"".join(rows), dtype=np.uint8).reshape(height, width, channels)[..., :3]
 
 
-def test_a_real_browser_renders_the_figure(cli, tmp_path: Path) -> None:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if browser is None:
-        pytest.skip("no headless chromium installed")
-    svg, png = tmp_path / "d.svg", tmp_path / "d.png"
-    assert cli("dilated", "--input", X41, "--kernel", W41, "--dilation", "2", "--stride", "2", "--padding", "2",
-               "--figure", str(svg)).code == 0
+def _screenshot(browser: str, svg: Path, png: Path, *extra: str) -> None:
     try:
         subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={png}",
-                        "--window-size=700,500", svg.as_uri()], capture_output=True, timeout=90, check=False)
+                        "--window-size=700,500", *extra, svg.as_uri()], capture_output=True, timeout=90, check=False)
     except subprocess.TimeoutExpired:
         pytest.skip("the browser did not finish in time")
     if not png.exists():
         pytest.skip("the browser wrote no screenshot")
-    size, ink = _png_size_and_ink(png)
+
+
+def test_a_real_browser_renders_the_figure_and_animates_it(cli, tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no headless chromium installed")
+    svg = tmp_path / "d.svg"
+    assert cli("dilated", "--input", X41, "--kernel", W41, "--dilation", "2", "--stride", "2", "--padding", "2",
+               "--figure", str(svg)).code == 0
+    first, later = tmp_path / "first.png", tmp_path / "later.png"
+    _screenshot(browser, svg, first)
+    _screenshot(browser, svg, later, "--virtual-time-budget=2400")  # 1.5 s a frame: the second frame by now
+    size, ink = _png_size_and_ink(first)
     assert size == (700, 500)
     assert 0.02 < ink < 0.5  # grids and text drawn on white: neither blank nor a black page
+    assert _png_size_and_ink(later)[1] > 0.02
+    changed = np.any(_png_pixels(first) != _png_pixels(later), axis=2)
+    assert 0 < changed.mean() < 0.2  # SMIL moved the window on (and only that changed): the figure is animated
 
 
 STACKS = [  # each layer as convcalc reads it, and its torch.nn.functional.conv2d settings (None: ReLU)
