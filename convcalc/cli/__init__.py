@@ -88,7 +88,7 @@ def run(argv: list[str] | None = None) -> int:
         # overflow shows in the result itself (inf, as in PyTorch); no NumPy warning text
         fresh = {} if outer.nested else {"stopped": []}  # q in --step stops this run and the runs inside it
         with np.errstate(all="ignore"), session.entered(argv=tuple(args), step=step, export=export, nested=True,
-                                                        **fresh):
+                                                        depth=outer.depth + 1, **fresh):
             rc = command.main(args=args, prog_name="convcalc", standalone_mode=False)
     except ConvcalcError as e:
         fail(f"error: {e}")

@@ -43,8 +43,19 @@ FramesOpt = Annotated[str | None, typer.Option(
 
 
 def write_figures(build: Callable[[], Any], figure: str | None, frames: str | None) -> None:
-    """Draw the figure (``build`` makes it) to --figure and/or --frames, before the text is printed."""
+    """Draw the figure (``build`` makes it) to --figure and/or --frames, before the text is printed.
+
+    Nothing is written inside ``solve``/``check`` or a slip search (a problem file's ``figure``
+    key, or a re-run with other settings, never writes a file), as ``emit`` saves no --output there.
+    """
+    from convcalc.cli import session
+
+    now = session.current()
     if figure is None and frames is None:
+        return
+    if now.depth > 1 or now.capture is not None or now.diagnosing:
+        if not now.diagnosing:
+            sys.stderr.write("note: --figure and --frames are ignored in a problem file (one never writes files)\n")
         return
     from pathlib import Path
 

@@ -261,3 +261,17 @@ def test_receptive_field_figure_counts_paths_as_torch_gradients(cli, tmp_path: P
                  for r in frame.iter(f"{SVG}rect") if r.get("class") == "window"]
         counts = [int(t.text) for t in frame.iter(f"{SVG}text") if t.get("font-size") == "8.5"]
         assert dict(zip(cells, counts, strict=True)) == want, spec
+
+
+def test_figures_are_not_written_from_problem_files_or_slip_searches(cli, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    bank = tmp_path / "p.toml"
+    bank.write_text('[[problem]]\nid = "a"\ncommand = "conv"\ninput = "1 2; 3 4"\nkernel = "1"\n'
+                    f'figure = "{tmp_path}/from-bank.svg"\nframes = "{tmp_path}"\nclaimed = "1 2; 3 5"\n',
+                    encoding="utf-8")
+    for command in ("solve", "check"):
+        cli(command, str(bank))
+    res = cli("conv", "--input", "1 2; 3 4", "--kernel", "1", "--answer", "1 2; 3 5", "--figure", "mine.svg")
+    assert res.code == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.svg", "p.toml"]  # the user's own figure only
