@@ -24,6 +24,7 @@ from convcalc.numbers import Array, fmt, normalize
 from convcalc.render.figure import MAX_CELLS, Figure, Frame, Grid, Mark, cell_text, wrap
 
 FLAG = "--figure"
+MAX_FRAMES = 200
 
 
 def label(symbol: str, index: Sequence[int], base: int) -> str:
@@ -48,18 +49,20 @@ def check_drawable(*grids: Array) -> None:
 
 
 def cells_of(out_shape: tuple[int, ...], cells: Sequence[tuple[int, ...]], cap: int | None,
-             base: int) -> tuple[list[tuple[int, ...]], list[str]]:
+             base: int, channel: str = "output channel") -> tuple[list[tuple[int, ...]], list[str]]:
     """The worked cells (as the text picks them) that share the first one's sample and channel."""
-    chosen, _ = select_cells(out_shape, cells, None if cells else cap, base)
-    picked = list(chosen)
+    chosen, total = select_cells(out_shape, cells, None if cells else cap, base)
+    picked = list(itertools.islice(chosen, MAX_FRAMES))
     if not picked:
         raise ConvcalcError("the output is empty: there is no cell to draw", FLAG)
     head = picked[0][:2]
     kept = [c for c in picked if c[:2] == head]
     notes = []
     if len(kept) < len(picked):
-        notes.append(f"Sample {head[0] + base}, channel {head[1] + base} drawn; "
+        notes.append(f"Sample {head[0] + base}, {channel} {head[1] + base} drawn; "
                      f"{len(picked) - len(kept)} worked cells of other samples or channels are in the text.")
+    if len(picked) == MAX_FRAMES and (cells or cap is None or cap > MAX_FRAMES) and total > MAX_FRAMES:
+        notes.append(f"The first {MAX_FRAMES} worked cells are drawn (a longer animation helps nobody).")
     return kept, notes
 
 
@@ -162,7 +165,7 @@ def pool_figure(p: PoolProblem, cells: Sequence[tuple[int, ...]], cap: int | Non
     if p.adaptive:
         raise ConvcalcError("draws max, avg and lp pooling; adaptive windows are in the text", FLAG)
     out, idx = pool.compute(p)
-    picked, notes = cells_of(out.shape, cells, cap, base)
+    picked, notes = cells_of(out.shape, cells, cap, base, "channel")
     n, c = picked[0][:2]
     dim = len(p.kernel)
     lift = (lambda t: tuple(t)) if dim == 2 else (lambda t: (0, *t))

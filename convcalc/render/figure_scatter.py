@@ -20,7 +20,7 @@ from convcalc.derive.layout import select_cells
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array, fmt, normalize
 from convcalc.render.figure import Figure, Frame, Grid, Mark, cell_text, wrap
-from convcalc.render.figure_build import FLAG, check_drawable, conv_figure, factor, label, plane, settings_text
+from convcalc.render.figure_build import FLAG, MAX_FRAMES, check_drawable, conv_figure, factor, label, plane, settings_text
 
 
 def _lift(t: Sequence[int]) -> tuple[int, int]:
@@ -53,7 +53,7 @@ def transposed_figure(p: tr.TransposedProblem, cells: Sequence[tuple[int, ...]],
     if cells:
         notes.append("The scatter view goes input cell by input cell; --cell picks output cells for the text.")
     positions = list(itertools.product(*(range(v) for v in x.shape)))
-    shown = positions if cap is None else positions[:cap]
+    shown = positions[:MAX_FRAMES] if cap is None else positions[:min(cap, MAX_FRAMES)]
     names = p.names
     frames = []
     for pos in positions:
@@ -98,14 +98,14 @@ def resample_figure(x: Array, factor_: tuple[int, ...], up: bool, dim: int, base
     gaps = settings_text([("k−1 =", [k - 1 for k in factor_])])
     if up:
         cells = list(itertools.product(*(range(v) for v in x.shape)))
-        for pos in cells[:cap]:
+        for pos in cells[:min(cap or MAX_FRAMES, MAX_FRAMES)]:
             at = tuple(q * k for q, k in zip(pos, factor_, strict=True))
             frames.append(Frame(f"{label('B', at, base)} = {label('A', pos, base)} = {fmt(x[pos])}",
                                 (Mark(_lift(pos)),), (Mark(_lift(at)),),
                                 (f"the {gaps} cell(s) after it along each axis are inserted zeros",)))
     else:
         cells = list(itertools.product(*(range(v) for v in out.shape)))
-        for pos in cells[:cap]:
+        for pos in cells[:min(cap or MAX_FRAMES, MAX_FRAMES)]:
             at = tuple(q * k for q, k in zip(pos, factor_, strict=True))
             frames.append(Frame(f"{label('B', pos, base)} = {label('A', at, base)} = {fmt(out[pos])}",
                                 (Mark(_lift(at)),), (Mark(_lift(pos)),), ("every k-th sample is kept, the rest dropped",)))
@@ -124,7 +124,7 @@ def backprop_conv_figure(p: conv.ConvProblem, grad_output: Array | None, cells: 
     gr = bp.compute(p, grad_output)
     st = gr.steps
     chosen, _ = select_cells(st.folded.shape, cells, None if cells else cap, base)
-    picked = list(chosen)
+    picked = list(itertools.islice(chosen, MAX_FRAMES))
     n, c = picked[0][:2]
     picked = [cell for cell in picked if cell[:2] == (n, c)]
     cg, og = gr.fw.x.shape[1] // spec.groups, gr.fw.w.shape[0] // spec.groups
