@@ -76,6 +76,9 @@ def expr(expression: ExprArg, var: VarOpt = None, answer: ExprAnswerOpt = None, 
         if name in variables:
             raise ConvcalcError(f"{name} is bound twice", "--var")
         variables[name] = _value(name, value, "--var", exact=False)
+    if table and wrt is not None:
+        raise ConvcalcError("--table and --wrt do not go together: a table evaluates f per row, --wrt differentiates "
+                            "it once", "--wrt")
     if table:
         _table(expression, variables, table, answer, fmt)
         return

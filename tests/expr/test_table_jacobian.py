@@ -121,6 +121,20 @@ def test_jacobian_exact_and_answer(cli) -> None:
 def test_jacobian_bad_wrt(cli) -> None:
     res = cli("backprop", "expr", "A @ y", "--var", "A=1 2; 3 4", "--var", "y=1; 1", "--wrt", "z")
     assert res.code == 2 and "not a variable" in res.err
+    res = cli("backprop", "expr", "A @ y", "--var", "A=1 2; 3 4", "--table", "y=1 1", "--wrt", "y")
+    assert res.code == 2 and "do not go together" in res.err
+    res = cli("backprop", "expr", "A @ y", "--var", "A=1 2; 3 4", "--var", "y=1; 1", "--wrt", "y",
+              "--answer", "J=1 2; 3 4", "--answer", "f=1")
+    assert res.code == 2 and "one --answer" in res.err
+
+
+def test_jacobian_of_a_matrix_variable_has_numbers_but_no_form(cli) -> None:
+    torch = pytest.importorskip("torch")
+    w = np.array([[1.0, 2.0], [3.0, -4.0]])
+    _, data = _json(cli, "tanh(W @ x)", "--var", "W=1 2; 3 -4", "--var", "x=0.5; -0.25", "--wrt", "W")
+    want = torch.autograd.functional.jacobian(lambda m: torch.tanh(m @ torch.tensor([0.5, -0.25], dtype=torch.float64)),
+                                              torch.tensor(w)).reshape(2, 4).numpy()
+    assert np.allclose(data["jacobian"], want) and data["closed_form"] is None
 
 
 def test_notation_diag_writes_the_students_form(cli) -> None:
