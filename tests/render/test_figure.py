@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convcalc.render.figure import Figure, Frame, Grid, Mark, render_svg
 
@@ -275,3 +277,35 @@ def test_figures_are_not_written_from_problem_files_or_slip_searches(cli, tmp_pa
     res = cli("conv", "--input", "1 2; 3 4", "--kernel", "1", "--answer", "1 2; 3 5", "--figure", "mine.svg")
     assert res.code == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.svg", "p.toml"]  # the user's own figure only
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(1, 7), w=st.integers(1, 7), kh=st.integers(1, 3), kw=st.integers(1, 3),
+       sh=st.integers(1, 3), sw=st.integers(1, 3), ph=st.integers(0, 2), pw=st.integers(0, 2),
+       dh=st.integers(1, 3), dw=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_every_frame_shades_the_window_of_its_cell(h, w, kh, kw, sh, sw, ph, pw, dh, dw, seed) -> None:
+    """Random settings: frame k's shaded cells are the window of the k-th output cell, found here by brute
+    force over the padded input (every padded position whose value enters that cell's sum)."""
+    from convcalc.derive.conv import ConvProblem
+    from convcalc.derive.layout import data_layout
+    from convcalc.render.figure_build import conv_figure
+    from convcalc.specs import make_conv_spec
+
+    rows, cols = h + 2 * ph, w + 2 * pw
+    if rows < dh * (kh - 1) + 1 or cols < dw * (kw - 1) + 1:
+        return
+    rng = np.random.default_rng(seed)
+    x, k = rng.integers(-5, 5, size=(h, w)), rng.integers(1, 5, size=(kh, kw))
+    spec = make_conv_spec(2, (kh, kw), f"{sh},{sw}", f"{ph},{pw}", f"{dh},{dw}")
+    fig = conv_figure(ConvProblem(x[None, None], k[None, None], None, spec, data_layout(x, 2, "--input")), (), None, 1)
+    out_h, out_w = (rows - dh * (kh - 1) - 1) // sh + 1, (cols - dw * (kw - 1) - 1) // sw + 1
+    assert len(fig.frames) == out_h * out_w
+    for frame, (i, j) in zip(fig.frames, itertools.product(range(out_h), range(out_w)), strict=True):
+        window = set()
+        for r, c in itertools.product(range(rows), range(cols)):  # brute force: which padded cells does it read?
+            a, b = r - i * sh, c - j * sw
+            if 0 <= a < dh * kh and 0 <= b < dw * kw and a % dh == 0 and b % dw == 0:
+                window.add((r, c))
+        assert {m.cell for m in frame.source} == window
+        assert [m.label for m in frame.source] == ["×" + str(v) for v in k.flat]  # row-major taps, in order
+        assert [m.cell for m in frame.target] == [(i, j)]
