@@ -132,12 +132,14 @@ def vjp(op: str, values: list[Array], params: Params, g: Array, text: str) -> li
 def _conv(x: Array, w: Array | None, kw: dict[str, tuple[int, ...]]) -> Array:
     from convcalc import functional as F  # the core, only when an expression has a layer
 
+    assert w is not None
     return F.conv2d(x, w, None, kw.get("stride", 1), kw.get("padding", 0), kw.get("dilation", 1))
 
 
 def _conv_t(x: Array, w: Array | None, kw: dict[str, tuple[int, ...]]) -> Array:
     from convcalc import functional as F
 
+    assert w is not None
     return F.conv_transpose2d(x, w, None, kw.get("stride", 1), kw.get("padding", 0), kw.get("output_padding", 0),
                               1, kw.get("dilation", 1))
 
@@ -145,7 +147,9 @@ def _conv_t(x: Array, w: Array | None, kw: dict[str, tuple[int, ...]]) -> Array:
 def _max(x: Array, w: Array | None, kw: dict[str, tuple[int, ...]]) -> Array:
     from convcalc import functional as F
 
-    return F.max_pool2d(x, kw["kernel_size"], kw.get("stride"), kw.get("padding", 0), kw.get("dilation", 1))
+    out = F.max_pool2d(x, kw["kernel_size"], kw.get("stride"), kw.get("padding", 0), kw.get("dilation", 1))
+    assert not isinstance(out, tuple)  # no indices asked for
+    return out
 
 
 def _avg(x: Array, w: Array | None, kw: dict[str, tuple[int, ...]]) -> Array:

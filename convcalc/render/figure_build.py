@@ -128,14 +128,14 @@ def conv_figure(p: conv.ConvProblem, cells: Sequence[tuple[int, ...]], cap: int 
         where = ",".join(f"{a + base}..{b + base}" for a, b in (span if spec.dim == 2 else span[1:]))
         how = f" ({settings_text([('dilation', spec.dilation)])}: the shaded cells only)" if max(dil) > 1 else ""
         heading = f"{label(names.output, cell[2:], base)} from the window {src}[{where}]{how}"
-        frames.append(Frame(heading, marks, (Mark(tuple(pos)),), _sum_lines(cw, base), span))
+        frames.append(Frame(heading, marks, (Mark((int(pos[0]), int(pos[1]))),), _sum_lines(cw, base), span))
     kind = "Dilated convolution" if max(dil) > 1 else "Convolution"
     settings = settings_text((("stride", spec.stride), ("padding", [lo for lo, _ in spec.padding]),
                               *((("dilation", spec.dilation),) if max(dil) > 1 else ())))
     kcap = "kernel (flipped)" if spec.flip else "kernel"
     caption = "padded input" if src.endswith("_pad") else "input"
     if dimmed is not None:
-        pads, caption = (dimmed if spec.dim == 2 else ((0, 0), *dimmed)), "zero-stuffed, padded input"
+        pads, caption = tuple(dimmed if spec.dim == 2 else ((0, 0), *dimmed)), "zero-stuffed, padded input"
     return Figure(title or f"{kind}: {settings}", Grid(src, caption, source, _frame2(pads), base),
                   Grid(names.output, "output", target, base=base), tuple(frames),
                   Grid(names.kernel, kcap, kernel, base=base), tuple(notes))

@@ -154,7 +154,7 @@ def backprop_conv_figure(p: conv.ConvProblem, grad_output: Array | None, cells: 
         span = ((at[0], at[0] + dil[0] * (kernel.shape[0] - 1)), (at[1], at[1] + dil[1] * (kernel.shape[1] - 1)))
         title = f"{label('d' + names.input, cell[2:], base)} from the flipped kernel over d{names.output}, " \
                 "zero-stuffed and padded"
-        frames.append(Frame(title, marks, (Mark(at),), lines, span if inside else None))
+        frames.append(Frame(title, marks, (Mark((at[0], at[1])),), lines, span if inside else None))
     border = tuple((dd * (k - 1), dd * (k - 1)) for k, dd in zip(spec.kernel_size, spec.dilation, strict=True))
     pads = spec.padding if spec.dim == 2 else ((0, 0), *spec.padding)
     border2 = border if spec.dim == 2 else ((0, 0), *border)
