@@ -74,6 +74,17 @@ def test_expr_jacobians_tables_and_layers_do_not_import_sympy(extra: tuple[str, 
     assert not (top_level(imported(*argv)) & set(HEAVY))
 
 
+def test_figures_import_nothing_heavy(tmp_path) -> None:
+    """SVG figures are convcalc's own text: no plotting stack, no SymPy."""
+    svg = str(tmp_path / "f.svg")
+    names = imported("dilated", "--input", A, "--kernel", "1 2; 3 4", "--padding", "1", "--figure", svg)
+    assert "convcalc.render.figure" in names
+    assert not (top_level(names) & set(HEAVY))
+    names = imported("receptive-field", "--layer", "Conv2d(1,1,3,dilation=2)", "--input-shape", "1x1x9x9",
+                     "--figure", svg)
+    assert "convcalc.render.figure_field" in names and not (top_level(names) & set(HEAVY))
+
+
 def test_the_check_sees_a_lazy_sympy_import() -> None:
     """The checks above are not vacuous: SymPy imported inside a function is seen."""
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c",
