@@ -54,7 +54,7 @@ def cells_of(out_shape: tuple[int, ...], cells: Sequence[tuple[int, ...]], cap: 
     chosen, total = select_cells(out_shape, cells, None if cells else cap, base)
     picked = list(itertools.islice(chosen, MAX_FRAMES))
     if not picked:
-        raise ConvcalcError("the output is empty: there is no cell to draw", FLAG)
+        raise ConvcalcError("there is no worked cell to draw (--steps 0, or an empty output)", FLAG)
     head = picked[0][:2]
     kept = [c for c in picked if c[:2] == head]
     notes = []

@@ -125,6 +125,8 @@ def backprop_conv_figure(p: conv.ConvProblem, grad_output: Array | None, cells: 
     st = gr.steps
     chosen, _ = select_cells(st.folded.shape, cells, None if cells else cap, base)
     picked = list(itertools.islice(chosen, MAX_FRAMES))
+    if not picked:
+        raise ConvcalcError("there is no worked cell to draw (--steps 0, or an empty gradient)", FLAG)
     n, c = picked[0][:2]
     picked = [cell for cell in picked if cell[:2] == (n, c)]
     cg, og = gr.fw.x.shape[1] // spec.groups, gr.fw.w.shape[0] // spec.groups

@@ -145,6 +145,9 @@ def test_backprop_conv_figure_target_is_torch_grad(cli, tmp_path: Path) -> None:
     (("pool", "--input", "1 2; 3 4", "--mode", "adaptive-max", "--output-size", "1", "--figure", "a.svg"),
      "adaptive"),
     (("conv", "--input", "; ".join(["1 " * 60] * 2), "--kernel", "1", "--figure", "a.svg"), "at most"),
+    (("conv", "--input", "1 2; 3 4", "--kernel", "1", "--steps", "0", "--figure", "a.svg"), "no worked cell"),
+    (("backprop", "conv", "--input", "1 2; 3 4", "--kernel", "1", "--steps", "0", "--figure", "a.svg"),
+     "no worked cell"),
 ])  # fmt: skip
 def test_figure_errors_are_one_line(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv, message) -> None:
     monkeypatch.chdir(tmp_path)
