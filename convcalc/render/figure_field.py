@@ -32,7 +32,8 @@ def field_figure(layers: tuple[Layer, ...], input_shape: Shape, base: int = 1) -
     counts = [_counts(steps, layer) for layer in range(1, depth + 1)]
     reached = np.any(np.stack([c > 0 for c in counts]), axis=0)
     rows, cols = np.nonzero(reached)
-    r0, r1, c0, c1 = max(rows.min() - 1, 0), rows.max() + 2, max(cols.min() - 1, 0), cols.max() + 2
+    r0, r1 = max(rows.min() - 1, 0), min(rows.max() + 2, reached.shape[0])  # one cell of margin, inside the input
+    c0, c1 = max(cols.min() - 1, 0), min(cols.max() + 2, reached.shape[1])
     if r1 - r0 > MAX_CELLS or c1 - c0 > MAX_CELLS:
         raise ConvcalcError(f"the fields span {r1 - r0}×{c1 - c0} input cells; the figure draws at most "
                             f"{MAX_CELLS}×{MAX_CELLS}", FLAG)
@@ -41,8 +42,9 @@ def field_figure(layers: tuple[Layer, ...], input_shape: Shape, base: int = 1) -
     frames = []
     for layer, count in enumerate(counts, 1):
         frames.append(_frame(layers[layer - 1], layer, count[r0:r1, c0:c1], (r0, c0), steps, base))
-    notes = [f"The input, rows {r0 + base}..{r1 - 1 + base}, columns {c0 + base}..{c1 - 1 + base} (the rest is "
-             "never reached); each cell's number is how many paths reach it."]
+    where = f"rows {r0 + base}..{r1 - 1 + base}, columns {c0 + base}..{c1 - 1 + base}" if nsp == 2 \
+        else f"positions {c0 + base}..{c1 - 1 + base}"
+    notes = [f"The input, {where} (the rest is never reached); each cell's number is how many paths reach it."]
     if depth < len(layers):
         notes.append(f"Layer {depth + 1} ({layers[depth].text.strip()}) mixes a whole axis or the axes: "
                      "the figure stops before it.")
