@@ -47,6 +47,18 @@ FORMULAS: list[tuple[str, list[str]]] = [
     ("backprop expr --format markdown", ["backprop", "expr", "norm(W @ x - y)**2", "--var", "W=1 2 3; 4 5 6",
                                          "--var", "x=1; 2; 3", "--var", "y=1; 0", "-f", "markdown"]),
 ]
+# Letters (issue 13): SymPy is imported for these only; budget 4× (SymPy's import alone is ~2.5×).
+SYMBOLIC: list[tuple[str, list[str]]] = [
+    ("output-size in letters", ["output-size", "--input-size", "H", "--kernel-size", "K", "--stride", "S",
+                                "--padding", "P"]),
+    ("output-size --solve output-padding in letters", ["output-size", "--transposed", "--input-size", "H'",
+                                                       "--kernel-size", "K", "--stride", "S", "--padding", "P",
+                                                       "--solve", "output-padding", "--target", "H"]),
+    ("params in letters (groups, MACs)", ["params", "--in-channels", "C", "--out-channels", "N", "--kernel-size",
+                                          "K", "--groups", "M", "--input-size", "H"]),
+    ("params --answer K(F^2C+1)", ["params", "--in-channels", "C", "--out-channels", "K", "--kernel-size", "F",
+                                   "--answer", "K(F^2C+1)"]),
+]
 CASES: list[tuple[str, list[str], float | None]] = [
     ("python -c pass", [PY, "-c", "pass"], None),
     ("baseline: import numpy, typer, rich.console", [PY, "-c", "import numpy, typer, rich.console"], None),
@@ -54,6 +66,8 @@ CASES: list[tuple[str, list[str], float | None]] = [
     *((f"convcalc {name} --format json", [*CC, *argv, "-f", "json"], 1.5) for name, argv in HOMEWORK),
     *((f"convcalc {name} (text)", [*CC, *argv], 1.5) for name, argv in HOMEWORK),
     *((f"convcalc {name}", [*CC, *argv], 1.5) for name, argv in FORMULAS),
+    *((f"convcalc {name}", [*CC, *argv], 4.0) for name, argv in SYMBOLIC),
+    *((f"convcalc {name} --format latex", [*CC, *argv, "-f", "latex"], 4.0) for name, argv in SYMBOLIC[:1]),
     ("convcalc solve problems/ --format json (55 problems)", [*CC, "solve", "problems", "-f", "json"], None),
 ]
 

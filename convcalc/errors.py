@@ -32,3 +32,8 @@ class ConvcalcError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class Interrupted(BaseException):  # what the user did, not an error of ours
+    """Ctrl-C (SIGINT) during a run: the CLI says "interrupted" and exits 130, writing no
+    ``--export`` page. Not a KeyboardInterrupt, which Typer turns into a normal return."""

@@ -7,6 +7,7 @@ Every problem is reported as a ConvcalcError naming the flag, file, row and colu
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import re
@@ -15,10 +16,11 @@ import tokenize
 import warnings
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
+from convcalc import paths
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
 
@@ -28,7 +30,7 @@ MAX_TEXT_ENTRIES = 1_000_000  # text (inline, .csv/.txt/.json, stdin): each numb
 MAX_TEXT_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 8
 _FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".npy", ".json")
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+/[+-]?\d+$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+/[+-]?\d+$", re.ASCII)  # "١٢" is no number
 _CELL = re.compile(r"[^,\t ]+")
 _JSON_TOKEN = re.compile(r"\[|\]|,|[^\s\[\],]+")
 _TOO_MANY = f"has more than {MAX_TEXT_ENTRIES} numbers, the most a text may hold (use a .npy file for more)"
@@ -52,14 +54,14 @@ def read_tensor(source: str, flag: str, exact: bool = False) -> Array:
         if sys.stdin is None:
             raise ConvcalcError("no standard input to read", flag)
         try:
-            text_in = sys.stdin.read(MAX_TEXT_BYTES + 1)
+            text_in = sys.stdin.read(MAX_TEXT_BYTES + 1)  # a cap on what is read: /dev/zero ends here
         except (OSError, UnicodeDecodeError) as e:
             raise ConvcalcError(f"cannot read standard input ({e})", flag) from None
         if len(text_in) > MAX_TEXT_BYTES:  # never parse a silently cut-off part of it
             raise ConvcalcError(f"standard input is larger than {MAX_TEXT_BYTES // 2**20} MiB (use a .npy file)", flag)
         return parse_text(text_in, f"{flag} (stdin)", exact)
-    path = Path(text)
     if _looks_like_path(text):
+        path = paths.check_inside(text, flag)  # inside a problem file: only its own folder
         if not _is_file(text):
             raise ConvcalcError(f"no such file: {text}", flag)
         return _read_file(path, f"{flag} ({text})", exact)
@@ -67,8 +69,10 @@ def read_tensor(source: str, flag: str, exact: bool = False) -> Array:
 
 
 def _is_file(text: str) -> bool:
+    """Something that is not a folder is there (a FIFO or a device too: reading refuses those)."""
     try:
-        return Path(text).is_file()
+        path = paths.locate(text)
+        return path.exists() and not path.is_dir()
     except (OSError, ValueError):  # a name too long for the OS, or with a NUL byte
         return False
 
@@ -86,14 +90,7 @@ def _looks_like_path(text: str) -> bool:
 def _read_file(path: Path, where: str, exact: bool) -> Array:
     if path.suffix.lower() == ".npy":
         return _read_npy(path, where)
-    if path.stat().st_size > MAX_TEXT_BYTES:
-        raise ConvcalcError(f"text file larger than {MAX_TEXT_BYTES // 2**20} MiB (use .npy)", where)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConvcalcError("is not a text file (not UTF-8)", where) from None
-    except OSError as e:
-        raise ConvcalcError(f"cannot read: {e.strerror}", where) from None
+    text = paths.read_text(path, MAX_TEXT_BYTES, where, "text file (use .npy for more)")
     if path.suffix.lower() == ".json":
         return _parse_json(text, where, exact)
     return parse_text(text, where, exact)
@@ -105,10 +102,10 @@ _NPY_HEADER_ERRORS = (ValueError, SyntaxError, OverflowError, MemoryError, Recur
                       EOFError, OSError)
 
 
-def _check_npy_header(path: Path, where: str) -> None:
-    """Check the shape and dtype a .npy file declares before NumPy reads (or maps) any data."""
+def _check_npy_header(f: BinaryIO, where: str) -> None:
+    """Check the shape and dtype a .npy file declares before NumPy reads any data."""
     try:
-        with path.open("rb") as f, warnings.catch_warnings():
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # NumPy warns about Python 2 headers it had to repair
             version = np.lib.format.read_magic(f)
             if version == (1, 0):
@@ -130,9 +127,13 @@ def _check_npy_header(path: Path, where: str) -> None:
 
 
 def _read_npy(path: Path, where: str) -> Array:
-    _check_npy_header(path, where)
+    # the whole file, capped as it is read (16-byte entries at most, and a header)
+    data = paths.read_bytes(path, 16 * MAX_ENTRIES + 2**20, where, ".npy file")
+    _check_npy_header(io.BytesIO(data), where)
     try:
-        a = np.asarray(np.load(path, allow_pickle=False))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the Python 2 header warning again: exit 2 is one line, 0 none
+            a = np.asarray(np.load(io.BytesIO(data), allow_pickle=False))
     except (ValueError, OSError, EOFError) as e:
         raise ConvcalcError(f"not a readable .npy file ({str(e)[:200]})", where) from None
     if a.size == 0:
@@ -259,6 +260,8 @@ def _entry(cell: str) -> Fraction | int | float:
     value = float(s)
     if not math.isfinite(value):
         raise _NotANumber(f"{cell!r} is out of range")
+    if value == 0 and any(c in "123456789" for c in s.lower().partition("e")[0]):
+        raise _NotANumber(f"{cell!r} underflows to 0 in float64 (the smallest is about 4.9e-324)")
     return value
 
 

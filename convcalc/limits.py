@@ -9,6 +9,10 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Kind
@@ -18,6 +22,20 @@ from convcalc.numbers import Kind
 # multiply-add ~3 µs here: the limit is a few seconds of it).
 DEFAULT_MAX_MACS = {Kind.FLOAT: 20_000_000_000, Kind.INT: 5_000_000_000, Kind.RATIONAL: 2_000_000}
 DEFAULT_MAX_BYTES = 4 * 2**30
+# Cells of one result (or padded input) a worked solution is made for: 2²⁴ int64 cells are
+# 128 MiB and about a second of NumPy; `--padding 11000` on a 1×1 input asks for 4.8·10⁸.
+DEFAULT_MAX_CELLS = 2**24
+# What one run may write as JSON (every cell of a result): about 10 MB/s here.
+DEFAULT_MAX_OUTPUT_BYTES = 16 * 2**20
+# Worked cells shown (--steps all): about 80 µs each as text here (a cell of up to 64 products),
+# five times that into an --export page. The limit is in text-cell units (200×200 cells of a
+# 3×3 kernel, 62 500 units, is about 4 s here).
+DEFAULT_MAX_WORKED = 70_000
+EXPORT_COST = 5
+# Settings tried one by one (output-size --solve searches every value in range; ~10 µs each here).
+DEFAULT_MAX_TRIES = 200_000
+# Unit×tap pairs visited by exact receptive fields, over all layers and axes (~60 ns each here).
+DEFAULT_MAX_PAIRS = 40_000_000
 UNLIMITED = 2**63 - 1  # a setting of "inf", or of any number beyond this
 MAX_THREADS = 64
 
@@ -58,6 +76,7 @@ def check_work(macs: int, kind: Kind, what: str, exact_big_ints: bool = False) -
         raise ConvcalcError(
             f"{what} needs about {macs:.2g} multiply-adds; the limit is {limit:.2g} "
             f"(set CONVCALC_MAX_MACS to raise it)")
+    charge(macs / limit, gate=True)
 
 
 def check_memory(nbytes: int, what: str) -> None:
@@ -75,3 +94,102 @@ def check_memory(nbytes: int, what: str) -> None:
 # fast as whole-batch ones or faster (they stay in cache), and 8 MiB keeps the peak below
 # torch's at issue 7's shape.
 COLUMN_BUDGET_BYTES = 8 * 2**20
+
+
+# --- what a run renders, and the budget of a whole problem file ------------------------------
+
+@dataclass
+class Budget:
+    """A dry run's estimate (``solve``/``check`` sum one over a problem file's problems): each
+    time-limit check records its share (used / limit), and the check just before the heavy work
+    ends the run (Estimated). Memory is not recorded: each problem gives its own back."""
+
+    shares: list[float] = field(default_factory=list)
+
+
+class Estimated(BaseException):  # a dry run's end, not an error
+    """A dry run reached its first limit check: the estimate is recorded, the work not done."""
+
+
+_format: ContextVar[tuple[str | None, bool]] = ContextVar("convcalc_format", default=(None, False))
+_budget: ContextVar[Budget | None] = ContextVar("convcalc_budget", default=None)
+
+
+@contextmanager
+def rendering(fmt: str | None, export: bool) -> Iterator[None]:
+    """The format a run writes (and whether to an --export page), for the output estimates."""
+    token = _format.set((fmt, export))
+    try:
+        yield
+    finally:
+        _format.reset(token)
+
+
+@contextmanager
+def budget(b: Budget) -> Iterator[Budget]:
+    token = _budget.set(b)
+    try:
+        yield b
+    finally:
+        _budget.reset(token)
+
+
+def charge(share: float, gate: bool = False) -> None:
+    """Record ``share`` of a time limit in a dry run's Budget, if one is open; a ``gate`` (the
+    check before a command's heavy work: its multiply-adds, its exact fields) ends the dry run."""
+    b = _budget.get()
+    if b is None:
+        return
+    b.shares.append(share)
+    if gate:
+        raise Estimated
+
+
+def _refuse(amount: str, limit: str, env: str, what: str, hint: str = "") -> ConvcalcError:
+    return ConvcalcError(f"{what} needs about {amount}; the limit is {limit} (set {env} to raise it{hint})")
+
+
+def check_cells(cells: int, what: str) -> None:
+    """Refuse a result (or padded input) of more than the cell limit; with --format json,
+    also one whose JSON would pass the output limit (at least 3 bytes a cell: "0, ")."""
+    limit = _setting("CONVCALC_MAX_CELLS", DEFAULT_MAX_CELLS)
+    if cells > limit:
+        raise _refuse(f"{cells:,} cells", f"{limit:,}", "CONVCALC_MAX_CELLS", what)
+    fmt, _ = _format.get()
+    if fmt == "json":
+        out = _setting("CONVCALC_MAX_OUTPUT_BYTES", DEFAULT_MAX_OUTPUT_BYTES)
+        if 3 * cells > out:
+            raise _refuse(f"{3 * cells / 2**20:.3g} MiB of JSON at least ({cells:,} cells)",
+                          f"{out / 2**20:.3g} MiB", "CONVCALC_MAX_OUTPUT_BYTES", what,
+                          ", or write the result with --output FILE.npy")
+    charge(cells / limit)
+
+
+def check_worked(cells: int, terms: int, what: str) -> None:
+    """Refuse showing more worked cells than the limit (``terms`` products each, 64 shown at most)."""
+    fmt, export = _format.get()
+    if fmt == "json":  # one object of results: no worked cells are written
+        return
+    cost = cells * (1 + min(terms, 64) / 16) * (EXPORT_COST if export else 1)
+    limit = _setting("CONVCALC_MAX_WORKED", DEFAULT_MAX_WORKED)
+    if cost > limit:
+        size = cells * (60 + 10 * min(terms, 64))
+        raise ConvcalcError(
+            f"{what}: working {cells:,} cells of {terms} products each would write about {size / 2**20:.3g} MB"
+            f"{' into the page' if export else ''} (cost {cost:,.0f}); the limit is {limit:,} "
+            "(set CONVCALC_MAX_WORKED to raise it, or pick cells with --cell i,j or --steps N)", "--steps")
+    charge(cost / limit)
+
+
+def check_pairs(pairs: int, what: str) -> None:
+    limit = _setting("CONVCALC_MAX_PAIRS", DEFAULT_MAX_PAIRS)
+    if pairs > limit:
+        raise _refuse(f"{pairs:,} unit/tap visits", f"{limit:,}", "CONVCALC_MAX_PAIRS", what)
+    charge(pairs / limit, gate=True)
+
+
+def check_tries(tries: int, what: str) -> None:
+    limit = _setting("CONVCALC_MAX_TRIES", DEFAULT_MAX_TRIES)
+    if tries > limit:
+        raise _refuse(f"{tries:,} trials", f"{limit:,}", "CONVCALC_MAX_TRIES", what)
+    charge(tries / limit, gate=True)

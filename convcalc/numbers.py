@@ -8,6 +8,7 @@ array) and floats (``float64``). Integers in give integers out; ``1/3`` stays ``
 from __future__ import annotations
 
 import math
+import re
 from enum import IntEnum
 from fractions import Fraction
 from numbers import Rational
@@ -182,3 +183,20 @@ def unify(arrays: list[Array | None], terms: int) -> list[Array | None]:
         dtype = np.result_type(*present)  # float32 in, float32 out, as in PyTorch
         return [None if a is None else a.astype(dtype, copy=False) for a in arrays]
     return [None if a is None else as_kind(a, kind) for a in arrays]
+
+
+_ASCII_INT = re.compile(r"[+-]?[0-9]+")
+
+
+def ascii_int(text: str) -> int:
+    """``int(text)`` for ASCII digits only (``int`` also reads "١٢" and "１２" as 12, and "1_0");
+    ValueError otherwise, as ``int`` raises it."""
+    t = text.strip()
+    if not _ASCII_INT.fullmatch(t):
+        raise ValueError(f"not a whole number in ASCII digits: {text!r}")
+    return int(t)
+
+
+def ascii_number(value: Any) -> int:
+    """``int`` for a command-line integer option: ASCII digits only, as everywhere else."""
+    return ascii_int(value) if isinstance(value, str) else int(value)

@@ -1,15 +1,14 @@
-"""Writing a result to a file (``--output``), atomically: a crash never leaves half a file."""
+"""Writing a result to a file (``--output``), atomically (convcalc.atomic): a crash never leaves half a file."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
+from convcalc.atomic import write_bytes
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array, Kind, fmt, kind_of, to_json_list
 
@@ -35,23 +34,18 @@ def save(a: Array | Mapping[str, Array], target: str) -> None:
     else:
         payload = _encode(a, suffix)
     try:
-        if path.parent.is_dir():
-            _write_atomically(path, payload)
-            return
-    except (OSError, ValueError) as e:  # a name too long or with a NUL byte, a folder we may not write, a full disk
-        raise ConvcalcError(f"cannot write {target}: {getattr(e, 'strerror', None) or e}", "--output") from None
-    raise ConvcalcError(f"no such folder: {path.parent}", "--output")
-
-
-def _write_atomically(path: Path, payload: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        folder = path.parent.is_dir()
+    except (OSError, ValueError):
+        folder = False
+    if not folder:
+        raise ConvcalcError(f"no such folder: {path.parent}", "--output")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        is_folder = path.is_dir()
+    except (OSError, ValueError):  # a name too long for the OS: writing it says so
+        is_folder = False
+    if is_folder:
+        raise ConvcalcError(f"{target} is a folder", "--output")
+    write_bytes(target, payload, "--output")
 
 
 def _encode(a: Array, suffix: str) -> bytes:
@@ -75,13 +69,18 @@ def _encode(a: Array, suffix: str) -> bytes:
 
 
 def write_text(target: str, text: str, flag: str) -> None:
-    """Write ``text`` (UTF-8) to ``target`` via a temporary file and a rename, as :func:`save` does."""
-    path = Path(target)
+    """Write ``text`` (UTF-8) to ``target`` whole or not at all (convcalc.atomic), as :func:`save` does."""
     shown = target if len(target) <= 80 else target[:60] + f"… ({len(target)} characters)"
+    path = Path(target)
     try:
-        if path.parent.is_dir():
-            _write_atomically(path, text.encode("utf-8"))
-            return
-    except (OSError, ValueError) as e:
-        raise ConvcalcError(f"cannot write {shown}: {getattr(e, 'strerror', None) or e}", flag) from None
-    raise ConvcalcError(f"no such folder: {path.parent if len(str(path.parent)) <= 80 else shown}", flag)
+        folder, is_folder = path.parent.is_dir(), path.is_dir()
+    except (OSError, ValueError):  # a name too long for the OS, a NUL byte: writing it says so
+        folder, is_folder = True, False
+    if not folder:
+        raise ConvcalcError(f"no such folder: {path.parent if len(str(path.parent)) <= 80 else shown}", flag)
+    if is_folder:
+        raise ConvcalcError(f"{shown} is a folder", flag)
+    try:
+        write_bytes(target, text.encode("utf-8"), flag)
+    except ConvcalcError as e:  # the message names the file: a long name shortened
+        raise ConvcalcError(e.message.replace(target, shown), flag) from None

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from convcalc.errors import ConvcalcError
+from convcalc.paths import is_regular, read_text
 
 MAX_FILE_BYTES = 4 * 2**20  # tomllib reads about 10 MB/s; the bank's files are a few kB
 MAX_KEY_PARTS = 64
@@ -33,6 +34,9 @@ _COMMAND_WORD = re.compile(r"[a-z][a-z0-9-]{0,40}")
 _OPTION_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,60}")
 
 RESERVED = ("id", "source", "asks", "command", "args", "claimed", "answer")
+# Options that write files. A problem file travels (shared, posted, run by an autograder): it
+# may read files in its own folder, never write anywhere.
+WRITES = frozenset({"output", "export", "figure", "save", "o"})
 
 Claim = str | list[str]
 
@@ -96,13 +100,22 @@ def _check_value(key: str, v: Any, where: str, *, switch: bool) -> None:
         raise ConvcalcError(f"key {key!r} must be {kinds}", where)
 
 
-def problem_files(paths: list[str]) -> list[Path]:
-    """Files named, and every .toml file in folders named (sorted, README excluded)."""
+def problem_files(names: list[str], skipped: list[Path] | None = None) -> list[Path]:
+    """Files named, and every .toml file in folders named (sorted, README excluded).
+
+    In a folder, only regular files count: a FIFO or a link to a device (``/dev/zero``) is
+    added to ``skipped`` instead. A file named outright is returned as it is; reading it
+    refuses one that is not a regular file.
+    """
     out: list[Path] = []
-    for p in map(Path, paths):
+    for p in map(Path, names):
         kind = _kind(p)
         if kind == "folder":
-            out += sorted(f for f in p.glob("*.toml"))
+            for f in sorted(p.glob("*.toml")):
+                if is_regular(f):
+                    out.append(f)
+                elif skipped is not None and not f.is_dir():
+                    skipped.append(f)
         elif kind == "file":
             out.append(p)
         else:
@@ -111,24 +124,17 @@ def problem_files(paths: list[str]) -> list[Path]:
 
 
 def _kind(p: Path) -> str:
-    """"folder", "file" or "" (nothing there, or a name the OS refuses: too long, a NUL byte)."""
+    """"folder", "file" (anything else that is there) or "" (nothing there, or a name the OS
+    refuses: too long, a NUL byte)."""
     try:
-        return "folder" if p.is_dir() else "file" if p.is_file() else ""
+        return "folder" if p.is_dir() else "file" if p.exists() else ""
     except (OSError, ValueError):
         return ""
 
 
 def load(path: Path) -> list[Problem]:
     """Every problem of one file; a malformed file or problem names the key at fault."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ConvcalcError(f"is {size} bytes; a problem file may have at most {MAX_FILE_BYTES}", str(path))
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConvcalcError("is not a text file (not UTF-8)", str(path)) from None
-    except OSError as e:
-        raise ConvcalcError(f"cannot read: {e.strerror}", str(path)) from None
+    text = read_text(path, MAX_FILE_BYTES, str(path), "problem file")
     _check_key_depth(text, str(path))
     try:
         data = tomllib.loads(text)
@@ -190,6 +196,8 @@ def _problem(t: Any, path: Path, number: int) -> Problem:
     for k, v in options.items():
         if not _OPTION_KEY.fullmatch(k) or k == "help":  # a key becomes one --flag word; --help is no problem's
             raise ConvcalcError(f"key {k[:40]!r} is not an option name (letters, digits, _ and -)", where)
+        if k.replace("-", "_").lower() in WRITES:
+            raise ConvcalcError(f"key {k!r} is refused: a problem file may not write files", where)
         _check_value(k, v, where, switch=True)
     args = t.get("args", [])
     if isinstance(args, str):

@@ -61,7 +61,7 @@ def candidates(path: tuple[str, ...], params: Params) -> list[Slip]:
     if has("no_bias"):
         out.append(Slip("a bias counted where the layer has none", {"no_bias": False}) if params["no_bias"] else
                    Slip("the biases left out of the count", {"no_bias": True}))
-    if has("groups") and params["groups"] not in (None, 1):
+    if has("groups") and params["groups"] not in (None, 1, "1"):
         out.append(Slip("groups 1 (no grouping)", {"groups": 1}))
     if has("ceil_mode") and (path != ("output-size",) or params.get("pool")):
         out.append(Slip("the size rounded down (floor)", {"ceil_mode": False}) if params["ceil_mode"] else

@@ -11,6 +11,7 @@ from typing import Literal
 
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import same_padding
+from convcalc.numbers import ascii_int
 
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 PADDING_MODES: tuple[str, ...] = ("zeros", "reflect", "replicate", "circular")
@@ -27,7 +28,7 @@ def parse_ints(text: str | int | tuple[int, ...], dim: int, flag: str) -> tuple[
     else:
         parts = [p.strip() for p in str(text).replace("x", ",").split(",")]
     try:
-        values = tuple(int(p) for p in parts)
+        values = tuple(ascii_int(p) for p in parts)
     except ValueError:
         raise ConvcalcError(f"expected an integer or {dim} integers 'a,b', got {text!r}", flag) from None
     if any(abs(v) > MAX_SETTING for v in values):

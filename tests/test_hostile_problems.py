@@ -111,6 +111,11 @@ def _cases(folder: Path) -> dict[str, str | bytes]:
         "net_file": '[[problem]]\nid = "a"\ncommand = "receptive-field"\nnet = "/etc/passwd"\n',
         "var_file": EXPR + 'args = "sum(W)"\nvar = ["W=/etc/passwd"]\n',
         "output_elsewhere": P + f'output = "{folder}/written.csv"\n',
+        # nothing is written, nothing outside the file's folder is read (issue 15)
+        "export_key": P + f'export = "{folder}/page.html"\n', "figure_key": P + f'figure = "{folder}/f.svg"\n',
+        "input_absolute": P.replace('"1 2; 3 4"', '"/etc/hostname"'),
+        "input_dotdot": P.replace('"1 2; 3 4"', '"../../../../etc/hostname"'),
+        "claimed_absolute": P + 'claimed = "/etc/hostname"\n', "answer_dotdot": P + 'answer = "../x.csv"\n',
     }  # fmt: skip
 
 
@@ -137,6 +142,7 @@ def test_hostile_problem_files(command: str, fmt: str, problem_files, capsys, mo
     for path in paths:
         _check([command, str(path), "--format", fmt], capsys)
     assert not pwned.exists(), "a layer spec or expression in a problem file was run"
+    assert not (paths[0].parent / "written.csv").exists() and not (paths[0].parent / "page.html").exists()
 
 
 def test_problem_file_refusals_name_the_reason(problem_files, cli) -> None:
@@ -147,6 +153,9 @@ def test_problem_file_refusals_name_the_reason(problem_files, cli) -> None:
         "command_flags_after": "must name a command", "big_int": "not a valid TOML", "deep_array": "nested too deeply",
         "deep_dotted_key": "dotted parts", "deep_table_header": "dotted parts", "many_problems": "at most 1000",
         "huge_file": "at most", "binary": "not UTF-8", "stride_date": "must be a string, number",
+        "output_elsewhere": "may not write", "export_key": "may not write", "figure_key": "may not write",
+        "net_file": "absolute path", "input_absolute": "absolute path",
+        "input_dotdot": "outside the problem file's folder", "claimed_absolute": "absolute path",
     }  # fmt: skip
     for name, words in expected.items():
         r = cli("check", str(by_name[name]))

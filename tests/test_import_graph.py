@@ -50,6 +50,14 @@ def test_fast_paths_do_not_import_heavy_modules(argv: tuple[str, ...]) -> None:
     ("output-size", "--input-size", "32", "--kernel-size", "5", "--dilation", "2"),
     ("output-size", "--input-size", "32", "--kernel-size", "5", "--format", "json"),
     ("output-size", "--input-size", "32", "--kernel-size", "5", "--solve", "padding", "--target", "32"),
+    ("output-size", "--input-size", "8", "--kernel-size", "2", "--pool", "--dim", "1", "--solve", "padding",
+     "--target", "6", "--format", "json"),
+    ("output-size", "--input-size", "32", "--kernel-size", "5", "--answer", "28"),
+    ("params", "--in-channels", "32", "--out-channels", "64", "--kernel-size", "5", "--depthwise-separable",
+     "--no-bias", "--input-size", "16", "--exact-ops", "--answer", "2848"),
+    ("params", "--in-channels", "3", "--out-channels", "8", "--kernel-size", "3", "--groups", "1", "--format", "json"),
+    ("params", "--layer", "Conv2d(3,8,3,stride=2)", "--layer", "ReLU()", "--input-shape", "1x3x32x32"),
+    ("receptive-field", "--layer", "Conv2d(3,8,3,stride=2)", "--input-shape", "1x3x32x32", "--format", "json"),
 ])
 def test_size_formulas_render_without_importing_sympy(argv: tuple[str, ...]) -> None:
     """The formulas' printed forms come from a table SymPy generated (tests/render)."""
@@ -119,3 +127,15 @@ def test_command_modules_keep_real_annotations(name: str) -> None:
 
     module = importlib.import_module(f"convcalc.cli.{name}")
     assert "annotations" not in vars(module), f"convcalc/cli/{name}.py: drop 'from __future__ import annotations'"
+
+
+@pytest.mark.parametrize("argv", [
+    ("output-size", "--input-size", "H", "--kernel-size", "K", "--stride", "S", "--format", "json"),
+    ("output-size", "--input-size", "32", "--kernel-size", "5", "--padding", "P"),
+    ("params", "--in-channels", "C", "--out-channels", "N", "--kernel-size", "K", "--format", "json"),
+    ("params", "--layer", "Conv2d(3,8,3,stride=2)", "--input-shape", "Bx3xHxW", "--format", "json"),
+])
+def test_letters_do_import_sympy(argv: tuple[str, ...]) -> None:
+    """Issue 13: a letter is the one thing that brings SymPy in, and it does (the checks above see it)."""
+    names = imported(*argv)
+    assert "sympy" in top_level(names) and "convcalc.symbolic.parse" in names

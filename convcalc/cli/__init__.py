@@ -5,16 +5,19 @@ with a hint to report it (``CONVCALC_DEBUG=1`` shows the traceback).
 """
 
 
+import contextlib
+import errno
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 import typer
 
 from convcalc.cli import session
 from convcalc.cli.session import GLOBAL_HELP
-from convcalc.errors import ConvcalcError, ExitStatus
+from convcalc.errors import ConvcalcError, ExitStatus, Interrupted
 
 app = typer.Typer(
     name="convcalc",
@@ -43,6 +46,16 @@ def register_commands() -> None:
 _built: tuple[tuple[int, ...], Any] | None = None
 
 
+def _ascii_integer_options() -> None:
+    """Integer options (``--seed``, ``--rounds``, ``--index``, ...) read ASCII digits only:
+    Click's ``int()`` reads "١٢" and "１２" as 12, which no other number of convcalc does."""
+    from typer._click import types
+
+    from convcalc.numbers import ascii_number
+
+    types.IntParamType._number_class = staticmethod(ascii_number)  # type: ignore[assignment]
+
+
 def root_command() -> Any:
     """The Click command of the whole app, every command registered.
 
@@ -51,6 +64,7 @@ def root_command() -> Any:
     """
     global _built
     register_commands()
+    _ascii_integer_options()
     key = _registration(app)
     if _built is None or _built[0] != key:
         _built = (key, typer.main.get_command(app))
@@ -65,9 +79,36 @@ def _registration(t: typer.Typer) -> tuple[int, ...]:
     return tuple(key)
 
 
+INTERRUPTED = 130  # 128 + SIGINT, the shell's convention for Ctrl-C
+CLOSED_PIPE = 141  # 128 + SIGPIPE: the reader went away (``convcalc … | head -1``)
+# Failures of the machine, not of convcalc: one line and exit 2, like bad input.
+_IO_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EROFS, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    sys.exit(run(argv))
+    code = run(argv)
+    if code != CLOSED_PIPE:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            code = CLOSED_PIPE
+    if code == CLOSED_PIPE:
+        _end_by_sigpipe()
+    sys.exit(code)
+
+
+def _end_by_sigpipe() -> None:
+    """End as a program killed by SIGPIPE does, quietly: what ``cmd | head`` expects."""
+    import signal
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # Python flushes stdout once more at exit
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+    sys.exit(CLOSED_PIPE)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -76,9 +117,9 @@ def run(argv: list[str] | None = None) -> int:
     A run inside another (``solve``, ``check``, slip diagnosis) keeps the outer session's
     capture and diagnosis state; ``--step`` and ``--export`` belong to the outermost run.
     """
+    outer = session.current()
     try:
         args = list(sys.argv[1:] if argv is None else argv)
-        outer = session.current()
         step, export = outer.step, outer.export
         if not outer.nested:
             args, step, export = session.split_global_options(args)
@@ -87,18 +128,41 @@ def run(argv: list[str] | None = None) -> int:
 
         # overflow shows in the result itself (inf, as in PyTorch); no NumPy warning text
         fresh = {} if outer.nested else {"stopped": []}  # q in --step stops this run and the runs inside it
-        with np.errstate(all="ignore"), session.entered(argv=tuple(args), step=step, export=export, nested=True,
-                                                        depth=outer.depth + 1, **fresh):
+        from convcalc import limits
+
+        with np.errstate(all="ignore"), _ctrl_c(outer.nested), \
+                limits.rendering(session.format_of(args) or "text", export is not None), \
+                session.entered(argv=tuple(args), step=step, export=export, nested=True, depth=outer.depth + 1,
+                                **fresh):
             rc = command.main(args=args, prog_name="convcalc", standalone_mode=False)
+    except Interrupted:
+        if outer.nested:  # the outermost run stops (and writes no --export page)
+            raise
+        fail("interrupted")
+        return INTERRUPTED
     except ConvcalcError as e:
         fail(f"error: {e}")
         return ExitStatus.BAD_INPUT
-    except (KeyboardInterrupt, EOFError):
+    except KeyboardInterrupt:  # outside the command (Typer turns one inside into a return of 130)
+        if outer.nested:
+            raise
+        fail("interrupted")
+        return INTERRUPTED
+    except EOFError:
         fail("interrupted")
         return ExitStatus.BAD_INPUT
     except BrokenPipeError:
-        return ExitStatus.OK
+        if outer.nested:
+            raise
+        return CLOSED_PIPE
+    except SystemExit as e:  # Click's own answer to a closed pipe is exit 1, the wrong-answer status
+        if isinstance(e.__context__, BrokenPipeError) and not outer.nested:
+            return CLOSED_PIPE
+        raise
     except Exception as e:
+        if isinstance(e, OSError) and e.errno in _IO_ERRNOS:
+            fail(f"error: cannot write: {e.strerror}")
+            return ExitStatus.BAD_INPUT
         if _is_usage_error(e):  # Click's (or Typer's vendored Click's) UsageError and kin
             fail(f"error: {e.format_message()}" + _hint(e))  # type: ignore[attr-defined]
             return ExitStatus.BAD_INPUT
@@ -110,6 +174,27 @@ def run(argv: list[str] | None = None) -> int:
         fail(f"internal error: {type(e).__name__}: {e} — please report it (CONVCALC_DEBUG=1 shows details)")
         return 3
     return int(rc or 0)
+
+
+@contextlib.contextmanager
+def _ctrl_c(nested: bool) -> Iterator[None]:
+    """Ctrl-C raises Interrupted for the outermost run (when it runs in the main thread)."""
+    import signal
+    import threading
+
+    if nested or threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def interrupted(signum: int, frame: Any) -> None:
+        raise Interrupted
+
+    signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _is_usage_error(e: Exception) -> bool:

@@ -9,7 +9,7 @@ import numpy as np
 
 from convcalc.cli import app, fail
 from convcalc.cli.common import FormatOpt, emit
-from convcalc.cli.solve import FilesArg, IdOpt, selected
+from convcalc.cli.solve import AllowPathsOpt, FilesArg, IdOpt, estimate, inside, selected
 from convcalc.derive.records import Solution
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.io import parse_text
@@ -19,18 +19,23 @@ if TYPE_CHECKING:
     from convcalc.derive.check import Verdict
     from convcalc.problems import Problem
 
-_NUMBERS = re.compile(r"^\s*(\d{1,40}(?:,\d{1,40}){0,3})\s*(?:[A-Za-z]+)?\s*$")
+_NUMBERS = re.compile(r"^\s*(\d{1,40}(?:,\d{1,40}){0,3})\s*(?:[A-Za-z]+)?\s*$", re.ASCII)
 # The value an answer is compared with, by command (the first key present wins).
 _RESULT = ("output", "grad_input", "output_size", "total", "value")
 
 
 @app.command()
-def check(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text) -> None:
+def check(files: FilesArg, id: IdOpt = None, fmt: FormatOpt = Format.text,
+          allow_paths: AllowPathsOpt = False) -> None:
     """Check each problem's claimed answer (or your `answer`): agrees, DIFFERS or no claim, with the likely slip."""
     from convcalc.derive import check as derive
 
     problems, read_status = selected(files, id)
-    verdicts = [judge(p) for p in problems]
+    estimate(problems, allow_paths, files)
+    verdicts = []
+    for p in problems:
+        with inside(p, allow_paths):
+            verdicts.append(judge(p))
     for v in verdicts:
         if v.verdict == derive.ERROR:
             fail(f"error: {v.problem.file}: problem {v.problem.id}: {v.error}")

@@ -14,7 +14,7 @@ import typer
 from convcalc.derive.records import CellWork, Solution
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.io import parse_text, read_tensor
-from convcalc.numbers import Array
+from convcalc.numbers import Array, ascii_int
 from convcalc.render import Format, render
 
 
@@ -116,7 +116,7 @@ def cells_arg(values: list[str] | None) -> list[tuple[int, ...]]:
     out = []
     for v in values or []:
         try:
-            out.append(tuple(int(p) for p in v.replace(" ", "").split(",")))
+            out.append(tuple(ascii_int(p) for p in v.replace(" ", "").split(",")))
         except ValueError:
             raise ConvcalcError(f"expected indices like 2,3, got {v!r}", "--cell") from None
     return out
@@ -129,7 +129,7 @@ def steps_arg(value: str, default_cap: int) -> int | None:
     if value == "":
         return default_cap
     try:
-        n = int(value)
+        n = ascii_int(value)
     except ValueError:
         raise ConvcalcError(f"expected a number or 'all', got {value!r}", "--steps") from None
     if n < 0:
@@ -182,6 +182,8 @@ def emit(solution: Solution, fmt: Format, output: str | None = None, key: str = 
         from convcalc.output import save
 
         save(solution.data[key], output)
+    while now.step_note:
+        sys.stderr.write(now.step_note.pop() + "\n")
     shown = replace(solution, blocks=with_progress(solution.blocks))
     if now.export is not None or now.step:
         from contextlib import nullcontext

@@ -13,9 +13,14 @@ from rich.text import Text
 from convcalc.cli import run
 from convcalc.cli.invoke import solution_of
 from convcalc.derive.records import MatrixView, Solution
-from convcalc.errors import ConvcalcError, ExitStatus
+from convcalc.errors import ConvcalcError, ExitStatus, Interrupted
 from convcalc.quiz import QuizProblem
 from convcalc.render.text import make_console, matrix_text
+
+MAX_LINE = 100_000  # characters of one answer line
+MAX_ROWS = 1000  # rows of one matrix answer
+NO_ANSWERS = ("needs a terminal, or answers on standard input (one per line; a matrix row by row, then an empty "
+              "line)")
 
 
 class Quit(Exception):
@@ -65,7 +70,7 @@ def play(problems: Any, rounds: int | None, seed: int, difficulty: str) -> None:
                 sys.stdout.flush()
                 worked(problem, terminal.last)
             console.print(Text(str(score), style="bold"))
-    except (Quit, KeyboardInterrupt):
+    except (Quit, KeyboardInterrupt, Interrupted):  # Ctrl-C ends a game with its score
         sys.stderr.write("\n" if terminal.live else "")
     console.print(Text(f"final {score}", style="bold"))
 
@@ -129,7 +134,9 @@ def worked(problem: QuizProblem, answer: str) -> None:
     """The worked solution with the player's answer checked (✓/✗ and the likely slip)."""
     if not problem.checked:
         run(list(problem.argv))
-        print(f"The right answer is {right_value(problem)}; yours was {answer.strip()}.")
+        from convcalc.render import printable
+
+        print(f"The right answer is {right_value(problem)}; yours was {printable(answer.strip())}.")
     else:
         run([*problem.argv, f"--answer={answer}"])
     sys.stdout.flush()
@@ -140,8 +147,22 @@ class Answers:
 
     def __init__(self) -> None:
         self.live = _isatty(sys.stdin)
-        self.read_any = False
         self.last = ""
+        # piped answers: the first line is read before anything is shown, so that no answers at
+        # all is one error line and nothing on standard output
+        self.ahead: str | None = None if self.live else self._read()
+        if self.ahead == "":
+            raise ConvcalcError(NO_ANSWERS, "quiz")
+
+    def _read(self) -> str:
+        """One line, at most MAX_LINE characters (``< /dev/zero`` is one endless line)."""
+        try:
+            line = sys.stdin.readline(MAX_LINE + 1)
+        except (OSError, ValueError, UnicodeDecodeError):
+            raise ConvcalcError("cannot read answers from standard input", "quiz") from None
+        if len(line) > MAX_LINE:
+            raise ConvcalcError(f"an answer line of more than {MAX_LINE} characters", "quiz")
+        return line
 
     def say(self, message: str) -> None:
         sys.stderr.write(message + "\n")
@@ -151,16 +172,9 @@ class Answers:
         if self.live:
             sys.stderr.write(prompt)
             sys.stderr.flush()
-        try:
-            line = sys.stdin.readline()
-        except (OSError, ValueError, UnicodeDecodeError):
-            raise ConvcalcError("cannot read answers from standard input", "quiz") from None
+        line, self.ahead = (self.ahead, None) if self.ahead is not None else (self._read(), None)
         if not line:
-            if not self.live and not self.read_any:
-                raise ConvcalcError("needs a terminal, or answers on standard input (one per line; a matrix "
-                                    "row by row, then an empty line)", "quiz")
             raise Quit
-        self.read_any = True
         text = line.strip()
         if text.lower() in ("q", "quit", "exit"):
             raise Quit
@@ -182,6 +196,8 @@ class Answers:
                 break
             if text:
                 rows.append(text)
+            if len(rows) > MAX_ROWS:
+                raise ConvcalcError(f"an answer of more than {MAX_ROWS} rows", "quiz")
         self.last = "; ".join(rows)
         return self.last
 

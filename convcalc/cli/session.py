@@ -38,6 +38,10 @@ class Session:
     depth: int = 0  # runs of the command line around this one, itself included: 2 or more inside solve/check
     recorder: Any = None  # convcalc.render.interactive.Recorder
     stopped: list[bool] = field(default_factory=list)  # one per run; q in --step appends: a run of many stops
+    step_note: list[str] = field(default_factory=list)  # said (and emptied) before the first rendering
+
+
+STEP_NOTE = "note: --step needs a terminal on standard input; showing every step at once"
 
 
 _OUTERMOST = Session()
@@ -61,8 +65,8 @@ def entered(**changes: Any) -> Iterator[Session]:
         yield from _recording(changes)
         return
     if changes.get("step") and not outer.nested and not _isatty(sys.stdin):
-        sys.stderr.write("note: --step needs a terminal on standard input; showing every step at once\n")
-        changes["step"] = False
+        changes["step"] = False  # and say so once something is shown (an error is one line alone)
+        changes["step_note"] = [STEP_NOTE]
     session = replace(current(), **changes)
     token = _current.set(session)
     try:
@@ -75,8 +79,12 @@ def _recording(changes: dict[str, Any]) -> Iterator[Session]:
     from convcalc.render.interactive import Recorder
 
     recorder = Recorder(changes["export"], sys.stdout)
-    with contextlib.redirect_stdout(recorder.tee), entered(recorder=recorder, **changes) as now:
-        yield now
+    try:
+        with contextlib.redirect_stdout(recorder.tee), entered(recorder=recorder, **changes) as now:
+            yield now
+    except BaseException:  # an error or Ctrl-C: no page, not even a truncated one
+        recorder.discard()
+        raise
     sys.stdout.flush()
     recorder.save()
 

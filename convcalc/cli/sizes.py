@@ -9,6 +9,7 @@ import typer
 from convcalc.cli import app
 from convcalc.cli.common import DimOpt, FormatOpt, FramesOpt, emit, write_figures
 from convcalc.errors import ConvcalcError
+from convcalc.numbers import ascii_int
 from convcalc.render import Format
 
 MAX_SETTING = 10**6
@@ -21,7 +22,7 @@ def _sizes(value: str | None, flag: str, dim: int, low: int, default: int | None
             raise ConvcalcError(f"missing: give {flag} N" + (" or h,w" if dim == 2 else ""), flag)
         return (default,) * dim
     try:
-        parts = tuple(int(t) for t in value.replace(" ", "").split(","))
+        parts = tuple(ascii_int(t) for t in value.replace(" ", "").split(","))
     except ValueError:
         raise ConvcalcError(f"expected a whole number or h,w, got {value!r}", flag) from None
     if len(parts) == 1:
@@ -57,7 +58,8 @@ def output_size(
     dim: DimOpt = 2,
     solve: Annotated[str | None, typer.Option("--solve", help="padding, stride, output-padding or kernel-size.")]
     = None,
-    target: Annotated[int | None, typer.Option("--target", help="The output size wanted by --solve.")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="The output size wanted by --solve (letters allowed).")]
+    = None,
     answer: Annotated[str | None, typer.Option("--answer", help="Your size (n, h,w or 'invalid') to check.")] = None,
     fmt: FormatOpt = Format.text,
 ) -> None:
@@ -67,6 +69,11 @@ def output_size(
         raise ConvcalcError("choose one of --transposed and --pool", "--pool")
     if ceil_mode and not pool:
         raise ConvcalcError("--ceil-mode is a pooling setting: add --pool", "--ceil-mode")
+    kind = "transposed" if transposed else ("pool_ceil" if ceil_mode else "pool") if pool else "conv"
+    texts = {"--input-size": input_size, "--kernel-size": kernel_size, "--stride": stride, "--padding": padding,
+             "--dilation": dilation, "--output-padding": output_padding}
+    if _symbolic(*texts.values(), target):
+        _symbolic_output_size(texts, kind, n, channels, solve, target, answer, fmt)
     i = _sizes(input_size, "--input-size", n, 1)
     k = _sizes(kernel_size, "--kernel-size", n, 1)
     s = _sizes(stride, "--stride", n, 1, None) if stride is not None else (k if pool else (1,) * n)
@@ -79,7 +86,6 @@ def output_size(
         raise ConvcalcError("must be smaller than the stride or the dilation (PyTorch)", "--output-padding")
     if pool and any(2 * q > kk for q, kk in zip(p, k, strict=True)):
         raise ConvcalcError("pooling padding must be at most half the kernel size (PyTorch)", "--padding")
-    kind = "transposed" if transposed else ("pool_ceil" if ceil_mode else "pool") if pool else "conv"
     columns = list(zip(i, k, s, p, d, op, strict=True))
     if n == 1:
         axes: tuple[str, ...] = ("W",)
@@ -91,25 +97,55 @@ def output_size(
     from convcalc.derive import sizes as derive
 
     prob = derive.SizeProblem(i, k, s, p, d, op, kind, axes, channels)
-    emit(derive.output_size(prob, solve, target, answer), fmt)
+    emit(derive.output_size(prob, solve, _whole(target, "--target"), answer), fmt)
+
+
+def _symbolic(*texts: str | None) -> bool:
+    from convcalc.symbolic import looks_symbolic
+
+    return any(t is not None and looks_symbolic(t) for t in texts)
+
+
+def _whole(value: str | None, flag: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ConvcalcError(f"expected a whole number (or letters), got {value!r}", flag) from None
+
+
+def _symbolic_output_size(texts: dict[str, str | None], kind: str, dim: int, channels: int | None,
+                          solve: str | None, target: str | None, answer: str | None, fmt: Format) -> None:
+    """Letters in a size or setting: the answer is a formula (SymPy is imported only here)."""
+    if channels is not None and not 1 <= channels <= MAX_SETTING:
+        raise ConvcalcError(f"must be between 1 and {MAX_SETTING}, got {channels}", "--channels")
+    if solve is not None:
+        from convcalc.derive import solve_symbolic
+
+        emit(solve_symbolic.solve(texts, kind, dim, solve, target, answer), fmt)
+    from convcalc.derive import sizes_symbolic
+
+    emit(sizes_symbolic.output_size(sizes_symbolic.read(texts, kind, dim, channels), answer), fmt)
 
 
 @app.command("params")
 def params(
-    in_channels: Annotated[int | None, typer.Option("--in-channels", help="C_in.")] = None,
-    out_channels: Annotated[int | None, typer.Option("--out-channels", help="C_out (number of filters).")] = None,
+    in_channels: Annotated[str | None, typer.Option("--in-channels", help="C_in (a number or a letter).")] = None,
+    out_channels: Annotated[str | None, typer.Option("--out-channels", help="C_out (number of filters).")] = None,
     kernel_size: Annotated[str | None, typer.Option("--kernel-size", help="n or h,w.")] = None,
-    groups: Annotated[int, typer.Option("--groups", help="Groups.")] = 1,
+    groups: Annotated[str, typer.Option("--groups", help="Groups.")] = "1",
     no_bias: Annotated[bool, typer.Option("--no-bias", help="bias=False.")] = False,
     transposed: Annotated[bool, typer.Option("--transposed", help="A transposed convolution.")] = False,
-    separable: Annotated[bool, typer.Option("--depthwise-separable", help="Compare with depthwise-separable.")]
+    separable: Annotated[bool, typer.Option(
+        "--depthwise-separable", help="Count the depthwise-separable pair (depthwise + 1×1 pointwise) instead.")]
     = False,
     input_size: Annotated[str | None, typer.Option("--input-size", help="Input size for MACs/FLOPs.")] = None,
     stride: Annotated[str, typer.Option("--stride", help="Stride.")] = "1",
     padding: Annotated[str, typer.Option("--padding", help="Padding.")] = "0",
     dilation: Annotated[str, typer.Option("--dilation", help="Dilation.")] = "1",
     output_padding: Annotated[str, typer.Option("--output-padding", help="Transposed only.")] = "0",
-    batch: Annotated[int, typer.Option("--batch", help="Batch size N for MACs.")] = 1,
+    batch: Annotated[str, typer.Option("--batch", help="Batch size N for MACs.")] = "1",
     exact_ops: Annotated[bool, typer.Option("--exact-ops", help="Count multiplications + additions.")] = False,
     dim: DimOpt = 2,
     net: Annotated[str | None, typer.Option("--net", help="A layer-list file, or '-' for stdin.")] = None,
@@ -121,30 +157,44 @@ def params(
 ) -> None:
     """Weights, biases, MACs and FLOPs of a conv layer, or of a whole network (--net/--layer)."""
     if net is not None or layer:
+        if input_shape is not None and _symbolic(input_shape.replace("x", ",")):
+            from convcalc.derive import network_symbolic
+
+            layers = _network(net, layer, None, shape=False)[0]
+            emit(network_symbolic.params_table(layers, input_shape, answer), fmt)
         from convcalc.derive import network
 
         layers, shape = _network(net, layer, input_shape)
         emit(network.params_table(layers, shape, answer), fmt)
     n = _dim(dim)
-    for flag, v in (("--in-channels", in_channels), ("--out-channels", out_channels), ("--groups", groups),
-                    ("--batch", batch)):
+    texts = {"--in-channels": in_channels, "--out-channels": out_channels, "--groups": groups, "--batch": batch,
+             "--kernel-size": kernel_size, "--input-size": input_size, "--stride": stride, "--padding": padding,
+             "--dilation": dilation, "--output-padding": output_padding}
+    if _symbolic(*texts.values()):
+        from convcalc.derive import params_symbolic
+
+        emit(params_symbolic.params(texts, n, not no_bias, transposed, separable, exact_ops, answer), fmt)
+    counts = {}
+    for flag in ("--in-channels", "--out-channels", "--groups", "--batch"):
+        v = _whole(texts[flag], flag)
         if v is None:
             raise ConvcalcError(f"missing: give {flag} N (or --net FILE)", flag)
         if not 1 <= v <= MAX_SETTING:
             raise ConvcalcError(f"must be between 1 and {MAX_SETTING}, got {v}", flag)
-    assert in_channels is not None and out_channels is not None
+        counts[flag] = v
     k = _sizes(kernel_size, "--kernel-size", n, 1)
     from convcalc.derive import sizes as derive
 
     prob = derive.ParamsProblem(
-        in_channels, out_channels, k, groups, not no_bias, transposed, separable,
+        counts["--in-channels"], counts["--out-channels"], k, counts["--groups"], not no_bias, transposed, separable,
         _sizes(input_size, "--input-size", n, 1) if input_size is not None else None,
         _sizes(stride, "--stride", n, 1), _sizes(padding, "--padding", n, 0), _sizes(dilation, "--dilation", n, 1),
-        _sizes(output_padding, "--output-padding", n, 0), batch, exact_ops)
+        _sizes(output_padding, "--output-padding", n, 0), counts["--batch"], exact_ops)
     emit(derive.params(prob, answer), fmt)
 
 
-def _network(net: str | None, layer: list[str] | None, input_shape: str | None) -> tuple[tuple, tuple[int, ...]]:
+def _network(net: str | None, layer: list[str] | None, input_shape: str | None,
+             shape: bool = True) -> tuple[tuple, tuple[int, ...]]:
     from convcalc.net import parse_network, parse_shape
 
     if net is not None and layer:
@@ -155,17 +205,13 @@ def _network(net: str | None, layer: list[str] | None, input_shape: str | None) 
         except (OSError, UnicodeDecodeError) as e:
             raise ConvcalcError(f"cannot read standard input ({e})", "--net") from None
     elif net is not None:
-        try:
-            with open(net, encoding="utf-8") as fh:
-                text = fh.read(1_000_001)
-        except OSError as e:
-            raise ConvcalcError(f"cannot read {net!r}: {e.strerror}", "--net") from None
-        except ValueError:  # a path with a NUL byte
-            raise ConvcalcError(f"{net!r} is not a file name", "--net") from None
-        except UnicodeDecodeError:
-            raise ConvcalcError(f"{net!r} is not UTF-8 text", "--net") from None
+        from convcalc import paths
+
+        text = paths.read_text(paths.check_inside(net, "--net"), 1_000_000, f"--net ({net})", "layer-list file")
     else:
         text = "\n".join(layer or [])
+    if not shape:
+        return parse_network(text), ()
     if input_shape is None:
         raise ConvcalcError("missing: give --input-shape N,C,H,W (e.g. 1x3x224x224)", "--input-shape")
     return parse_network(text), parse_shape(input_shape)
@@ -190,6 +236,11 @@ def receptive_field(
 
     if net is None and not layer:
         raise ConvcalcError("missing: give --net FILE, --net - or --layer 'Conv2d(...)'", "--net")
+    if input_shape is not None and _symbolic(input_shape.replace("x", ",")):
+        from convcalc.derive import network_symbolic
+
+        layers = _network(net, layer, None, shape=False)[0]
+        emit(network_symbolic.receptive_table(layers, input_shape, exact, answer), fmt)
     layers, shape = _network(net, layer, input_shape)
     if figure is not None or frames is not None:
         from convcalc.render.figure_field import field_figure

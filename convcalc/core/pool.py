@@ -20,7 +20,7 @@ import numpy as np
 from convcalc.core.windows import window_view
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import adaptive_widths, effective_kernel, pool_output_size
-from convcalc.limits import check_memory, check_work
+from convcalc.limits import check_cells, check_memory, check_work
 from convcalc.numbers import Array, Kind, as_kind, integer_product_fits, kind_of, normalize, to_exact_object
 
 # Window cells are one of three kinds: a real input value, padding inside the padded input,
@@ -95,6 +95,7 @@ def check_pool_size(x: Array, geom: PoolGeometry) -> None:
     planes = x.shape[0] * x.shape[1]
     taps = planes * math.prod(geom.output_size) * math.prod(geom.kernel)
     kind = Kind.FLOAT if x.dtype.kind == "f" else Kind.RATIONAL if x.dtype == object else Kind.INT
+    check_cells(max(planes * math.prod(geom.frame), planes * math.prod(geom.output_size)), "this pooling")
     check_work(taps, kind, "this pooling")
     check_memory(8 * max(planes * math.prod(geom.frame), taps), "this pooling")
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import downsample_size, upsample_size
-from convcalc.limits import check_memory
+from convcalc.limits import check_cells, check_memory
 from convcalc.numbers import Array
 
 
@@ -44,6 +44,7 @@ def upsample(x: Array, factor: int | Sequence[int], ndim: int | None = None) -> 
     ks = _factors(x, factor, ndim)
     lead = x.shape[:x.ndim - len(ks)]
     shape = lead + tuple(upsample_size(w, k) for w, k in zip(x.shape[len(lead):], ks, strict=True))
+    check_cells(math.prod(shape), "this upsampling")
     check_memory(math.prod(shape) * max(x.dtype.itemsize, 8), "this upsampling")  # 3×3 by 10⁶ per axis: 29 TiB
     out = _zeros(shape, x)
     out[_every(ks)] = x

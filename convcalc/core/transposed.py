@@ -20,7 +20,7 @@ from convcalc.core.conv import conv_nd
 from convcalc.core.resample import upsample
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import effective_kernel, transposed_size
-from convcalc.limits import check_memory
+from convcalc.limits import check_cells, check_memory
 from convcalc.numbers import Array
 
 
@@ -85,6 +85,8 @@ def conv_transpose_nd(
     # can reach past the last stamp (those cells stay zero, as in PyTorch).
     full = [(i - 1) * s + effective_kernel(k, d) + op
             for i, k, s, d, op in zip(x.shape[2:], w.shape[2:], stride, dilation, output_padding, strict=True)]
+    # the canvas, its crop, and the worked solution's second (gather) form beside it
+    check_cells(3 * n * og * groups * math.prod(full), "this transposed convolution")
     check_memory(n * og * groups * math.prod(full) * 8, "this transposed convolution")
     wt = w.reshape(groups, cg, og * math.prod(w.shape[2:])).swapaxes(1, 2)  # (g, C_out/g·K, C_in/g)
     crop: tuple[Any, ...] = (slice(None), slice(None), *(slice(p, p + o) for p, o in zip(padding, out_size, strict=True)))

@@ -23,6 +23,7 @@ from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indic
 from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.records import AnswerCheck, Block, CellWork, Elided, Heading, Note, Solution, TermGroup
 from convcalc.errors import ConvcalcError, ExitStatus
+from convcalc.limits import check_worked
 from convcalc.numbers import Array, fmt, max_abs, normalize, unify
 from convcalc.specs import ConvSpec
 
@@ -78,6 +79,8 @@ def solve(p: fwd.ConvProblem, grad_output: Array | None, answer: Array | None = 
         raise ConvcalcError(f"must be one of {', '.join(WRT)}, got {wrt!r}", "--wrt")
     gr = compute(p, grad_output)
     gi = gr.steps.folded
+    check_worked(fwd.worked_count(gi.size, cells, cap) + fwd.worked_count(gr.gw.size, cells, cap), 64,
+                 "this worked backward pass")
     if cells and wrt == "bias":
         raise ConvcalcError("the bias gradient is one sum per channel, always shown whole; use --wrt input or "
                             "--wrt kernel with --cell", "--wrt")

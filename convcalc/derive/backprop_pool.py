@@ -18,11 +18,12 @@ import numpy as np
 from convcalc.core import pool as core
 from convcalc.core import pool_backward as bw
 from convcalc.derive.answer import check_matrix, verdict_steps, wrong_cell_indices
-from convcalc.derive.conv import DEFAULT_CELL_CAP, canonical_cell, show
+from convcalc.derive.conv import DEFAULT_CELL_CAP, canonical_cell, show, worked_count
 from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.pool_cells import Routing, input_cell, local_derivatives
 from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, Note, Solution
 from convcalc.errors import ConvcalcError, ExitStatus
+from convcalc.limits import check_worked
 from convcalc.numbers import Array, fmt, kind_of, normalize
 
 
@@ -96,6 +97,7 @@ def solve(p: PoolProblem, grad_output: Array | None, answer: Array | None = None
     """Forward, then the routed/spread gradient, cell by cell up to ``cap`` output cells; ``cells``
     picks input cells whose incoming gradient is worked as a chain-rule sum instead."""
     r = routing(p, grad_output)
+    check_worked(worked_count(r.gi.size, cells, cap), 64, "this worked backward pass")
     if cells:  # reject a bad cell before anything is rendered
         select_cells(r.gi.shape, cells, None, base)
     shown = p.layout.shown(r.gi)

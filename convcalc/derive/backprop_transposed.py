@@ -25,6 +25,7 @@ from convcalc.derive.layout import select_cells, shown_index
 from convcalc.derive.records import AnswerCheck, Block, CellWork, Elided, Heading, Note, Solution, TermGroup
 from convcalc.derive.transposed import TransposedProblem, check_size
 from convcalc.errors import ConvcalcError, ExitStatus
+from convcalc.limits import check_worked
 from convcalc.numbers import Array, common_kind, fmt, kind_of, normalize, unify
 from convcalc.specs import ConvSpec
 
@@ -67,6 +68,8 @@ def solve(p: TransposedProblem, grad_output: Array | None, cap: int | None = fwd
         raise ConvcalcError("the bias gradient is one sum per channel, always shown whole; use --wrt input or "
                             "--wrt kernel with --cell", "--wrt")
     gr = compute(p, grad_output)
+    check_worked(fwd.worked_count(gr.gi.size, cells, cap) + fwd.worked_count(gr.gw.size, cells, cap), 64,
+                 "this worked backward pass")
     if cells:  # reject a bad cell before anything is rendered
         select_cells(gr.gi.shape if wrt == "input" else gr.gw.shape, cells, None, base)
     check = _check(p, gr, answer, wrt) if answer is not None else None

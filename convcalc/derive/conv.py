@@ -26,7 +26,7 @@ from convcalc.derive.records import (
 )
 from convcalc.errors import ExitStatus
 from convcalc.formulas import conv_output_size, effective_kernel
-from convcalc.limits import check_memory, check_work
+from convcalc.limits import check_cells, check_memory, check_work, check_worked
 from convcalc.numbers import Array, Kind, common_kind, fmt, normalize, unify
 from convcalc.specs import AXIS_NAMES, ConvSpec
 
@@ -81,11 +81,27 @@ def compute(p: ConvProblem, passes: int = 1) -> Worked:
     return Worked(x, w2, b, xp, out, kind)
 
 
+def _output_sizes(p: ConvProblem) -> list[int]:
+    return [conv_output_size(i, k, s, lo + hi, d).value for i, k, s, (lo, hi), d
+            in zip(p.x.shape[2:], p.spec.kernel_size, p.spec.stride, p.spec.padding, p.spec.dilation, strict=True)]
+
+
+def output_cells(p: ConvProblem) -> int:
+    """Cells of the output (N·C_out·∏O), from the size formula: known before any work."""
+    return p.x.shape[0] * p.w.shape[0] * math.prod(max(v, 0) for v in _output_sizes(p))
+
+
+def worked_count(total: int, cells: Sequence[tuple[int, ...]], cap: int | None) -> int:
+    """How many cells a worked solution shows: those asked for, or up to ``cap`` of ``total``."""
+    return len(cells) if cells else total if cap is None else min(cap, total)
+
+
 def _check_size(p: ConvProblem, terms: int, kind: Kind, passes: int) -> None:
-    sizes = [conv_output_size(i, k, s, lo + hi, d).value for i, k, s, (lo, hi), d
-             in zip(p.x.shape[2:], p.spec.kernel_size, p.spec.stride, p.spec.padding, p.spec.dilation, strict=True)]
+    sizes = _output_sizes(p)
     cells = p.x.shape[0] * p.w.shape[0] * math.prod(max(v, 0) for v in sizes)
     what = "this convolution" + (" and its gradients" if passes > 1 else "")
+    padded = [n + lo + hi for n, (lo, hi) in zip(p.x.shape[2:], p.spec.padding, strict=True)]
+    check_cells(passes * max(cells, p.x.shape[0] * p.x.shape[1] * math.prod(padded)), what)
     check_work(passes * cells * (terms - 1), kind, what, exact_big_ints=p.x.dtype == object)
     # the core gathers each group's windows into one matrix: N·∏O rows of C_in/g·∏K entries
     check_memory(p.x.shape[0] * math.prod(max(v, 0) for v in sizes) * (terms - 1) * 8, "this convolution")
@@ -100,6 +116,8 @@ def solve(
     base: int = 1,
 ) -> Solution:
     """The whole worked solution; cells are generated lazily when rendered."""
+    check_worked(worked_count(output_cells(p), cells, cap), p.w.shape[1] * math.prod(p.w.shape[2:]),
+                 "this worked convolution")
     wk = compute(p)
     if cells:  # reject a cell outside the output now, before any rendering reaches stdout
         select_cells(wk.out.shape, cells, None, base)

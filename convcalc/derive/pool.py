@@ -21,11 +21,12 @@ from convcalc.core.pool import (
     pool_window,
 )
 from convcalc.derive.answer import check_matrix, wrong_cell_indices, wrong_cells
-from convcalc.derive.conv import show
+from convcalc.derive.conv import show, worked_count
 from convcalc.derive.layout import Layout, select_cells, shown_index
 from convcalc.derive.records import Block, Elided, Heading, Note, SizeFormula, Solution
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.formulas import adaptive_widths, pool_output_size
+from convcalc.limits import check_worked
 from convcalc.numbers import Array, Kind, equal_numbers, fmt, fmt_with_decimal, kind_of, unify
 from convcalc.specs import AXIS_NAMES
 
@@ -107,6 +108,7 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
           cap: int | None = DEFAULT_CELL_CAP, base: int = 1) -> Solution:
     """The whole worked pooling."""
     out, idx = compute(p)
+    check_worked(worked_count(out.size, cells, cap), math.prod(p.kernel) if p.kernel else 64, "this worked pooling")
     if cells:
         select_cells(out.shape, cells, None, base)
     shown = p.layout.shown(out)

@@ -16,6 +16,7 @@ from convcalc import formulas
 from convcalc.derive.records import Block, Heading, Note, SizeFormula, Solution, Table
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.formulas import SizeResult
+from convcalc.limits import check_tries
 from convcalc.numbers import fmt
 
 SOLVABLE = ("padding", "stride", "output-padding", "kernel-size")
@@ -65,7 +66,7 @@ def _check(p: SizeProblem, a: int, res: SizeResult) -> None:
                             f"padded input", "--kernel-size")
 
 
-def _scalar(values: list[Any]) -> Any:
+def scalar(values: list[Any]) -> Any:
     return values[0] if len(values) == 1 else values
 
 
@@ -80,8 +81,8 @@ def output_size(p: SizeProblem, solve: str | None = None, target: int | None = N
             _check(p, a, res)
     exact = [None if r.integral else str(r.exact) for r in results]
     data: dict[str, Any] = {
-        "output_size": _scalar([r.value for r in results]),
-        "exact": _scalar(exact) if any(exact) else None,
+        "output_size": scalar([r.value for r in results]),
+        "exact": scalar(exact) if any(exact) else None,
         "valid": all(r.valid for r in results),
         "formula": symbolic_latex(p.kind, _values(p, 0)),  # the formula the renderers print
     }
@@ -97,8 +98,10 @@ def output_size(p: SizeProblem, solve: str | None = None, target: int | None = N
     if solve is not None:
         if target is None:
             raise ConvcalcError("--solve needs --target N, the output size wanted", "--target")
+        ranges = [_search_range(p, a, solve) for a in range(len(p.axes))]
+        check_tries(sum(hi - lo + 1 for lo, hi in ranges), f"--solve {solve} (every value in its range is tried)")
         sols = [_solve_axis(p, a, solve, target) for a in range(len(p.axes))]
-        data["solutions"] = _scalar([s[0] for s in sols])
+        data["solutions"] = scalar([s[0] for s in sols])
         blocks.append(Heading(f"Solving for {solve} with output size {target}"))
         for s in sols:
             blocks.extend(s[1])
@@ -114,11 +117,11 @@ def output_size(p: SizeProblem, solve: str | None = None, target: int | None = N
 
 
 def _settings(p: SizeProblem) -> dict[str, Any]:
-    s: dict[str, Any] = {"input_size": _scalar(list(p.input)), "kernel_size": _scalar(list(p.kernel)),
-                         "stride": _scalar(list(p.stride)), "padding": _scalar(list(p.padding)),
-                         "dilation": _scalar(list(p.dilation)), "kind": p.kind}
+    s: dict[str, Any] = {"input_size": scalar(list(p.input)), "kernel_size": scalar(list(p.kernel)),
+                         "stride": scalar(list(p.stride)), "padding": scalar(list(p.padding)),
+                         "dilation": scalar(list(p.dilation)), "kind": p.kind}
     if p.kind == "transposed":
-        s["output_padding"] = _scalar(list(p.output_padding))
+        s["output_padding"] = scalar(list(p.output_padding))
     if p.channels is not None:
         s["channels"] = p.channels
     return s
@@ -148,19 +151,26 @@ def _solve_axis(p: SizeProblem, a: int, unknown: str, target: int) -> tuple[list
         raise ConvcalcError("output-padding exists only with --transposed", "--solve")
     i, k, s, pad, d, op = (p.input[a], p.kernel[a], p.stride[a], p.padding[a], p.dilation[a], p.output_padding[a])
     equation, roots = _equation(p, a, unknown, target)
-    lo, hi = {"padding": (0, k), "stride": (1, i), "kernel-size": (1, i + 2 * pad),
-              "output-padding": (0, max(s, d) - 1)}[unknown]
+    lo, hi = _search_range(p, a, unknown)
     exact_hits: list[int] = []
     floored: list[int] = []
+    refused: list[int] = []
     for v in range(lo, hi + 1):
         vals = {"padding": pad, "stride": s, "kernel-size": k, "output-padding": op, unknown: v}
         res = axis_size(p.kind, i, vals["kernel-size"], vals["stride"], vals["padding"], d, vals["output-padding"])
-        if res.integral and res.value == target:
+        if res.value != target:
+            continue
+        if p.kind.startswith("pool") and 2 * vals["padding"] > vals["kernel-size"]:
+            refused.append(v)  # PyTorch: pad should be at most half of effective kernel size
+        elif res.integral:
             exact_hits.append(v)
-        elif res.value == target:
+        else:
             floored.append(v)
     ax = p.axes[a]
     blocks: list[Block] = [Note(f"{ax}: solve {equation} for {_SYMBOL[unknown]}: {roots}")]
+    if refused:
+        blocks.append(Note(f"{ax}: {unknown} = {', '.join(map(str, refused))} would give {target}, but PyTorch "
+                           f"refuses a pooling padding above half the kernel size", "warn"))
     if exact_hits:
         blocks.append(Note(f"{ax}: {unknown} = {', '.join(map(str, exact_hits))} gives exactly {target} "
                            f"(searched {_RANGES[unknown]})", "ok"))
@@ -171,6 +181,13 @@ def _solve_axis(p: SizeProblem, a: int, unknown: str, target: int) -> tuple[list
         blocks.append(Note(f"{ax}: PyTorch's flooring also gives {target} for {unknown} = "
                            f"{', '.join(map(str, floored))}, but those do not tile exactly", "warn"))
     return exact_hits, blocks
+
+
+def _search_range(p: SizeProblem, a: int, unknown: str) -> tuple[int, int]:
+    """The values of ``unknown`` tried on axis ``a`` (``_RANGES`` says them in words)."""
+    i, k, s, pad, d = p.input[a], p.kernel[a], p.stride[a], p.padding[a], p.dilation[a]
+    return {"padding": (0, k), "stride": (1, i), "kernel-size": (1, i + 2 * pad),
+            "output-padding": (0, max(s, d) - 1)}.get(unknown, (0, 0))
 
 
 _SYMBOL = {"padding": "P", "stride": "S", "kernel-size": "K", "output-padding": "P_out"}
@@ -261,7 +278,7 @@ class ParamsProblem:
     exact_ops: bool = False
 
 
-def _weights(c_in: int, c_out: int, kernel: tuple[int, ...], groups: int, transposed: bool) -> int:
+def weights_of(c_in: int, c_out: int, kernel: tuple[int, ...], groups: int, transposed: bool) -> int:
     if transposed:
         return formulas.transposed_weight_count(c_in, c_out, kernel, groups)
     return formulas.conv_weight_count(c_in, c_out, kernel, groups)
@@ -272,7 +289,11 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
     for name, c in (("--in-channels", p.c_in), ("--out-channels", p.c_out)):
         if c % p.groups:
             raise ConvcalcError(f"{c} channels are not divisible by groups={p.groups}", name)
-    weights = _weights(p.c_in, p.c_out, p.kernel, p.groups, p.transposed)
+    if p.separable:
+        from convcalc.derive import separable
+
+        return separable.params(p, answer)
+    weights = weights_of(p.c_in, p.c_out, p.kernel, p.groups, p.transposed)
     biases = p.c_out if p.bias else 0
     total = weights + biases
     kprod = " · ".join(map(str, p.kernel))
@@ -293,12 +314,12 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
     blocks.append(Note(f"total = {weights} + {biases} = {total}", "ok"))
     data: dict[str, Any] = {"weights": weights, "biases": biases, "total": total}
     if p.separable or p.groups > 1:
-        blocks.extend(_comparison(p))
+        blocks.extend(comparison(p))
     if p.input is not None:
         blocks.extend(_ops(p, data))
     status = ExitStatus.OK
     if answer is not None:
-        quantity, claim = _count_claim(answer)
+        quantity, claim = count_claim(answer)
         if quantity not in data:
             raise ConvcalcError(f"{quantity} are counted only with --input-size", "--answer")
         ok = claim == data[quantity]
@@ -308,7 +329,7 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
         blocks += [Heading("Your answer"), Note(f"claimed {claim} {label}, computed {data[quantity]}: "
                                                 f"{'right' if ok else 'wrong'}", "ok" if ok else "error")]
         status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
-    settings = {"in_channels": p.c_in, "out_channels": p.c_out, "kernel_size": _scalar(list(p.kernel)),
+    settings = {"in_channels": p.c_in, "out_channels": p.c_out, "kernel_size": scalar(list(p.kernel)),
                 "groups": p.groups, "bias": p.bias, "transposed": p.transposed}
     return Solution("params", "Parameters" + (" and operations" if p.input else ""), settings, data, blocks,
                     status=status)
@@ -317,7 +338,7 @@ def params(p: ParamsProblem, answer: str | None = None) -> Solution:
 _COUNT = re.compile(r"^\s*([0-9][0-9_,]{0,39})\s*(params?|parameters|macs?|flops?)?\s*$", re.IGNORECASE)
 
 
-def _count_claim(answer: str) -> tuple[str, int]:
+def count_claim(answer: str) -> tuple[str, int]:
     """``34944``, ``34944 params``, ``105705600 MACs`` or ``211411200 FLOPs``: what is counted, and the count."""
     m = _COUNT.match(answer)
     if m is None:
@@ -328,20 +349,20 @@ def _count_claim(answer: str) -> tuple[str, int]:
     return quantity, int(m.group(1).replace(",", "").replace("_", ""))
 
 
-def _comparison(p: ParamsProblem) -> Iterator[Block]:
+def comparison(p: ParamsProblem) -> Iterator[Block]:
     """Plain, grouped, depthwise and depthwise-separable side by side, with the ratio to plain."""
     b = 1 if p.bias else 0
     rows = []
-    plain = _weights(p.c_in, p.c_out, p.kernel, 1, False) + b * p.c_out
+    plain = weights_of(p.c_in, p.c_out, p.kernel, 1, False) + b * p.c_out
     kinds = [("plain conv", 1)]
     if p.groups > 1:
         kinds.append((f"grouped (g={p.groups})", p.groups))
     for label, g in kinds:
-        t = _weights(p.c_in, p.c_out, p.kernel, g, False) + b * p.c_out
+        t = weights_of(p.c_in, p.c_out, p.kernel, g, False) + b * p.c_out
         rows.append((label, f"{p.c_out}·{p.c_in // g}·{'·'.join(map(str, p.kernel))} + {b * p.c_out}", t,
                      f"{t / plain:.4g}"))
-    dw = _weights(p.c_in, p.c_in, p.kernel, p.c_in, False) + b * p.c_in
-    pw = _weights(p.c_in, p.c_out, (1,) * len(p.kernel), 1, False) + b * p.c_out
+    dw = weights_of(p.c_in, p.c_in, p.kernel, p.c_in, False) + b * p.c_in
+    pw = weights_of(p.c_in, p.c_out, (1,) * len(p.kernel), 1, False) + b * p.c_out
     rows.append(("depthwise (g=C_in)", f"{p.c_in}·1·{'·'.join(map(str, p.kernel))} + {b * p.c_in}", dw,
                  f"{dw / plain:.4g}"))
     rows.append(("depthwise-separable", f"{dw} + pointwise {p.c_out}·{p.c_in} + {b * p.c_out}", dw + pw,
@@ -372,7 +393,7 @@ def _ops(p: ParamsProblem, data: dict[str, Any]) -> Iterator[Block]:
     flops = 2 * macs
     yield Note(f"FLOPs = 2 · MACs = {flops} (convention: 1 MAC = 2 FLOPs, one multiply and one add; "
                f"bias additions not counted)")
-    data.update({"output_size": _scalar(list(out)), "macs": macs, "flops": flops})
+    data.update({"output_size": scalar(list(out)), "macs": macs, "flops": flops})
     if p.exact_ops:
         if p.transposed:
             raise ConvcalcError("--exact-ops counts a convolution's sums; not defined here for --transposed",

@@ -25,7 +25,7 @@ from convcalc.derive.layout import Layout, select_cells
 from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, MatrixView, Note, SizeFormula, Solution
 from convcalc.errors import ExitStatus
 from convcalc.formulas import SizeResult, effective_kernel
-from convcalc.limits import check_work
+from convcalc.limits import check_work, check_worked
 from convcalc.numbers import Array, Kind, common_kind, fmt, unify
 from convcalc.specs import AXIS_NAMES, make_conv_spec
 
@@ -96,6 +96,8 @@ def solve(p: TransposedProblem, answer: Array | None = None, cells: Sequence[tup
           cap: int | None = cv.DEFAULT_CELL_CAP, base: int = 1) -> Solution:
     """The worked solution in the chosen view."""
     wk = compute(p)
+    check_worked(cv.worked_count(wk.out.size, cells, cap), transposed_terms(p.w.shape, p.groups),
+                 "this worked transposed convolution")
     if cells:
         select_cells(wk.out.shape, cells, None, base)
     shown = p.layout.shown(wk.out)

@@ -17,7 +17,8 @@ from convcalc.errors import ConvcalcError
 from convcalc.expr import exact, layers
 from convcalc.expr.layers import Params
 from convcalc.expr.parse import Term
-from convcalc.numbers import Array
+from convcalc.limits import check_work
+from convcalc.numbers import Array, Kind
 
 MAX_ENTRIES = 1_000_000  # per node: a broadcast like (10⁴,1)·(1,10⁴) is refused, not attempted
 MAX_MATMUL_WORK = 50_000_000  # multiply-adds of one @
@@ -82,7 +83,15 @@ def build(term: Term, env: Mapping[str, Array]) -> Graph:
 
     Values are exact Fractions when :func:`convcalc.expr.exact.is_exact` allows, else float64.
     """
-    builder = _Builder(env, exact.is_exact(term, env))
+    for name, raw in env.items():  # each variable's own limit first: it names the variable
+        if raw.size > MAX_ENTRIES:
+            raise ConvcalcError(f"has {raw.size} entries; at most {MAX_ENTRIES} per variable", f"--var {name}")
+    is_exact = exact.is_exact(term, env)
+    # the whole expression's work, forward and backward (about twice more), before any of it:
+    # exact values cost ~µs an operation, so 5·10⁷ of them (one 250×200 @ 200×1000) is minutes
+    check_work(3 * work_of(term, env)[1], Kind.RATIONAL if is_exact else Kind.FLOAT,
+               "this expression (forward and backward)")
+    builder = _Builder(env, is_exact)
     builder.add(term)
     nodes = builder.nodes
     taken = set(env)
@@ -128,6 +137,37 @@ class _Builder:
               exponent: float | None = None, params: Params = ()) -> int:
         self.nodes.append(Node(len(self.nodes), op, inputs, value, name, text, exponent, params))
         return len(self.nodes) - 1
+
+
+def work_of(term: Term, env: Mapping[str, Array]) -> tuple[tuple[int, ...] | None, int]:
+    """The shape of ``term`` and the operations its forward pass takes, from shapes alone
+    (multiply-adds of an @, one per entry of anything else); None where shapes do not fit,
+    which the forward pass then reports."""
+    if term.op == "var":
+        return (tuple(env[term.name].shape) if term.name in env else None), 0
+    if term.op == "const":
+        return (), 0
+    parts = [work_of(arg, env) for arg in term.args]
+    work = sum(w for _, w in parts)
+    shapes = [shape for shape, _ in parts]
+    if not shapes or any(shape is None for shape in shapes):
+        return None, work
+    if term.op == "matmul" and len(shapes) == 2:
+        a, b = shapes
+        assert a is not None and b is not None
+        if not (1 <= len(a) <= 2 and 1 <= len(b) <= 2):
+            return None, work
+        rows, cols = (a[0] if len(a) == 2 else 1), (b[1] if len(b) == 2 else 1)
+        shape = (*a[:-1], *b[1:])
+        return shape, work + rows * a[-1] * cols
+    try:
+        shape = tuple(np.broadcast_shapes(*shapes))  # type: ignore[arg-type]
+    except ValueError:
+        return None, work
+    size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if term.op in ("sum", "mean", "norm"):
+        return (), work + size
+    return (shape[::-1] if term.op == "T" else shape), work + size
 
 
 def _as_float(a: Array, name: str) -> Array:

@@ -32,6 +32,7 @@ from convcalc.formulas import (
     transposed_start_step,
     transposed_taps,
 )
+from convcalc.limits import check_pairs
 from convcalc.net import connectivity as conn
 from convcalc.net.layers import (
     AdaptivePoolLayer,
@@ -230,6 +231,21 @@ def _step(layer: Layer, row: LayerShape, axes: dict[str, _Axis], labels: list[tu
                     axes[name].make_global(out[dim])
 
 
+def exact_pairs(layers: tuple[Layer, ...], shapes: NetworkShapes) -> int:
+    """Unit/tap pairs the exact index-set propagation visits, over every layer and axis
+    (an upper bound, known before any of it is done)."""
+    total = sum(shapes.input_shape[2:])
+    for layer, row in zip(layers, shapes.rows, strict=True):
+        ins, outs = row.input_shape[2:], row.output_shape[2:]
+        if isinstance(layer, ConvLayer | PoolLayer):
+            for i, k in enumerate(layer.kernel):
+                if i < len(outs):
+                    total += max(ins[i] * k, outs[i]) if getattr(layer, "transposed", False) else outs[i] * k
+        elif isinstance(layer, AdaptivePoolLayer):
+            total += sum(max(i, 1) * 2 for i in ins)
+    return total
+
+
 def receptive_fields(layers: tuple[Layer, ...], input_shape: Shape, exact: bool = False,
                      shapes: NetworkShapes | None = None) -> ReceptiveFields:
     """Per layer and input axis: receptive field (largest, smallest), jump and start.
@@ -241,6 +257,7 @@ def receptive_fields(layers: tuple[Layer, ...], input_shape: Shape, exact: bool 
     names = AXES.get(len(input_shape) - 2, ())
     axes = {name: _Axis(name, n) for name, n in zip(names, input_shape[2:], strict=True)}
     if exact:
+        check_pairs(exact_pairs(layers, shapes), "exact receptive fields")
         for ax in axes.values():
             ax.sets = conn.input_sets(ax.n, "--input-shape")
     labels: list[tuple[str, ...]] = [("N",), ("C",), *((name,) for name in names)][: len(input_shape)]

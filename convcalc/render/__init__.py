@@ -5,6 +5,7 @@ Only this package and the CLI import Rich or write to a stream.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import TextIO
 
@@ -36,3 +37,12 @@ def render(solution: Solution, fmt: Format, out: TextIO, color: bool | None = No
         from convcalc.render.text import make_console, render_text
 
         render_text(solution, make_console(out, color, width))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text with its control characters shown as escapes (``\\x1b``): user text (a problem's id,
+    a comment in a layer) never sends a terminal a colour, a title or a cursor move."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text) if _CONTROL.search(text) else text

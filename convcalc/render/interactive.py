@@ -11,11 +11,10 @@ when standard output is a pipe. The file is written once, at the end, atomically
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
+import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any, TextIO
@@ -26,41 +25,60 @@ from rich.text import Text
 from convcalc.derive.records import Heading, Solution
 from convcalc.errors import ConvcalcError
 from convcalc.render import Format, render
+from convcalc.render.export import open_page
 
 FLAG = "--export"
+_OSC = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x9d[^\x07\x9c]*[\x07\x9c]?")
 KEYS = "Enter: next step · a: all the rest · q: stop"
 
 
 class Recorder:
-    """A recording console for one export file, and the Tee that feeds it."""
+    """A recording console for one export file, and the Tee that feeds it.
+
+    What the console records is taken out after each block and streamed into the page
+    (convcalc.render.export), so memory stays flat however long the rendering is.
+    """
 
     def __init__(self, path: str, stream: TextIO) -> None:
         self.path = _checked(path)
         width = Console(file=stream).width if _isatty(stream) else 100
-        self.console = Console(file=io.StringIO(), record=True, width=width, force_terminal=True,
-                               color_system="truecolor", highlight=False, soft_wrap=False, emoji=False)
+        self.console = Console(file=_Discard(), record=True, width=width, force_terminal=True,
+                               color_system="truecolor", highlight=False, soft_wrap=False, emoji=False,
+                               markup=False)  # user text is never markup: no [link=javascript:…] in a page
+        self.page = open_page(self.path, width)
         self.tee = Tee(stream, self)
 
+    def drain(self) -> None:
+        """Move what the console recorded into the page."""
+        console = self.console
+        with console._record_buffer_lock:  # Rich keeps the recording there; taking it keeps memory flat
+            segments = console._record_buffer[:]
+            del console._record_buffer[:]
+        self.page.feed(segments)
+
     def save(self) -> None:
-        """Write the picture or page: to a temporary file beside it, then renamed over it."""
-        self.tee.settle()
-        if self.path.lower().endswith(".svg"):
-            content = self.console.export_svg(title="convcalc")
-        else:
-            content = self.console.export_html()
-        folder = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".convcalc-export-", suffix=".tmp")
+        """Finish the page and rename it over the target."""
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(content)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a saved page is not
-            os.replace(tmp, self.path)
-        except OSError as e:
-            _remove(tmp)
-            raise ConvcalcError(f"cannot write {self.path}: {e.strerror or e}", FLAG) from None
-        except BaseException:
-            _remove(tmp)
+            self.tee.settle()
+            self.drain()
+            self.page.finish()
+        except BaseException:  # a full disk, Ctrl-C: no page, no temporary file
+            self.page.discard()
             raise
+
+    def discard(self) -> None:
+        """An interrupted or failed run: no page is written."""
+        self.page.discard()
+
+
+class _Discard(io.TextIOBase):
+    """The recording console's own output: only its recording is wanted."""
+
+    def write(self, s: str) -> int:
+        return len(s)
+
+    def writable(self) -> bool:
+        return True
 
 
 class Tee(io.TextIOBase):
@@ -87,7 +105,10 @@ class Tee(io.TextIOBase):
             self._pending = ""
 
     def _record(self, s: str) -> None:
-        self.recorder.console.print(Text.from_ansi(s, end=""), end="", soft_wrap=True)
+        # colours of ANSI codes are kept; an OSC sequence (an OSC 8 hyperlink, a window title)
+        # in user text is dropped, so a page carries no link convcalc did not make
+        self.recorder.console.print(Text.from_ansi(_OSC.sub("", s), end=""), end="", soft_wrap=True)
+        self.recorder.drain()
 
     def flush(self) -> None:
         self.raw.flush()
@@ -123,7 +144,11 @@ def present(solution: Solution, fmt: Format, out: TextIO, step: bool = False, ex
         step = False
     if export is not None and recorder is None:
         own = Recorder(export, out)
-        stopped = _present(solution, fmt, own.tee, step)  # type: ignore[arg-type]  # a Tee is a text stream
+        try:
+            stopped = _present(solution, fmt, own.tee, step)  # type: ignore[arg-type]  # a Tee is a text stream
+        except BaseException:
+            own.discard()
+            raise
         own.save()
         return stopped
     return _present(solution, fmt, out, step)
@@ -154,6 +179,8 @@ def _present(solution: Solution, fmt: Format, out: TextIO, step: bool) -> bool:
     for block in blocks:
         for console in consoles:
             draw(block, console, solution.index_base)
+        if isinstance(out, Tee):
+            out.recorder.drain()
     return "q" in keys
 
 
@@ -213,14 +240,3 @@ def _isatty(stream: Any) -> bool:
         return stream is not None and bool(stream.isatty())
     except (ValueError, OSError, AttributeError):
         return False
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.remove(path)

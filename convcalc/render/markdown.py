@@ -19,7 +19,7 @@ from convcalc.derive.records import (
     Table,
 )
 from convcalc.numbers import fmt
-from convcalc.render import mathtex
+from convcalc.render import mathtex, printable
 from convcalc.render.preview import is_truncated
 
 
@@ -28,6 +28,15 @@ def render_markdown(sol: Solution, out: TextIO) -> None:
     out.write("Settings: " + ", ".join(f"`{k}={_setting(v)}`" for k, v in sol.settings.items()) + "\n")
     for block in sol.blocks:
         out.write("\n" + md(block, sol.index_base) + "\n")
+
+
+def text(s: str) -> str:
+    """Plain text in Markdown: no HTML (a ``<script>`` in a problem's id stays text)."""
+    return printable(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cell(s: str) -> str:
+    return text(s).replace("|", "\\|").replace("\n", " ")
 
 
 def _setting(v: Any) -> str:
@@ -41,13 +50,13 @@ def md(block: Any, base: int) -> str:
 
 @md.register
 def _(block: Heading, base: int) -> str:
-    return f"## {block.text}"
+    return f"## {text(block.text)}"
 
 
 @md.register
 def _(block: Note, base: int) -> str:
     mark = {"warn": "**Note:** ", "error": "**✗** ", "ok": "**✓** "}.get(block.tone, "")
-    return mark + block.text
+    return mark + text(block.text)
 
 
 @md.register
@@ -101,10 +110,10 @@ def _(block: AnswerCheck, base: int) -> str:
 
 @md.register
 def _(block: Table, base: int) -> str:
-    head = "| " + " | ".join(block.columns) + " |"
+    head = "| " + " | ".join(map(_cell, block.columns)) + " |"
     rule = "|" + "|".join(":---" if c in block.left else "---:" for c in block.columns) + "|"
-    rows = ["| " + " | ".join(v if isinstance(v, str) else fmt(v) for v in row) + " |" for row in block.rows]
-    title = f"**{block.title}**\n\n" if block.title else ""
+    rows = ["| " + " | ".join(_cell(v) if isinstance(v, str) else fmt(v) for v in row) + " |" for row in block.rows]
+    title = f"**{text(block.title)}**\n\n" if block.title else ""
     return title + "\n".join([head, rule, *rows])
 
 

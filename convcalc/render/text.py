@@ -25,6 +25,7 @@ from convcalc.derive.records import (
     TermGroup,
 )
 from convcalc.numbers import fmt, normalize
+from convcalc.render import printable
 from convcalc.render.preview import is_truncated, preview
 
 MAX_TERMS = 64
@@ -34,14 +35,22 @@ _TONE = {"info": "", "warn": "yellow", "ok": "green", "error": "red"}
 def make_console(out: TextIO, color: bool | None = None, width: int | None = None) -> Console:
     """A Console on ``out``; colour only for a terminal and never with NO_COLOR set."""
     no_color = "NO_COLOR" in os.environ or color is False
-    return Console(file=out, no_color=no_color, force_terminal=color if color else None,
-                   width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False,
-                   emoji=False)
+    console = Console(file=out, no_color=no_color, force_terminal=color if color else None,
+                      width=width or (None if out.isatty() else 100), highlight=False, soft_wrap=False,
+                      emoji=False, markup=False)  # user text (ids, comments, names) is never Rich markup
+    console.on_broken_pipe = closed_pipe  # type: ignore[method-assign]  # Rich's own exits 1 (the wrong-answer status)
+    return console
+
+
+def closed_pipe() -> None:
+    """The reader of standard output went away: the CLI ends quietly, as SIGPIPE would end it."""
+    raise BrokenPipeError
 
 
 def render_text(sol: Solution, console: Console) -> None:
-    console.print(Text(sol.title, style="bold"))
-    console.print(Text("settings: " + ", ".join(f"{k}={_setting(v)}" for k, v in sol.settings.items()), style="dim"))
+    console.print(Text(printable(sol.title), style="bold"))
+    console.print(Text(printable("settings: " + ", ".join(f"{k}={_setting(v)}" for k, v in sol.settings.items())),
+                       style="dim"))
     for block in sol.blocks:
         draw(block, console, sol.index_base)
 
@@ -58,12 +67,12 @@ def draw(block: Any, console: Console, base: int) -> None:
 @draw.register
 def _(block: Heading, console: Console, base: int) -> None:
     console.print()
-    console.print(Text(block.text, style="bold underline"))
+    console.print(Text(printable(block.text), style="bold underline"))
 
 
 @draw.register
 def _(block: Note, console: Console, base: int) -> None:
-    console.print(Text(block.text, style=_TONE[block.tone]))
+    console.print(Text(printable(block.text), style=_TONE[block.tone]))
 
 
 @draw.register
@@ -240,18 +249,18 @@ def _(block: SideBySide, console: Console, base: int) -> None:
 def _(block: Table, console: Console, base: int) -> None:
     from rich.table import Table as RichTable
 
-    t = RichTable(title=block.title or None, show_edge=False, header_style="bold")
+    t = RichTable(title=printable(block.title) or None, show_edge=False, header_style="bold")
     for col in block.columns:
-        t.add_column(col, justify="right" if col not in block.left else "left")
+        t.add_column(printable(col), justify="right" if col not in block.left else "left")
     for row in block.rows:
-        t.add_row(*(fmt(v) if not isinstance(v, str) else v for v in row))
+        t.add_row(*(fmt(v) if not isinstance(v, str) else printable(v) for v in row))
     console.print(t)
 
 
 @draw.register
 def _(block: Equation, console: Console, base: int) -> None:
     if block.values is None:
-        console.print(Text(block.text))  # Text, not a markup string: "[a > 0]" is math here
+        console.print(Text(printable(block.text)))  # Text, not a markup string: "[a > 0]" is math here
         return
     console.print(Text(block.text + " ="))
     console.print(matrix_text(MatrixView("", "", block.values)))
