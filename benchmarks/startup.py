@@ -58,6 +58,11 @@ SYMBOLIC: list[tuple[str, list[str]]] = [
                                           "K", "--groups", "M", "--input-size", "H"]),
     ("params --answer K(F^2C+1)", ["params", "--in-channels", "C", "--out-channels", "K", "--kernel-size", "F",
                                    "--answer", "K(F^2C+1)"]),
+    # issue 16: matrices of letters, the general cell, a kernel from its formula
+    ("conv X:5x5 ⋆ K:3x3 (letters)", ["conv", "-i", "X:5x5", "-k", "K:3x3"]),
+    ("conv general cell", ["conv", "-i", "X", "-k", "0 0 0; -1 1 0; 0 0 0", "--padding", "1"]),
+    ("conv --target (kernel from its formula)", ["conv", "-i", "X", "--target", "X[i+1,j] - X[i,j]",
+                                                 "--kernel-size", "3", "--padding", "1"]),
 ]
 CASES: list[tuple[str, list[str], float | None]] = [
     ("python -c pass", [PY, "-c", "pass"], None),

@@ -40,6 +40,13 @@ class _NotANumber(ValueError):
     """A cell that is not a number; the caller adds where it is."""
 
 
+class _HasLetters(Exception):
+    """A cell with a letter in it: the text is a matrix of letters, read by convcalc.symbolic."""
+
+
+_LETTER = re.compile(r"[A-Za-z_]")
+
+
 def read_tensor(source: str, flag: str, exact: bool = False) -> Array:
     """Read ``source`` (a path, ``-`` or inline text) into an array of one number kind.
 
@@ -92,7 +99,7 @@ def _read_file(path: Path, where: str, exact: bool) -> Array:
         return _read_npy(path, where)
     text = paths.read_text(path, MAX_TEXT_BYTES, where, "text file (use .npy for more)")
     if path.suffix.lower() == ".json":
-        return _parse_json(text, where, exact)
+        return _numbers_or_letters(text.strip(), where, exact, json_only=True)
     return parse_text(text, where, exact)
 
 
@@ -157,9 +164,22 @@ def parse_text(text: str, where: str, exact: bool = False) -> Array:
     stripped = text.strip()
     if not stripped:
         raise ConvcalcError("is empty", where)
+    return _numbers_or_letters(stripped, where, exact)
+
+
+def _numbers_or_letters(text: str, where: str, exact: bool, json_only: bool = False) -> Array:
+    try:
+        return _parse_json(text, where, exact) if json_only else _parse_numbers(text, where, exact)
+    except _HasLetters:  # only now is SymPy imported: numeric matrices never pay for it
+        from convcalc.symbolic.matrix import read_symbolic
+
+        return read_symbolic(text, where)
+
+
+def _parse_numbers(stripped: str, where: str, exact: bool) -> Array:
     if stripped.startswith("["):
         return _parse_json(stripped, where, exact)
-    slices = _split_slices(stripped)
+    slices = split_slices(stripped)
     if not slices:
         raise ConvcalcError("is empty (no rows with numbers)", where)
     budget = [MAX_TEXT_ENTRIES]
@@ -173,7 +193,7 @@ def parse_text(text: str, where: str, exact: bool = False) -> Array:
     return _to_array(entries, shape, exact, where)
 
 
-def _split_slices(text: str) -> list[list[tuple[int, str]]]:
+def split_slices(text: str) -> list[list[tuple[int, str]]]:
     """Rows (with 1-based line numbers) grouped into 2-D slices at blank lines."""
     lines = text.replace("\r\n", "\n").split("\n")
     if len(lines) == 1 and ";" in lines[0]:
@@ -235,6 +255,8 @@ def parse_entry(cell: str, where: str) -> Fraction | float:
         value = _entry(cell)
     except _NotANumber as e:
         raise ConvcalcError(str(e), where) from None
+    except _HasLetters:
+        raise ConvcalcError(f"{cell!r} is not a number", where) from None
     return Fraction(value) if isinstance(value, int) else value
 
 
@@ -244,11 +266,15 @@ def _entry(cell: str) -> Fraction | int | float:
     if len(body) <= 18 and body.isascii() and body.isdecimal():
         return int(cell)
     s = cell.strip().replace("\u2212", "-")
+    if len(s) > MAX_ENTRY_CHARS and _LETTER.search(s) and s.lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+        raise _HasLetters(s)  # an expression: convcalc.symbolic bounds its length
     if len(s) > MAX_ENTRY_CHARS:
         raise _NotANumber(f"number too long ({len(s)} characters; at most {MAX_ENTRY_CHARS})")
     if s.lower().lstrip("+-") in ("nan", "inf", "infinity"):
         raise _NotANumber(f"{cell!r} is not allowed (NaN and infinity have no place in a worked solution)")
     if not _NUMBER.match(s):
+        if _LETTER.search(s):
+            raise _HasLetters(s)
         raise _NotANumber(f"{cell!r} is not a number")
     if "/" in s:
         num, den = s.split("/")

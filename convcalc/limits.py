@@ -20,7 +20,8 @@ from convcalc.numbers import Kind
 # Multiply-adds: float64/int64 run through BLAS-like kernels at ~1e9/s here; exact Python
 # ints and Fractions go through object arithmetic, about a thousand times slower (a Fraction
 # multiply-add ~3 µs here: the limit is a few seconds of it).
-DEFAULT_MAX_MACS = {Kind.FLOAT: 20_000_000_000, Kind.INT: 5_000_000_000, Kind.RATIONAL: 2_000_000}
+DEFAULT_MAX_MACS = {Kind.FLOAT: 20_000_000_000, Kind.INT: 5_000_000_000, Kind.RATIONAL: 2_000_000,
+                    Kind.SYMBOLIC: 8_000}  # SymPy: a product ~50 µs, a cell of n terms ~n² µs
 DEFAULT_MAX_BYTES = 4 * 2**30
 # Cells of one result (or padded input) a worked solution is made for: 2²⁴ int64 cells are
 # 128 MiB and about a second of NumPy; `--padding 11000` on a 1×1 input asks for 4.8·10⁸.
@@ -71,7 +72,7 @@ def threads() -> int:
 
 def check_work(macs: int, kind: Kind, what: str, exact_big_ints: bool = False) -> None:
     """Refuse ``macs`` multiply-adds over the limit for this number kind."""
-    limit = max_macs(Kind.RATIONAL if exact_big_ints else kind)
+    limit = max_macs(Kind.RATIONAL if exact_big_ints and kind is not Kind.SYMBOLIC else kind)
     if macs > limit:
         raise ConvcalcError(
             f"{what} needs about {macs:.2g} multiply-adds; the limit is {limit:.2g} "

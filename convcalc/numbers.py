@@ -27,6 +27,12 @@ class Kind(IntEnum):
     INT = 0
     RATIONAL = 1
     FLOAT = 2
+    SYMBOLIC = 3  # SymPy expressions (letters in a matrix): convcalc.symbolic does their algebra
+
+
+def is_symbolic(x: Any) -> bool:
+    """A SymPy object, told by its class's module: no SymPy import on the numeric paths."""
+    return type(x).__module__.startswith("sympy")
 
 
 _INT64_SAFE = 2**62
@@ -39,16 +45,24 @@ def kind_of(a: Array) -> Kind:
     if a.dtype.kind == "f":
         return Kind.FLOAT
     if a.dtype == object:
+        if a.size and is_symbolic(a.flat[0]):
+            return Kind.SYMBOLIC
         if any(isinstance(x, Fraction) and x.denominator != 1 for x in a.flat):
             return Kind.RATIONAL
         if any(isinstance(x, float) for x in a.flat):
             return Kind.FLOAT
+        if any(is_symbolic(x) for x in a.flat if type(x) is not int):  # letters among the int zeros of a canvas
+            return Kind.SYMBOLIC
         return Kind.INT
     raise TypeError(f"unsupported dtype {a.dtype}")
 
 
 def as_kind(a: Array, kind: Kind) -> Array:
     """Convert ``a`` to the representation of ``kind`` (never losing exactness upward)."""
+    if kind is Kind.SYMBOLIC:
+        from convcalc.symbolic.cells import to_symbolic_array
+
+        return to_symbolic_array(a)
     if kind is Kind.FLOAT:
         return np.asarray(a, dtype=np.float64) if a.dtype != object else _object_to_float(a)
     if kind is Kind.RATIONAL:
@@ -103,6 +117,10 @@ def normalize(x: Any) -> Scalar:
         return int(x.numerator) if x.denominator == 1 else x
     if isinstance(x, Rational):
         return normalize(Fraction(int(x.numerator), int(x.denominator)))
+    if is_symbolic(x):
+        from convcalc.symbolic.cells import normalize_symbolic
+
+        return normalize_symbolic(x)
     return float(x)
 
 
@@ -113,11 +131,24 @@ def fmt(x: Any) -> str:
         return str(v)
     if isinstance(v, Fraction):
         return f"{v.numerator}/{v.denominator}"
+    if is_symbolic(v):
+        from convcalc.symbolic.cells import text
+
+        return text(v)
     if math.isnan(v) or math.isinf(v):
         return str(v)
     if v == int(v) and abs(v) < 1e15:
         return str(int(v))
     return format(v, ".10g")
+
+
+def needs_brackets(x: Any) -> bool:
+    """Whether a factor is bracketed in a written product: a negative number, or a sum of letters."""
+    if is_symbolic(x):
+        from convcalc.symbolic.cells import needs_parens
+
+        return needs_parens(x)
+    return bool(x < 0)
 
 
 def fmt_with_decimal(x: Any) -> str:
@@ -134,6 +165,8 @@ def to_json_value(x: Any) -> int | float | str:
     v = normalize(x)
     if isinstance(v, int):
         return v
+    if is_symbolic(v):
+        return str(v)  # SymPy's own syntax, which SymPy parses back
     f = float(v)
     return f if math.isfinite(f) else str(f)
 
@@ -157,6 +190,10 @@ def exact_strings(a: Array) -> Any:
 
 def equal_numbers(x: Any, y: Any, exact: bool, rel: float = 1e-6) -> bool:
     """Numeric match for answer checking: exact for exact inputs, else relative ``rel``."""
+    if is_symbolic(x) or is_symbolic(y):
+        from convcalc.symbolic.cells import equivalent
+
+        return equivalent(x, y)
     if exact:
         return Fraction(normalize(x)) == Fraction(normalize(y)) if _finite(x, y) else False
     fx, fy = float(x), float(y)

@@ -10,7 +10,7 @@ import numpy as np
 
 from convcalc.atomic import write_bytes
 from convcalc.errors import ConvcalcError
-from convcalc.numbers import Array, Kind, fmt, kind_of, to_json_list
+from convcalc.numbers import Array, Kind, fmt, is_symbolic, kind_of, normalize, to_json_list, to_json_value
 
 SUFFIXES = (".npy", ".csv", ".json")
 
@@ -48,16 +48,23 @@ def save(a: Array | Mapping[str, Array], target: str) -> None:
     write_bytes(target, payload, "--output")
 
 
+def _csv_cell(v: object) -> str:
+    """A number as a person writes it; letters in SymPy's syntax without spaces (convcalc reads it back)."""
+    return str(to_json_value(v)).replace(" ", "") if is_symbolic(normalize(v)) else fmt(v)
+
+
 def _encode(a: Array, suffix: str) -> bytes:
     if suffix == ".json":
         return (json.dumps(to_json_list(a)) + "\n").encode()
     if suffix == ".csv":
         rows = a.reshape(-1, a.shape[-1]) if a.ndim > 1 else a[None]
-        return "".join(",".join(fmt(v) for v in row) + "\n" for row in rows).encode()
+        return "".join(",".join(_csv_cell(v) for v in row) + "\n" for row in rows).encode()
     import io
 
     buf = io.BytesIO()
     kind = kind_of(a)
+    if kind is Kind.SYMBOLIC:
+        raise ConvcalcError("a .npy file holds numbers; a result in letters goes to .json or .csv", "--output")
     data = a.astype(np.float64) if kind is Kind.RATIONAL or (a.dtype == object and kind is Kind.FLOAT) else a
     if data.dtype == object:  # Python ints: into int64 when they fit; beyond it, not exactly
         limits = np.iinfo(np.int64)

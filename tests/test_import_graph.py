@@ -129,6 +129,29 @@ def test_command_modules_keep_real_annotations(name: str) -> None:
     assert "annotations" not in vars(module), f"convcalc/cli/{name}.py: drop 'from __future__ import annotations'"
 
 
+# Letters in matrices (issue 16): numeric matrices on every matrix command never import SymPy;
+# a letter does, so the check is not vacuous.
+@pytest.mark.parametrize("argv", [
+    ("pool", "--input", A, "--mode", "avg", "--as-conv", "--format", "json"),
+    ("pool", "--input", A, "--mode", "max", "--kernel-size", "2", "--stride", "1"),
+    ("resample", "--input", "1 2 3", "--up", "2"),
+    ("backprop", "conv", "--input", A, "--kernel", B, "--format", "json"),
+    ("backprop", "pool", "--input", A, "--mode", "avg"),
+    ("backprop", "transposed-conv", "--input", "1 2; 3 4", "--kernel", "1 0; 0 1", "--stride", "2"),
+    ("conv", "--input", "1e-3 2; 3 4", "--kernel", "1 0; 0 1", "--format", "json"),
+])
+def test_numeric_matrices_do_not_import_sympy(argv: tuple[str, ...]) -> None:
+    assert "sympy" not in top_level(imported(*argv))
+
+
+@pytest.mark.parametrize("argv", [
+    ("conv", "--input", "a b; c d", "--kernel", "1 0; 0 1", "--format", "json"),
+    ("conv", "--input", "X", "--kernel", "1 -1", "--format", "json"),
+])
+def test_a_letter_in_a_matrix_does_import_sympy(argv: tuple[str, ...]) -> None:
+    assert "sympy" in top_level(imported(*argv))
+
+
 @pytest.mark.parametrize("argv", [
     ("output-size", "--input-size", "H", "--kernel-size", "K", "--stride", "S", "--format", "json"),
     ("output-size", "--input-size", "32", "--kernel-size", "5", "--padding", "P"),

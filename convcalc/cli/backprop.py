@@ -17,7 +17,7 @@ from convcalc.cli import app
 from convcalc.cli.common import FormatOpt, emit
 from convcalc.errors import ConvcalcError
 from convcalc.io import parse_entry, read_tensor
-from convcalc.numbers import Array
+from convcalc.numbers import Array, Kind, kind_of
 from convcalc.render import Format
 
 backprop = typer.Typer(
@@ -148,7 +148,10 @@ def _value(name: str, value: str, option: str, exact: bool) -> Array:
             pass  # not a number: a file name, read below
         else:
             return as_scalar(Fraction(text.replace("\u2212", "-")) if exact and isinstance(number, float) else number)
-    return read_tensor(value, flag, exact=exact)
+    out = read_tensor(value, flag, exact=exact)
+    if out.dtype == object and kind_of(out) is Kind.SYMBOLIC:
+        raise ConvcalcError("letters are not taken here: backprop expr works on numbers", flag)
+    return out
 
 
 def as_scalar(v: object) -> Array:

@@ -27,11 +27,13 @@ from convcalc.cli.common import (
     write_figures,
 )
 from convcalc.cli.conv import BiasOpt, GroupsOpt, InputOpt, KernelOpt, ModeOpt, NamesOpt, PaddingOpt, StrideOpt, names_arg
+from convcalc.cli.general import bare_letter, kernel_shape, named_taps, no_answer_for_general_cell
 from convcalc.derive.layout import as_signal, canonical_bias, canonical_kernel, data_layout
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
 from convcalc.render import Format
 from convcalc.specs import make_conv_spec
+from convcalc.symbolic import looks_symbolic
 
 GradOpt = Annotated[str | None, typer.Option(
     "--grad-output", "-G", help="Upstream gradient ∂L/∂output (file, '-' or inline); default all ones.")]
@@ -68,14 +70,27 @@ def conv(
     stride: StrideOpt = "1", padding: PaddingOpt = "0", dilation: DilationOpt = "1", groups: GroupsOpt = 1,
     padding_mode: ModeOpt = PaddingMode.zeros, dim: DimOpt = 2, cell: CellOpt = None, wrt: WrtOpt = Wrt.input,
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, steps: StepsOpt = "",
-    names: NamesOpt = "A,B,C", output: GradientOutputOpt = None, figure: FigureOpt = None, frames: FramesOpt = None,
+    names: NamesOpt = "A,B,C", output: GradientOutputOpt = None,
+    kernel_size: Annotated[str | None, typer.Option(
+        "--kernel-size", help="With --input A and --kernel B (letters): the kernel's size, n or h,w.")] = None,
+    figure: FigureOpt = None, frames: FramesOpt = None,
 ) -> None:
-    """Gradients of a convolution w.r.t. input, kernel and bias, in the zero-stuff / pad / flip recipe."""
+    """Gradients of a convolution w.r.t. input, kernel and bias, in the zero-stuff / pad / flip recipe.
+
+    Entries may be letters; --input A (a letter) gives the general cell: ∂E/∂A[i,j] by the chain
+    rule over the windows that read A[i,j] (--kernel B --kernel-size 3 names the taps B[k,l]).
+    """
     from convcalc.derive import backprop as derive
     from convcalc.derive import conv as fwd
 
     dim = _dim(dim)
     base = index_arg(index)
+    if bare_letter(input):
+        if figure is not None or frames is not None:
+            raise ConvcalcError("draws a worked grid of entries; an input of unknown size has none", "--figure")
+        no_answer_for_general_cell(answer, output, cell)
+        _general(input, kernel, kernel_size, stride, padding, dilation, dim, base, names, "all", fmt)
+        return
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
     w = canonical_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
     layout = data_layout(x, dim, "--input")
@@ -93,6 +108,36 @@ def conv(
                       figure, frames)
     emit(derive.solve(problem, _grad(grad_output, dim), claimed, cells_arg(cell), wrt.value, cap, base), fmt,
          output, GRADIENT_KEY[wrt])
+
+
+def _general(input: str | None, kernel: str | None, kernel_size: str | None, stride: str, padding: str,
+             dilation: str, dim: int, base: int, names: str, wrt: str, fmt: Format) -> None:
+    from convcalc.symbolic.general_layers import backprop_conv_general
+
+    a = str(input).strip()
+    n = names_arg(names)
+    kletter = bare_letter(kernel)
+    if kletter and kernel_size is not None and looks_symbolic(kernel_size):
+        from convcalc.symbolic.general_layers import backprop_conv_letters
+
+        spec = make_conv_spec(dim, (1,) * dim, stride, padding, dilation)
+        if dim != 2 or any(v != 1 for v in (*spec.stride, *spec.dilation)) or spec.padding[0] != spec.padding[1] \
+                or spec.padding[0][0] != spec.padding[0][1]:
+            raise ConvcalcError("a kernel size in letters is worked in 2-D with stride 1, dilation 1 and one padding",
+                                "--kernel-size")
+        emit(backprop_conv_letters(kernel_size, spec.padding[0][0], base, (a, kletter, n.output),
+                                   {**spec.settings(), "kernel_size": kernel_size}), fmt, None)
+        return
+    w = named_taps(kletter, kernel_shape(kernel_size, dim, "--kernel B"), base) if kletter else \
+        as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim)
+    if w.ndim != dim:
+        raise ConvcalcError("the general cell is worked for one channel: give a kernel of one 2-D slice", "--kernel")
+    spec = make_conv_spec(dim, w.shape, stride, padding, dilation)
+    if any(lo != hi for lo, hi in spec.padding):
+        raise ConvcalcError("the general cell needs the same padding on both sides", "--padding")
+    names3 = (a, kletter or n.kernel, n.output)
+    emit(backprop_conv_general(w, spec.stride, tuple(lo for lo, _ in spec.padding), spec.dilation, base, names3, wrt,
+                               spec.settings()), fmt, None)
 
 
 class PoolMode(str, Enum):

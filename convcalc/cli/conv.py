@@ -26,6 +26,7 @@ from convcalc.cli.common import (
     steps_arg,
     write_figures,
 )
+from convcalc.cli.general import bare_letter, kernel_shape, named_taps, no_answer_for_general_cell
 from convcalc.derive import conv as derive
 from convcalc.derive.layout import as_signal, canonical_bias, canonical_kernel, data_layout
 from convcalc.errors import ConvcalcError
@@ -41,6 +42,11 @@ GroupsOpt = Annotated[int, typer.Option("--groups", "-g", help="Groups (depthwis
 ModeOpt = Annotated[PaddingMode, typer.Option("--padding-mode", help="zeros, reflect, replicate or circular.")]
 FlipOpt = Annotated[bool, typer.Option("--flip", help="True convolution: flip the kernel first.")]
 NamesOpt = Annotated[str, typer.Option("--names", help="Symbols for input, kernel, output, e.g. X,W,Y.")]
+TargetOpt = Annotated[str | None, typer.Option(
+    "--target", help="With --input X (a letter): the formula a kernel should give, e.g. 'X[i+1,j] - X[i,j]'; "
+    "solves for the kernel (--answer judges a claimed one).")]
+KernelSizeOpt = Annotated[str | None, typer.Option(
+    "--kernel-size", help="With --target, or --kernel B (a letter): the kernel's size, n or h,w.")]
 
 
 def names_arg(value: str) -> derive.Names:
@@ -53,10 +59,42 @@ def names_arg(value: str) -> derive.Names:
 def _run(command: str, input: str | None, kernel: str | None, bias: str | None, stride: str, padding: str,
          dilation: str, groups: int, padding_mode: PaddingMode, flip: bool, dim: int, answer: str | None,
          fmt: Format, index: int, cell: list[str] | None, steps: str, names: str, output: str | None,
-         figure: str | None = None, frames: str | None = None) -> None:
+         target: str | None = None, kernel_size: str | None = None, figure: str | None = None,
+         frames: str | None = None) -> None:
     if dim not in (1, 2):
         raise ConvcalcError(f"must be 1 or 2, got {dim}", "--dim")
     base = index_arg(index)
+    letter = bare_letter(input)
+    if target is not None and letter is None:
+        raise ConvcalcError("needs --input as a letter (an input of unknown size), e.g. --input X", "--target")
+    if letter is not None:
+        from convcalc.symbolic import general_derive as general
+
+        if figure is not None or frames is not None:
+            raise ConvcalcError("draws a worked grid of entries; an input of unknown size has none", "--figure")
+
+        given = None if (names == "A,B,C" and command == "conv") or (names == "X,W,Y" and command == "dilated") else \
+            tuple(p.strip() for p in names.split(","))
+        ln = general.letters_for(letter, given)  # type: ignore[arg-type]
+        if target is not None:
+            shape = kernel_shape(kernel_size, dim, "--target")
+            spec = make_conv_spec(dim, shape, stride, padding, dilation, groups, padding_mode.value, flip)
+            if bias is not None or output is not None or cell:
+                raise ConvcalcError("--target solves for the kernel alone (a constant in the formula is the bias)",
+                                    "--bias" if bias is not None else "--output" if output is not None else "--cell")
+            claim = optional_matrix(answer, "--answer", exact=True)
+            emit(general.kernel_from_formula(target, shape, spec, base, ln, claim), fmt, None)
+            return
+        no_answer_for_general_cell(answer, output, cell)
+        kletter = bare_letter(kernel)
+        w = named_taps(kletter, kernel_shape(kernel_size, dim, "--kernel B"), base) if kletter else \
+            as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim)
+        if w.ndim != dim:
+            raise ConvcalcError("the general cell is worked for one channel: give a kernel of one 2-D slice", "--kernel")
+        spec = make_conv_spec(dim, w.shape, stride, padding, dilation, groups, padding_mode.value, flip)
+        letters = ln if not kletter else general.Letters(ln.input, kletter, ln.output)
+        emit(general.conv_general(w, spec, base, letters, command, optional_matrix(bias, "--bias")), fmt, None)
+        return
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
     w = canonical_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
     layout = data_layout(x, dim, "--input")
@@ -79,12 +117,16 @@ def conv(
     dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation: n or h,w (1 = none).")] = "1",
     groups: GroupsOpt = 1, padding_mode: ModeOpt = PaddingMode.zeros, flip: FlipOpt = False, dim: DimOpt = 2,
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, cell: CellOpt = None,
-    steps: StepsOpt = "", names: NamesOpt = "A,B,C", output: OutputOpt = None, figure: FigureOpt = None,
-    frames: FramesOpt = None,
+    steps: StepsOpt = "", names: NamesOpt = "A,B,C", output: OutputOpt = None, target: TargetOpt = None,
+    kernel_size: KernelSizeOpt = None, figure: FigureOpt = None, frames: FramesOpt = None,
 ) -> None:
-    """Convolve (cross-correlate, as PyTorch does) and show every cell's window, products and sum."""
+    """Convolve (cross-correlate, as PyTorch does) and show every cell's window, products and sum.
+
+    Entries may be letters ('a b; c d', X:4x4). A bare letter (--input X) is an input of unknown
+    size: the general cell Y[i,j] as a formula, or with --target the kernel that gives a formula.
+    """
     _run("conv", input, kernel, bias, stride, padding, dilation, groups, padding_mode, flip, dim, answer, fmt,
-         index, cell, steps, names, output, figure, frames)
+         index, cell, steps, names, output, target, kernel_size, figure, frames)
 
 
 @app.command()

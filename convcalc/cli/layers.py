@@ -26,12 +26,14 @@ from convcalc.cli.common import (
     steps_arg,
     write_figures,
 )
+from convcalc.cli.general import bare_letter, no_answer_for_general_cell
 from convcalc.derive import conv as cv
 from convcalc.derive.layout import as_signal, canonical_bias, data_layout
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
 from convcalc.render import Format
 from convcalc.specs import non_negative, parse_ints, pool_window, positive
+from convcalc.symbolic import looks_symbolic
 
 
 class View(str, Enum):
@@ -64,6 +66,44 @@ def _names(value: str) -> cv.Names:
     return cv.Names(*parts)
 
 
+def general_transposed(input: str | None, kernel: str | None, stride: str, padding: str, dilation: str, dim: int,
+                       base: int, names: str, fmt: Format) -> None:
+    from convcalc.symbolic.general_layers import transposed_general
+
+    w = as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim)
+    if w.ndim != dim:
+        raise ConvcalcError("the general cell is worked for one channel: give a kernel of one 2-D slice", "--kernel")
+    s = positive(parse_ints(stride, dim, "--stride"), "--stride")
+    d = positive(parse_ints(dilation, dim, "--dilation"), "--dilation")
+    pad = non_negative(parse_ints(padding, dim, "--padding"), "--padding")
+    x = str(input).strip()
+    n = _names(names)
+    settings = {"dim": dim, "stride": list(s), "padding": list(pad), "dilation": list(d)}
+    emit(transposed_general(w, s, pad, d, base, x, "Y" if x != "Y" else n.output, n.kernel, settings), fmt, None)
+
+
+def general_pool(input: str | None, mode: str, kernel_size: str, stride: str | None, padding: str, as_conv: bool,
+                 channels: str, dim: int, base: int, names: str, fmt: Format) -> None:
+    from convcalc.symbolic import general_layers as gl
+
+    x = str(input).strip()
+    y = "Y" if x != "Y" else "Z"
+    settings = {"mode": mode, "kernel_size": kernel_size, "stride": stride or kernel_size, "padding": padding}
+    if as_conv:
+        if mode != "avg" or dim != 2 or (stride and stride.strip() != kernel_size.strip()) or padding.strip() != "0":
+            raise ConvcalcError("in symbols, --as-conv works for --mode avg with stride = window and no padding",
+                                "--as-conv")
+        emit(gl.pool_as_conv_general(kernel_size, channels, base, x, y, settings), fmt, None)
+        return
+    if looks_symbolic(kernel_size):
+        if dim != 2 or (stride and stride.strip() != kernel_size.strip()) or padding.strip() != "0":
+            raise ConvcalcError("a window in letters is worked with stride = window and no padding", "--kernel-size")
+        emit(gl.pool_general_letters(mode, kernel_size, base, x, y, settings), fmt, None)
+        return
+    k, s, pad, _ = pool_window(kernel_size, stride, padding, "1", dim)
+    emit(gl.pool_general(mode, k, s, pad, base, x, y, settings), fmt, None)
+
+
 @app.command("transposed-conv")
 def transposed_conv(
     input: InputOpt = None,
@@ -89,6 +129,10 @@ def transposed_conv(
 
     dim = _dim(dim)
     base = index_arg(index)
+    if bare_letter(input):
+        no_answer_for_general_cell(answer, output, cell)
+        general_transposed(input, kernel, stride, padding, dilation, dim, base, names, fmt)
+        return
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
     w = transposed_kernel(as_signal(matrix_arg(kernel, "--kernel", "kernel"), dim), dim)
     layout = data_layout(x, dim, "--input")
@@ -136,16 +180,26 @@ def pool(
     output_size: Annotated[str | None, typer.Option("--output-size", help="adaptive: output size n or h,w.")]
     = None,
     as_conv: Annotated[bool, typer.Option("--as-conv", help="avg: show the equivalent convolution.")] = False,
+    channels: Annotated[str, typer.Option("--channels", help="With --input X (a letter) and --as-conv: the "
+                                                            "channel count, a number or a letter.")] = "C",
     dim: DimOpt = 2, answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
     cell: CellOpt = None, steps: StepsOpt = "",
     names: Annotated[str, typer.Option("--names", help="Symbols for input and output, e.g. C,P.")] = "A,P",
     output: OutputOpt = None, figure: FigureOpt = None, frames: FramesOpt = None,
 ) -> None:
-    """Pool each channel (max, average, power-average, adaptive) and show every window."""
+    """Pool each channel (max, average, power-average, adaptive) and show every window.
+
+    Entries may be letters (max stays max(a, …)); --input X (a letter) gives the general cell, and
+    with --as-conv the C×C×k×k convolution in symbols (--kernel-size k may be a letter).
+    """
     from convcalc.derive import pool as pl
 
     dim = _dim(dim)
     base = index_arg(index)
+    if bare_letter(input):
+        no_answer_for_general_cell(answer, output, cell)
+        general_pool(input, mode.value, kernel_size, stride, padding, as_conv, channels, dim, base, names, fmt)
+        return
     x = as_signal(matrix_arg(input, "--input", "input"), dim)
     layout = data_layout(x, dim, "--input")
     k, s, pad, d = pool_window(kernel_size, stride, padding, dilation, dim)

@@ -21,7 +21,16 @@ from convcalc.core.windows import window_view
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import adaptive_widths, effective_kernel, pool_output_size
 from convcalc.limits import check_cells, check_memory, check_work
-from convcalc.numbers import Array, Kind, as_kind, integer_product_fits, kind_of, normalize, to_exact_object
+from convcalc.numbers import (
+    Array,
+    Kind,
+    as_kind,
+    integer_product_fits,
+    is_symbolic,
+    kind_of,
+    normalize,
+    to_exact_object,
+)
 
 # Window cells are one of three kinds: a real input value, padding inside the padded input,
 # or beyond the padded input (only reachable through ceil_mode).
@@ -94,7 +103,7 @@ def check_pool_size(x: Array, geom: PoolGeometry) -> None:
     """
     planes = x.shape[0] * x.shape[1]
     taps = planes * math.prod(geom.output_size) * math.prod(geom.kernel)
-    kind = Kind.FLOAT if x.dtype.kind == "f" else Kind.RATIONAL if x.dtype == object else Kind.INT
+    kind = _work_kind(x)
     check_cells(max(planes * math.prod(geom.frame), planes * math.prod(geom.output_size)), "this pooling")
     check_work(taps, kind, "this pooling")
     check_memory(8 * max(planes * math.prod(geom.frame), taps), "this pooling")
@@ -156,6 +165,10 @@ def max_pool_nd(
     """
     geom = pool_geometry(x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
     floating = kind_of(x) is Kind.FLOAT
+    if _symbolic(x):
+        from convcalc.symbolic.pool import max_pool
+
+        return max_pool(x, geom)
     # Filling with the input's own minimum keeps ints exact; ties with the fill are repaired below.
     fill = -math.inf if floating else (min(x.flat) if x.size else 0)
     win = windows(frame(x, geom, fill), geom)
@@ -227,8 +240,21 @@ def avg_pool_nd(
 def exact_divide(num: Array, den: Array) -> Array:
     """Elementwise exact quotient of ints/Fractions, simplest form per cell, as an object array."""
     out = np.empty(num.shape, dtype=object)
-    out.flat[:] = [normalize(Fraction(normalize(a)) / int(b)) for a, b in zip(num.flat, den.flat, strict=True)]
+    out.flat[:] = [a / int(b) if is_symbolic(a) else normalize(Fraction(a) / int(b))
+                   for a, b in ((normalize(a), b) for a, b in zip(num.flat, den.flat, strict=True))]
     return out
+
+
+def _work_kind(x: Array) -> Kind:
+    """The kind whose work limit applies: object arrays are Python ints, Fractions or letters."""
+    if x.dtype.kind == "f":
+        return Kind.FLOAT
+    return (Kind.SYMBOLIC if _symbolic(x) else Kind.RATIONAL) if x.dtype == object else Kind.INT
+
+
+def _symbolic(x: Array) -> bool:
+    """Letters (SymPy cells): their max and powers are worked in convcalc.symbolic."""
+    return x.dtype == object and kind_of(x) is Kind.SYMBOLIC
 
 
 def lp_pool_nd(
@@ -241,6 +267,10 @@ def lp_pool_nd(
     scaled by prod(kernel)/cells, not left as the plain sum. ±inf norms are max/min of |x|.
     Exact inputs give exact results for p = 1; otherwise float64.
     """
+    if _symbolic(x):
+        from convcalc.symbolic.pool import lp_pool
+
+        return lp_pool(x, norm_type, pool_geometry(x.shape[2:], kernel, stride, None, None, ceil_mode))
     if math.isinf(norm_type):
         mags = np.abs(x) if norm_type > 0 else -np.abs(x)
         values, _ = max_pool_nd(mags, kernel, stride, None, None, ceil_mode)
@@ -280,7 +310,7 @@ def _adaptive_cells(x: Array, output_size: Sequence[int]) -> tuple[tuple[int, ..
     if cells > MAX_ADAPTIVE_CELLS:  # each output cell is one NumPy step here
         raise ConvcalcError(f"adaptive pooling to {cells} cells per channel is worked window by window; "
                             f"at most {MAX_ADAPTIVE_CELLS}", "--output-size")
-    kind = Kind.FLOAT if x.dtype.kind == "f" else Kind.RATIONAL if x.dtype == object else Kind.INT
+    kind = _work_kind(x)
     check_work(x.shape[0] * x.shape[1] * math.prod(o * adaptive_widths(i, o)[1] for i, o in zip(size, output_size,
                strict=True) if o), kind, "this adaptive pooling")
     ranges = [adaptive_ranges(i, o) for i, o in zip(size, output_size, strict=True)]
@@ -314,6 +344,10 @@ def adaptive_max_pool_nd(x: Array, output_size: Sequence[int]) -> tuple[Array, A
     row-major order, and NaN wins (the last NaN), as in PyTorch.
     """
     out_size, cells = _adaptive_cells(x, output_size)
+    if _symbolic(x):
+        from convcalc.symbolic.pool import adaptive_max_pool
+
+        return adaptive_max_pool(x, cells, out_size)
     values = np.empty(x.shape[:2] + out_size, dtype=x.dtype)
     indices = np.empty(x.shape[:2] + out_size, dtype=np.int64)
     floating = x.dtype.kind == "f"

@@ -24,7 +24,7 @@ from convcalc.derive.pool_cells import Routing, input_cell, local_derivatives
 from convcalc.derive.records import AnswerCheck, Block, Elided, Heading, Note, Solution
 from convcalc.errors import ConvcalcError, ExitStatus
 from convcalc.limits import check_worked
-from convcalc.numbers import Array, fmt, kind_of, normalize
+from convcalc.numbers import Array, Kind, fmt, kind_of, normalize
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,9 @@ def forward(p: PoolProblem) -> Array:
 
 
 def backward(p: PoolProblem, g: Array) -> Array:
+    if p.mode != "avg" and p.x.dtype == object and kind_of(p.x) is Kind.SYMBOLIC:
+        raise ConvcalcError(f"{p.mode} pooling sends the gradient to the window's largest entry, which depends on "
+                            "the letters: give the input in numbers (letters may go in --grad-output)", "--input")
     if p.mode == "max":
         return bw.max_pool_nd_backward(g, p.x, p.kernel, p.stride, p.padding, p.dilation, p.ceil_mode)
     if p.mode == "avg":

@@ -116,7 +116,8 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
     check = check_matrix(p.names[1], answer, shown, kind) if answer is not None else None
     status = ExitStatus.WRONG_ANSWER if check is not None and not bool(check.ok.all()) else ExitStatus.OK
     data: dict[str, object] = {"output": shown, "shape": list(shown.shape)}
-    if idx is not None:
+    known = idx is not None and bool((idx >= 0).all())  # letters have no argmax (-1)
+    if known:
         data["argmax"] = p.layout.shown(idx)
     if check is not None:
         data["answer_correct"] = bool(check.ok.all())
@@ -151,7 +152,8 @@ def solve(p: PoolProblem, answer: Array | None = None, cells: Sequence[tuple[int
             yield from as_conv_steps(p, out, base)
         yield Heading("Result")
         yield from show(o, "output", shown, base)
-        if idx is not None:
+        if known:
+            assert idx is not None
             yield Note("argmax (PyTorch's return_indices: flattened row-major per channel, 0-based): "
                        + "; ".join(str(v) for v in p.layout.shown(idx).reshape(-1).tolist()))
         if check is not None:
@@ -216,6 +218,8 @@ def cell_text(p: PoolProblem, out: Array, idx: Array | None, cell: tuple[int, ..
         where = " × ".join(f"{lo + base}..{hi - 1 + base}" for lo, hi in ranges)
         if p.mode == "adaptive-max":
             assert idx is not None
+            if idx[cell] < 0:
+                return f"{head} = max over {a}[{where}] = max({', '.join(vals)}) = {value}"
             win = np.unravel_index(int(idx[cell]), p.x.shape[2:])
             return f"{head} = max over {a}[{where}] = max({', '.join(vals)}) = {value} (at {_at(a, win, base)})"
         return f"{head} = mean over {a}[{where}] = ({_sum(vals)})/{block.size} = {value}"
@@ -224,9 +228,10 @@ def cell_text(p: PoolProblem, out: Array, idx: Array | None, cell: tuple[int, ..
     if p.mode == "max":
         assert idx is not None
         vals = [fmt(p.x[(*chan, *t.input)]) if not t.is_padding else "−∞ (pad)" for t in taps]
-        win = np.unravel_index(int(idx[cell]), p.x.shape[2:]) if real else None
+        win = np.unravel_index(int(idx[cell]), p.x.shape[2:]) if real and idx[cell] >= 0 else None
         at = f" (at {_at(a, win, base)}{'; ties go to the first in row-major order' if _tie(p, real, chan) else ''})" \
-            if win is not None else " (the window holds only padding)"
+            if win is not None else " (the window holds only padding)" if not real else \
+            " (which entry is largest depends on the letters)"
         return f"{head} = max({', '.join(vals)}) = {value}{at}"
     if p.mode == "lp" and math.isinf(p.norm):
         mags = ", ".join(f"|{fmt(p.x[(*chan, *t.input)])}|" for t in real)
@@ -267,21 +272,27 @@ def _tie(p: PoolProblem, real: list[WindowTap], chan: tuple[int, int]) -> bool:
 
 
 def as_conv_steps(p: PoolProblem, out: Array, base: int) -> Iterator[Block]:
-    """Average pooling as a depthwise convolution with every weight 1/∏K."""
+    """Average pooling as a convolution: C×C×∏K weights W[l,γ] = δ_{lγ}/∏K (each output channel
+    averages its own input channel), stride = the pool's; the equality checked cell by cell."""
     yield Heading("The same as a convolution")
     k = math.prod(p.kernel)
-    floating = kind_of(p.x) is Kind.FLOAT
+    kind = kind_of(p.x)
+    floating = kind is Kind.FLOAT
     one = 1.0 / k if floating else Fraction(1, k)
     channels = p.x.shape[1]
-    w = np.empty((channels, 1, *p.kernel), dtype=float if floating else object)
-    w[...] = one
-    yield Note(f"Average pooling is a convolution of each channel with a {'×'.join(map(str, p.kernel))} kernel of "
-               f"1/{k} entries, stride {','.join(map(str, p.stride))} (= the pool's stride)"
+    w = np.zeros((channels, channels, *p.kernel), dtype=float if floating else object)
+    for c in range(channels):
+        w[c, c] = one
+    shape = "×".join(map(str, (channels, channels, *p.kernel)))
+    yield Note(f"Average pooling is a convolution with {shape} weights W[l,γ,α,β] = δ(l,γ)/{k} — 1/{k} where the "
+               f"output channel l reads its own input channel γ = l, 0 across channels — stride "
+               f"{','.join(map(str, p.stride))} (= the pool's), no bias"
                + (f", zero padding {','.join(map(str, p.padding))}" if any(p.padding) else "") + ".")
-    yield from show("K_avg", "equivalent conv kernel", w[0, 0], base)
-    x, w2 = unify([p.x, w], k)
+    if channels <= 4:
+        yield from show("W_avg", f"the equivalent conv weights, {shape}", w if channels > 1 else w[0, 0], base)
+    x, w2 = unify([p.x, w], channels * k)
     assert x is not None and w2 is not None
-    conv = conv_nd(x, w2, None, p.stride, tuple((v, v) for v in p.padding), (1,) * len(p.kernel), channels, "zeros")
+    conv = conv_nd(x, w2, None, p.stride, tuple((v, v) for v in p.padding), (1,) * len(p.kernel), 1, "zeros")
     same = conv.shape == out.shape and all(equal_numbers(u, v, not floating)
                                            for u, v in zip(conv.flat, out.flat, strict=True))
     yield from show(p.names[1] + "_conv", "the convolution's output", p.layout.shown(conv), base)
@@ -290,7 +301,8 @@ def as_conv_steps(p: PoolProblem, out: Array, base: int) -> Iterator[Block]:
     if exact_divisor:
         assert same, "avg pool and its conv form differ"
     if same:
-        yield Note("It equals the pooled output, cell for cell (checked).", "ok")
+        yield Note("It equals the pooled output, cell for cell (checked" + (
+            ": in symbols, each cell's difference simplifies to 0)." if kind is Kind.SYMBOLIC else ")."), "ok")
     else:
         yield Note("It differs from the pooled output here: the pool divides some windows by other than "
                    f"{k} (count_include_pad=False, ceil_mode clipping or divisor_override), or ceil_mode adds a "

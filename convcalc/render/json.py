@@ -13,7 +13,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from convcalc.derive.records import Solution
-from convcalc.numbers import Kind, exact_strings, kind_of, normalize, to_json_list, to_json_value
+from convcalc.numbers import Kind, exact_strings, is_symbolic, kind_of, normalize, to_json_list, to_json_value
 
 
 def payload(sol: Solution) -> dict[str, Any]:
@@ -23,8 +23,18 @@ def payload(sol: Solution) -> dict[str, Any]:
         exact = _exact(value)
         if exact is not None:
             out[f"{key}_exact"] = exact
+    if any(_symbolic(v) for v in sol.data.values()):
+        out["symbolic"] = True  # cells are SymPy-syntax strings (CONVENTIONS.md, Symbols)
     out["settings"] = jsonable(sol.settings)
     return out
+
+
+def _symbolic(v: Any) -> bool:
+    if isinstance(v, np.ndarray):
+        return v.dtype == object and v.size > 0 and kind_of(v) is Kind.SYMBOLIC
+    if isinstance(v, dict):
+        return any(_symbolic(x) for x in v.values())
+    return is_symbolic(v)
 
 
 def render_json(sol: Solution, out: TextIO) -> None:
@@ -57,7 +67,22 @@ def _json_array(a: np.ndarray) -> Any:
         return a.astype(np.int64).tolist()
     if a.dtype.kind == "f" and np.isfinite(a).all():
         return a.astype(np.float64).tolist()
+    if a.dtype == object and a.size and kind_of(a) is Kind.SYMBOLIC:
+        return _symbolic_list(a)
     return to_json_list(a)
+
+
+def _symbolic_list(a: np.ndarray) -> Any:
+    """Cells of letters as SymPy-syntax strings; a fraction among them as "p/q" too (SymPy reads it back
+    exactly), integers as JSON integers."""
+    if a.ndim > 1:
+        return [_symbolic_list(a[i]) for i in range(a.shape[0])]
+    return [_symbolic_cell(x) for x in a.flat] if a.ndim == 1 else _symbolic_cell(a[()])
+
+
+def _symbolic_cell(x: Any) -> Any:
+    v = normalize(x)
+    return f"{v.numerator}/{v.denominator}" if isinstance(v, Fraction) else to_json_value(v)
 
 
 def _exact(v: Any) -> Any:

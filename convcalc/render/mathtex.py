@@ -6,7 +6,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcalc.derive.records import CellWork, SizeFormula, TermGroup
-from convcalc.numbers import Array, fmt, normalize
+from convcalc.numbers import Array, fmt, is_symbolic, needs_brackets, normalize
 from convcalc.render.preview import preview
 
 MAX_TERMS = 64
@@ -14,6 +14,11 @@ MAX_TERMS = 64
 
 def num(x: Any, wrap_negative: bool = False) -> str:
     v = normalize(x)
+    if is_symbolic(v):
+        from convcalc.symbolic.cells import latex
+
+        s = latex(v)
+        return f"\\left({s}\\right)" if wrap_negative and needs_brackets(v) else s
     if isinstance(v, Fraction):
         s = ("-" if v < 0 else "") + rf"\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
     else:

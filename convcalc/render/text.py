@@ -6,6 +6,7 @@ import os
 from functools import singledispatch
 from typing import Any, TextIO
 
+import numpy as np
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
@@ -24,11 +25,12 @@ from convcalc.derive.records import (
     Table,
     TermGroup,
 )
-from convcalc.numbers import fmt, normalize
+from convcalc.numbers import Kind, fmt, kind_of, needs_brackets, normalize
 from convcalc.render import printable
 from convcalc.render.preview import is_truncated, preview
 
 MAX_TERMS = 64
+MAX_LISTED = 400  # cells of a matrix of formulas listed one a line when the grid is too wide
 _TONE = {"info": "", "warn": "yellow", "ok": "green", "error": "red"}
 
 
@@ -79,7 +81,14 @@ def _(block: Note, console: Console, base: int) -> None:
 def _(block: MatrixView, console: Console, base: int) -> None:
     shape = "×".join(map(str, block.values.shape))
     console.print(Text.assemble((block.symbol, "bold"), f" ({block.caption}, {shape})"))
-    console.print(matrix_text(block))
+    body = matrix_text(block)
+    if block.values.dtype == object and block.values.size <= MAX_LISTED and \
+            max(cell_len(line) for line in body.plain.splitlines()) > console.width and \
+            kind_of(block.values) is Kind.SYMBOLIC:
+        for idx in np.ndindex(block.values.shape):  # formulas too wide for a grid: one cell a line
+            print_line(console, Text(f"  {cell_label(block.symbol, idx, base)} = {fmt(block.values[idx])}"))
+        return
+    console.print(body)
 
 
 def matrix_text(block: MatrixView, indent: str = "  ") -> Text:
@@ -139,7 +148,7 @@ def product(a: Any, b: Any) -> str:
 def _factor(x: Any) -> str:
     v = normalize(x)
     s = fmt(v)
-    return f"({s})" if v < 0 or "/" in s else s
+    return f"({s})" if needs_brackets(v) or "/" in s else s
 
 
 def terms_text(group: TermGroup) -> str:
@@ -253,7 +262,7 @@ def _(block: Table, console: Console, base: int) -> None:
     for col in block.columns:
         t.add_column(printable(col), justify="right" if col not in block.left else "left")
     for row in block.rows:
-        t.add_row(*(fmt(v) if not isinstance(v, str) else printable(v) for v in row))
+        t.add_row(*(fmt(v) if not isinstance(v, str) else Text(printable(v)) for v in row))  # Text: X[i,j] is no markup
     console.print(t)
 
 

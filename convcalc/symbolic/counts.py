@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import sympy as sp
@@ -31,23 +32,23 @@ class Counts:
     additions: Any = None
     requires: tuple[Condition, ...] = ()
 
-    @property
+    @cached_property
     def total(self) -> Any:
         return self.weights + self.biases
 
-    @property
+    @cached_property
     def flops(self) -> Any:
         return None if self.macs is None else tidy(2 * self.macs)
 
-    @property
+    @cached_property
     def exact_ops(self) -> Any:
         return None if self.multiplications is None else tidy(self.multiplications + self.additions)
 
 
 def tidy(expr: Any) -> Any:
     """The shortest of a few equal forms: N(CK² + 1) rather than CK²N + N."""
-    if expr is None:
-        return None
+    if expr is None or expr.has(sp.floor, sp.ceiling):  # expanding products of floors only lengthens them
+        return expr
     forms = [expr, sp.expand(expr), sp.factor_terms(sp.expand(expr))]
     return min(forms, key=lambda e: (sp.count_ops(e), len(str(e))))
 

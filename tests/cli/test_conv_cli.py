@@ -291,7 +291,7 @@ THREE_CH = "[[[1,2],[3,4]],[[1,2],[3,4]],[[1,2],[3,4]]]"
 
 BAD = [
     (["-i", "1 2 3; 4 5", "-k", "1"], ["--input", "ragged"]),
-    (["-i", "1 2; 3 x", "-k", "1"], ["--input", "row 2", "column 2"]),
+    (["-i", "1 2; 3 x!", "-k", "1"], ["--input", "row 2", "column 2"]),
     (["-i", "", "-k", "1"], ["--input", "empty"]),
     (["-i", "1 nan; 2 3", "-k", "1"], ["--input", "NaN"]),
     (["-i", "1 2; inf 3", "-k", "1"], ["--input", "row 2", "column 1"]),
@@ -356,7 +356,7 @@ def test_process_json_only_json_on_stdout():
 @pytest.mark.parametrize(
     ("args", "piece"),
     [
-        (["conv", "-i", "1 2; 3 x", "-k", "1"], "column 2"),
+        (["conv", "-i", "1 2; 3 x!", "-k", "1"], "column 2"),
         (["conv", "-i", A], "--kernel"),  # no terminal on stdin
         (["conv", "-i", A, "-k", B, "--stride", "abc"], "--stride"),
     ],

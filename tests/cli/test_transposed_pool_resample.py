@@ -216,7 +216,7 @@ def test_every_format_renders(cli, argv, fmt) -> None:
 @pytest.mark.parametrize("argv", [
     ["transposed-conv", "--input", "1 2", "--kernel", "1 2; 3 4", "--output-padding", "1"],
     ["transposed-conv", "--input", "1 2; 3 4", "--kernel", "1 2; 3 4", "--padding", "5"],
-    ["transposed-conv", "--input", "1 x", "--kernel", "1"],
+    ["transposed-conv", "--input", "1 x!", "--kernel", "1"],
     ["pool", "--input", "1 2; 3 4", "--kernel-size", "3"],
     ["pool", "--input", "1 2; 3 4", "--kernel-size", "2", "--padding", "2"],
     ["pool", "--input", "1 2; 3 4", "--mode", "adaptive-avg"],
