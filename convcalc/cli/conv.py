@@ -126,7 +126,7 @@ def conv(
     size: the general cell Y[i,j] as a formula, or with --target the kernel that gives a formula.
     """
     _run("conv", input, kernel, bias, stride, padding, dilation, groups, padding_mode, flip, dim, answer, fmt,
-         index, cell, steps, names, output, target, kernel_size, figure, frames)
+         index, cell, steps, names, output, target, kernel_size, figure=figure, frames=frames)
 
 
 @app.command()
@@ -141,4 +141,4 @@ def dilated(
 ) -> None:
     """A dilated (atrous) convolution: which input each tap samples, and the effective kernel d(K−1)+1."""
     _run("dilated", input, kernel, bias, stride, padding, dilation, groups, padding_mode, flip, dim, answer, fmt,
-         index, cell, steps, names, output, figure, frames)
+         index, cell, steps, names, output, figure=figure, frames=frames)
