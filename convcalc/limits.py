@@ -150,12 +150,14 @@ def _refuse(amount: str, limit: str, env: str, what: str, hint: str = "") -> Con
     return ConvcalcError(f"{what} needs about {amount}; the limit is {limit} (set {env} to raise it{hint})")
 
 
-def check_cells(cells: int, what: str) -> None:
-    """Refuse a result (or padded input) of more than the cell limit; with --format json,
-    also one whose JSON would pass the output limit (at least 3 bytes a cell: "0, ")."""
+def check_cells(cells: int, what: str, arrays: int = 1) -> None:
+    """Refuse a result (or padded input) of ``cells`` cells, made ``arrays`` times over (a
+    forward pass and its gradients), past the cell limit; with --format json, also one whose
+    JSON would pass the output limit (at least 3 bytes a cell: "0, ")."""
     limit = _setting("CONVCALC_MAX_CELLS", DEFAULT_MAX_CELLS)
-    if cells > limit:
-        raise _refuse(f"{cells:,} cells", f"{limit:,}", "CONVCALC_MAX_CELLS", what)
+    if arrays * cells > limit:
+        amount = f"{cells:,} cells" if arrays == 1 else f"{arrays * cells:,} cells ({arrays} arrays of {cells:,})"
+        raise _refuse(amount, f"{limit:,}", "CONVCALC_MAX_CELLS", what)
     fmt, _ = _format.get()
     if fmt == "json":
         out = _setting("CONVCALC_MAX_OUTPUT_BYTES", DEFAULT_MAX_OUTPUT_BYTES)
@@ -163,7 +165,7 @@ def check_cells(cells: int, what: str) -> None:
             raise _refuse(f"{3 * cells / 2**20:.3g} MiB of JSON at least ({cells:,} cells)",
                           f"{out / 2**20:.3g} MiB", "CONVCALC_MAX_OUTPUT_BYTES", what,
                           ", or write the result with --output FILE.npy")
-    charge(cells / limit)
+    charge(arrays * cells / limit)
 
 
 def check_worked(cells: int, terms: int, what: str) -> None:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+NETS = Path(__file__).resolve().parent.parent / "examples" / "networks"
 HEAVY = ("sympy", "torch", "scipy", "pandas", "matplotlib", "pydantic")
 A = "4 5 2 2 1; 3 3 2 2 4; 4 3 4 1 1; 5 1 4 1 2; 5 1 3 1 4"
 B = "4 3 3; 5 5 5; 2 4 3"
@@ -36,6 +38,8 @@ def top_level(names: set[str]) -> set[str]:
     ("dilated", "--input", A, "--kernel", "1 2; 3 4", "--format", "json"),
     ("--help",),
     ("conv", "--help"),
+    ("params", "--net", str(NETS / "resnet18.py"), "--input-shape", "1x3x64x64", "--format", "json"),
+    ("receptive-field", "--net", str(NETS / "unet_small.txt"), "--input-shape", "1x3x64x64"),
 ])
 def test_fast_paths_do_not_import_heavy_modules(argv: tuple[str, ...]) -> None:
     assert not (top_level(imported(*argv)) & set(HEAVY))

@@ -97,7 +97,8 @@ def test_backprop_conv_golden_agrees_with_autograd(problem) -> None:
     assert np.array_equal(np.array(gold["grad_weight"]), w.grad.numpy())
 
 
-NETWORKS = [p for p in PROBLEMS if p.command == "params" and "layer" in p.options]
+# layer lists (the networks of networks.toml are checked against torch in tests/net/test_networks_torch.py)
+NETWORKS = [p for p in PROBLEMS if p.command == "params" and "layer" in p.options and not p.id.startswith("net-")]
 
 
 @pytest.mark.parametrize("problem", NETWORKS, ids=lambda p: p.id)
@@ -132,7 +133,8 @@ def test_output_size_golden_agrees_with_torch(problem) -> None:
     assert _golden(problem)["output_size"] == got
 
 
-FIELDS = [p for p in PROBLEMS if p.command == "receptive-field"]
+# layer lists (the networks of networks.toml are checked by autograd in tests/net/test_fields_graph.py)
+FIELDS = [p for p in PROBLEMS if p.command == "receptive-field" and not p.id.startswith("net-")]
 
 
 def _field_1d(modules, length: int) -> tuple[list[int], bool]:

@@ -2,7 +2,7 @@
 
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -129,6 +129,10 @@ def _symbolic_output_size(texts: dict[str, str | None], kind: str, dim: int, cha
     emit(sizes_symbolic.output_size(sizes_symbolic.read(texts, kind, dim, channels), answer), fmt)
 
 
+ModelOpt = Annotated[str | None, typer.Option("--model", help="--net class source: the class to read (default: "
+                                                                 "a module-level NAME = Class(...), else the last).")]
+
+
 @app.command("params")
 def params(
     in_channels: Annotated[str | None, typer.Option("--in-channels", help="C_in (a number or a letter).")] = None,
@@ -153,9 +157,14 @@ def params(
     input_shape: Annotated[str | None, typer.Option("--input-shape", help="N,C,H,W e.g. 100x3x512x512.")]
     = None,
     answer: Annotated[str | None, typer.Option("--answer", help="Your parameter count to check.")] = None,
+    model: ModelOpt = None,
+    depth: Annotated[int, typer.Option("--depth", help="--net: rows down to this depth of the module tree.")] = 3,
     fmt: FormatOpt = Format.text,
 ) -> None:
-    """Weights, biases, MACs and FLOPs of a conv layer, or of a whole network (--net/--layer)."""
+    """Weights, biases, MACs and FLOPs of a conv layer, or of a whole network (--net/--layer).
+
+    --net takes a layer list, what print(model) prints, or the model's class source (read, never run).
+    """
     if net is not None or layer:
         if input_shape is not None and _symbolic(input_shape.replace("x", ",")):
             from convcalc.derive import network_symbolic
@@ -164,8 +173,10 @@ def params(
             emit(network_symbolic.params_table(layers, input_shape, answer), fmt)
         from convcalc.derive import network
 
-        layers, shape = _network(net, layer, input_shape)
-        emit(network.params_table(layers, shape, answer), fmt)
+        if not 0 <= depth <= 100:
+            raise ConvcalcError(f"must be between 0 and 100, got {depth}", "--depth")
+        graph = _network(net, layer, input_shape, model)
+        emit(network.params_table(graph, answer, depth, exact_ops), fmt)
     n = _dim(dim)
     texts = {"--in-channels": in_channels, "--out-channels": out_channels, "--groups": groups, "--batch": batch,
              "--kernel-size": kernel_size, "--input-size": input_size, "--stride": stride, "--padding": padding,
@@ -193,9 +204,11 @@ def params(
     emit(derive.params(prob, answer), fmt)
 
 
-def _network(net: str | None, layer: list[str] | None, input_shape: str | None,
-             shape: bool = True) -> tuple[tuple, tuple[int, ...]]:
+def _network(net: str | None, layer: list[str] | None, input_shape: str | None, model: str | None = None,
+             shape: bool = True) -> Any:
+    """The network traced on ``input_shape`` (a graph); ``shape=False``: the layer list alone (letters)."""
     from convcalc.net import parse_network, parse_shape
+    from convcalc.net.read import network_form, read_network
 
     if net is not None and layer:
         raise ConvcalcError("give --net FILE or --layer, not both", "--layer")
@@ -211,10 +224,13 @@ def _network(net: str | None, layer: list[str] | None, input_shape: str | None,
     else:
         text = "\n".join(layer or [])
     if not shape:
+        if network_form(text) != "layers":
+            raise ConvcalcError("letters in --input-shape work with a layer list; a printout or class source needs "
+                                "numbers", "--input-shape")
         return parse_network(text), ()
     if input_shape is None:
         raise ConvcalcError("missing: give --input-shape N,C,H,W (e.g. 1x3x224x224)", "--input-shape")
-    return parse_network(text), parse_shape(input_shape)
+    return read_network(text, parse_shape(input_shape), model)
 
 
 @app.command("receptive-field")
@@ -222,16 +238,22 @@ def receptive_field(
     net: Annotated[str | None, typer.Option("--net", help="A layer-list file, or '-' for stdin.")] = None,
     layer: Annotated[list[str] | None, typer.Option("--layer", help="One layer, e.g. 'Conv2d(3,8,3)'.")] = None,
     input_shape: Annotated[str | None, typer.Option("--input-shape", help="N,C,H,W e.g. 1x3x512x512.")] = None,
-    exact: Annotated[bool, typer.Option("--exact", help="True spans by index-set propagation.")] = False,
+    exact: Annotated[bool, typer.Option("--exact", help="Every unit, border included (default: exact for interior "
+                                                        "units).")] = False,
     answer: Annotated[str | None, typer.Option(
         "--answer", help="Your receptive field of the last layer: n, h,w, lo-hi or 'global'.")] = None,
+    model: ModelOpt = None,
     fmt: FormatOpt = Format.text,
     figure: Annotated[str | None, typer.Option(
         "--figure", help="Also draw the centre unit's field growing layer by layer on the input (FILE.svg, "
                          "animated; holes of a dilated stack show).")] = None,
     frames: FramesOpt = None,
 ) -> None:
-    """Receptive field, jump and start of every layer, with the recurrence worked."""
+    """Receptive field, jump and start of every layer, with the recurrence worked.
+
+    Exact for interior units by default (per axis and phase, through skips and concatenations);
+    --exact for every unit including the border.
+    """
     from convcalc.derive import network
 
     if net is None and not layer:
@@ -241,9 +263,9 @@ def receptive_field(
 
         layers = _network(net, layer, None, shape=False)[0]
         emit(network_symbolic.receptive_table(layers, input_shape, exact, answer), fmt)
-    layers, shape = _network(net, layer, input_shape)
+    graph = _network(net, layer, input_shape, model)
     if figure is not None or frames is not None:
         from convcalc.render.figure_field import field_figure
 
-        write_figures(lambda: field_figure(layers, shape), figure, frames)
-    emit(network.receptive_table(layers, shape, exact, answer), fmt)
+        write_figures(lambda: field_figure(graph), figure, frames)
+    emit(network.receptive_table(graph, exact, answer), fmt)

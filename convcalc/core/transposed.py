@@ -86,7 +86,7 @@ def conv_transpose_nd(
     full = [(i - 1) * s + effective_kernel(k, d) + op
             for i, k, s, d, op in zip(x.shape[2:], w.shape[2:], stride, dilation, output_padding, strict=True)]
     # the canvas, its crop, and the worked solution's second (gather) form beside it
-    check_cells(3 * n * og * groups * math.prod(full), "this transposed convolution")
+    check_cells(n * og * groups * math.prod(full), "this transposed convolution", arrays=3)
     check_memory(n * og * groups * math.prod(full) * 8, "this transposed convolution")
     wt = w.reshape(groups, cg, og * math.prod(w.shape[2:])).swapaxes(1, 2)  # (g, C_out/g·K, C_in/g)
     crop: tuple[Any, ...] = (slice(None), slice(None), *(slice(p, p + o) for p, o in zip(padding, out_size, strict=True)))

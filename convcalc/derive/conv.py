@@ -101,7 +101,7 @@ def _check_size(p: ConvProblem, terms: int, kind: Kind, passes: int) -> None:
     cells = p.x.shape[0] * p.w.shape[0] * math.prod(max(v, 0) for v in sizes)
     what = "this convolution" + (" and its gradients" if passes > 1 else "")
     padded = [n + lo + hi for n, (lo, hi) in zip(p.x.shape[2:], p.spec.padding, strict=True)]
-    check_cells(passes * max(cells, p.x.shape[0] * p.x.shape[1] * math.prod(padded)), what)
+    check_cells(max(cells, p.x.shape[0] * p.x.shape[1] * math.prod(padded)), what, arrays=passes)
     check_work(passes * cells * (terms - 1), kind, what, exact_big_ints=p.x.dtype == object)
     # the core gathers each group's windows into one matrix: N·∏O rows of C_in/g·∏K entries
     check_memory(p.x.shape[0] * math.prod(max(v, 0) for v in sizes) * (terms - 1) * 8, "this convolution")

@@ -9,7 +9,9 @@ from typing import Any
 
 from convcalc.derive.records import Block, Heading, Note, Solution, Table
 from convcalc.errors import ConvcalcError, ExitStatus
-from convcalc.net import AxisField, ConvLayer, Layer, PoolLayer, propagate, receptive_fields
+from convcalc.net import AxisField, ConvLayer, Layer, PoolLayer
+from convcalc.net.graph import Graph
+from convcalc.net.receptive import graph_fields
 from convcalc.numbers import fmt, to_json_value
 
 
@@ -32,34 +34,95 @@ def _json_num(values: list[Any], key: str, out: dict[str, Any]) -> None:
         out[f"{key}_exact"] = [str(x) for x in vals] if isinstance(v, list) else str(v)
 
 
-def params_table(layers: tuple[Layer, ...], shape: tuple[int, ...], answer: str | None = None) -> Solution:
-    """One row per layer: output shape, weights, biases, params, MACs; totals last."""
-    net = propagate(layers, shape)
-    rows = [(r.layer.text, _shape(r.output_shape), r.weights, r.biases, r.params, r.macs) for r in net.rows]
-    rows.append(("total", _shape(net.output_shape), net.weights, net.biases, net.params, net.macs))
-    blocks: list[Block] = [Heading(f"Layers on input {_shape(shape)}"),
-                           Table(("layer", "output shape", "weights", "biases", "params", "MACs"), tuple(rows),
-                                 "Parameters and multiply-accumulates per layer", ("layer", "output shape"))]
-    for r in net.rows:
-        blocks.extend(Note(f"{r.layer.where}: {n}") for n in r.notes)
-    blocks.append(Note("MACs are multiply-accumulates for the whole batch (1 MAC = 2 FLOPs; bias adds not counted)"))
-    blocks.append(Note(f"total parameters: {net.params} ({net.weights} weights + {net.biases} biases)", "ok"))
-    layer_data = [{"layer": r.layer.text, "output_shape": list(r.output_shape), "weights": r.weights,
-                   "biases": r.biases, "params": r.params, "macs": r.macs} for r in net.rows]
-    data: dict[str, Any] = {"layers": layer_data, "total_params": net.params, "total_macs": net.macs,
-                            "output_shape": list(net.output_shape)}
+def _indent(depth: int, name: str) -> str:
+    return "  " * max(depth - 1, 0) + ("└ " if depth > 0 else "") + name
+
+
+def params_table(graph: Graph, answer: str | None = None, depth: int = 3, exact: bool = False) -> Solution:
+    """torchinfo's table: one row per module (to ``depth``) and per operation in forward; totals, memory."""
+    from convcalc.derive import network_table as nt
+
+    rows = []
+    for e in nt.entries(graph, depth):
+        frozen = "" if not e.frozen else " (frozen)" if e.frozen == e.params else f" ({nt.grouped(e.frozen)} frozen)"
+        rows.append((_indent(e.depth, e.name), e.kind, e.kernel, _shape(e.output), nt.grouped(e.params) + frozen,
+                     nt.grouped(e.macs)))
+    total, trainable = graph.params, graph.trainable_params
+    macs = graph.macs
+    ops = sum(n.row.ops for n in graph.nodes)
+    rows.append(("total", "", "", _shape(graph.output_shape), nt.grouped(total), nt.grouped(macs)))
+    blocks: list[Block] = [Heading(f"Layers on input {_shape(graph.input_shape)}"),
+                           Table(("layer", "type", "kernel", "output shape", "params", "MACs"), tuple(rows),
+                                 "Parameters and multiply-accumulates per layer", ("layer", "type", "kernel",
+                                                                                   "output shape"))]
+    blocks.extend(Note(f"assumed: {a}", "warn") for a in graph.assumptions)
+    for n in graph.nodes:
+        blocks.extend(Note(f"{n.name or n.layer.where}: {note}") for note in n.row.notes
+                      if not note.startswith("0 MACs"))
+    mem = nt.memory(graph)
+    blocks += [
+        Note(f"total params: {nt.grouped(total)} ({nt.human(total)}) = "
+             f"{nt.grouped(sum(n.row.weights for n in graph.nodes))} weights + "
+             f"{nt.grouped(sum(n.row.biases for n in graph.nodes))} biases", "ok"),
+        Note(f"trainable params: {nt.grouped(trainable)}; non-trainable (frozen): {nt.grouped(total - trainable)}"),
+        Note(f"total MACs: {nt.grouped(macs)} ({nt.human(macs)}); FLOPs = 2·MACs + {nt.grouped(ops)} elementwise "
+             f"operations = {nt.grouped(2 * macs + ops)} ({nt.human(2 * macs + ops)})"),
+        Note("MACs for the whole batch as torch's FlopCounterMode counts them (conv, transposed conv, Linear, "
+             "matmul); bias adds, normalization, pooling, activations and interpolation not counted"),
+        Note(f"memory (torchinfo's estimate, float32, MB = 10⁶ bytes): input {nt.megabytes(mem.input_bytes)}, "
+             f"forward/backward pass {nt.megabytes(mem.forward_backward_bytes)} (outputs of layers with parameters, "
+             f"×2 for their gradients), params {nt.megabytes(mem.params_bytes)}, total {nt.megabytes(mem.total)}"),
+    ]
+    layer_data = [{"name": n.name, "layer": n.layer.text, "type": n.layer.kind, "module": n.module,
+                   "inputs": list(n.inputs), "output_shape": list(n.row.output_shape), "weights": n.row.weights,
+                   "biases": n.row.biases, "params": n.row.params, "trainable": n.trainable, "macs": n.row.macs,
+                   "ops": n.row.ops} for n in graph.nodes]
+    data: dict[str, Any] = {"layers": layer_data, "total_params": total, "trainable_params": trainable,
+                            "total_macs": macs, "total_flops": 2 * macs + ops, "output_shape": list(graph.output_shape),
+                            "assumptions": list(graph.assumptions),
+                            "memory_bytes": {"input": mem.input_bytes, "forward_backward": mem.forward_backward_bytes,
+                                             "params": mem.params_bytes, "total": mem.total}}
+    if exact:
+        blocks.extend(_exact_ops(graph, data))
     status = ExitStatus.OK
     if answer is not None:
         try:
-            claim = int(answer.strip())
+            claim = int(answer.strip().replace(",", "").replace("_", ""))
         except ValueError:
             raise ConvcalcError(f"expected a whole number of parameters, got {answer!r}", "--answer") from None
-        ok = claim == net.params
+        ok = claim == total
         data["answer_correct"] = ok
-        blocks += [Heading("Your answer"), Note(f"claimed {claim}, computed {net.params}: "
+        blocks += [Heading("Your answer"), Note(f"claimed {answer.strip()}, computed {nt.grouped(total)}: "
                                                 f"{'right' if ok else 'wrong'}", "ok" if ok else "error")]
         status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
-    return Solution("params", "Network parameters", {"input_shape": list(shape)}, data, blocks, status=status)
+    return Solution("params", "Network parameters", {"input_shape": list(graph.input_shape)}, data, blocks,
+                    status=status)
+
+
+def _exact_ops(graph: Graph, data: dict[str, Any]) -> list[Block]:
+    from convcalc.derive import network_table as nt
+
+    rows, mults, adds, missing = [], 0, 0, []
+    for n in graph.nodes:
+        counted = nt.exact_ops(n)
+        if counted is None:
+            missing.append(n.name or n.layer.where)
+            continue
+        m, a = counted
+        mults, adds = mults + m, adds + a
+        if m or a:
+            rows.append((n.name, n.layer.kind, nt.grouped(m), nt.grouped(a), nt.grouped(m + a)))
+    rows.append(("total", "", nt.grouped(mults), nt.grouped(adds), nt.grouped(mults + adds)))
+    data.update({"multiplications": mults, "additions": adds, "exact_ops": mults + adds})
+    out: list[Block] = [Heading("Exact operations (--exact-ops)"),
+                        Table(("layer", "type", "multiplications", "additions", "total"), tuple(rows),
+                              "each conv/Linear output: taps multiplications, taps − 1 additions, + 1 for a bias",
+                              ("layer", "type"))]
+    if missing:
+        data["exact_ops_not_counted"] = missing
+        out.append(Note(f"not counted exactly here (transposed convs, matmuls): {', '.join(missing[:8])}"
+                        f"{' …' if len(missing) > 8 else ''}", "warn"))
+    return out
 
 
 def _field(f: AxisField) -> str:
@@ -85,53 +148,80 @@ def _recurrence(layer: Layer, prev: tuple[AxisField, ...] | None, now: tuple[Axi
                    f"j = {fmt(j0)}·{s} = {fmt(f.jump)}")
 
 
-def receptive_table(layers: tuple[Layer, ...], shape: tuple[int, ...], exact: bool = False,
-                    answer: str | None = None) -> Solution:
+def _label(graph: Graph, i: int) -> str:
+    node = graph.nodes[i]
+    return node.layer.text if not graph.groups else f"{node.name} ({node.layer.kind})"
+
+
+MODE_WORDS = {False: "interior units (every unit whose window stays inside the input; --exact for every unit, "
+                     "border included)",
+              True: "every unit, border included (--exact)"}
+
+
+def receptive_table(graph: Graph, exact: bool = False, answer: str | None = None) -> Solution:
     """Receptive field (largest, smallest), jump, start and globality per layer, recurrence worked."""
+    shape = graph.input_shape
     if len(shape) < 3:
         raise ConvcalcError("needs a spatial input: N,C,H,W or N,C,W", "--input-shape")
-    net = propagate(layers, shape)
-    rf = receptive_fields(layers, shape, exact, net)
+    rf = graph_fields(graph, exact)
+    exact = rf.exact  # every unit's fields where interior ones could not be followed (a note says so)
     rows = []
-    notes: list[Block] = [Note("r_l = r_{l−1} + (k_l − 1)·d_l·j_{l−1},  j_l = j_{l−1}·s_l  (r, j in input pixels)")]
+    notes: list[Block] = [Note(f"fields are exact for {MODE_WORDS[exact]}"),
+                          Note("r_l = r_{l−1} + (k_l − 1)·d_l·j_{l−1},  j_l = j_{l−1}·s_l  (r, j in input pixels)")]
+    notes.extend(Note(f"assumed: {a}", "warn") for a in graph.assumptions)
     layer_data = []
-    prev: tuple[AxisField, ...] | None = None
-    for srow, frow in zip(net.rows, rf.rows, strict=True):
+    last: tuple[AxisField, ...] | None = None
+    for i, (node, frow) in enumerate(zip(graph.nodes, rf.rows, strict=True)):
         axes = frow.axes
+        first = node.inputs[0] if node.inputs else -1
+        prev = rf.rows[first].axes if first >= 0 else None
         glob = all(f.is_global for f in axes)
-        rows.append((frow.layer.text, _shape(srow.output_shape), " × ".join(_field(f) for f in axes),
+        where = node.layer.where if not graph.groups else f"{node.name} ({node.layer.kind})"
+        rows.append((_label(graph, i), _shape(node.row.output_shape), " × ".join(_field(f) for f in axes),
                      " × ".join(fmt(f.jump) for f in axes), " × ".join(fmt(f.start) for f in axes),
                      "yes" if glob else ("partly" if any(f.is_global for f in axes) else "")))
         if any(f.is_global for f in axes) and not any("global: *" in str(n) for n in notes):
             notes.append(Note("global: * marks a field that is the whole input along that axis"))
-        notes.extend(_recurrence(frow.layer, prev, axes))
-        notes.extend(Note(f"{frow.layer.where}: {n}", "warn") for n in frow.notes)
+        notes.extend(_recurrence(node.layer, prev, axes))
+        notes.extend(Note(f"{where}: {n}", "warn") for n in frow.notes)
+        notes.extend(Note(f"{where} {f.axis}: a widest unit sees {f.seen} of the {fmt(f.receptive_field)} pixels "
+                          "its field spans (dilation leaves holes: the gridding effect)", "warn")
+                     for f in axes if not f.is_global and not exact and f.seen < f.receptive_field)
         if glob:
-            notes.append(Note(f"{frow.layer.where}: every output sees the whole input "
+            notes.append(Note(f"{where}: every output sees the whole input "
                               f"({'×'.join(str(f.input_size) for f in axes)})", "ok"))
-        item: dict[str, Any] = {"layer": frow.layer.text, "output_shape": list(srow.output_shape),
-                                "weights": srow.weights, "biases": srow.biases, "params": srow.params,
-                                "macs": srow.macs}
+        item: dict[str, Any] = {"layer": node.layer.text, "output_shape": list(node.row.output_shape),
+                                "weights": node.row.weights, "biases": node.row.biases, "params": node.row.params,
+                                "macs": node.row.macs}
+        if graph.groups:
+            item = {"name": node.name, "type": node.layer.kind, "inputs": list(node.inputs), **item}
         _json_num([f.receptive_field for f in axes], "receptive_field", item)
         _json_num([f.receptive_field_min for f in axes], "receptive_field_min", item)
         _json_num([f.jump for f in axes], "jump", item)
         _json_num([f.start for f in axes], "start", item)
+        if any(not f.is_global and f.seen < f.receptive_field for f in axes) and not exact:
+            _json_num([f.seen for f in axes], "pixels_seen", item)
         item["global"] = glob
         item["approximate"] = any(f.approximate for f in axes)
         layer_data.append(item)
-        prev = axes
+        last = axes
     table = Table(("layer", "output shape", "receptive field", "jump", "start", "global"), tuple(rows),
-                  "Receptive field per layer" + (" (exact spans)" if exact else ""), ("layer", "output shape"))
-    data: dict[str, Any] = {"layers": layer_data, "total_params": net.params, "exact": exact}
+                  "Receptive field per layer" + (" (exact spans, every unit)" if exact else " (interior units)"),
+                  ("layer", "output shape"))
+    data: dict[str, Any] = {"layers": layer_data, "total_params": graph.params, "exact": exact,
+                            "field_of": "every_unit" if exact else "interior_units"}
+    if graph.assumptions:
+        data["assumptions"] = list(graph.assumptions)
     blocks: list[Block] = [Heading(f"Layers on input {_shape(shape)}"), table, Heading("The recurrence, worked"),
                            *notes]
     status = ExitStatus.OK
-    if answer is not None and prev is not None:
-        ok, verdict = _check_field(answer, prev)
+    if answer is not None and last is not None:
+        ok, verdict = _check_field(answer, last)
         data["answer_correct"] = ok
         data["answer_of"] = "last_field"
-        data["last_field"] = _scalar_field(prev)
-        blocks += [Heading("Your answer (the last layer's receptive field)"), verdict]
+        data["last_field"] = _scalar_field(last)
+        blocks += [Heading(f"Your answer (the last layer's receptive field, {MODE_WORDS[exact].split(' (')[0]})"),
+                   verdict]
         status = ExitStatus.OK if ok else ExitStatus.WRONG_ANSWER
     return Solution("receptive-field", "Receptive fields", {"input_shape": list(shape), "exact": exact}, data,
                     blocks, status=status)

@@ -68,17 +68,21 @@ def params_table(layers: tuple[Layer, ...], shape_text: str, answer: str | None 
     rows = propagate(layers, shape)
     total_params = tidy(sum((r.params for r in rows), start=0) + 0 * shape[1])
     total_macs = tidy(sum((r.macs for r in rows), start=0) + 0 * shape[1])
-    exact_macs = tidy(sum((r.exact_macs for r in rows), start=0) + 0 * shape[1])
-    table = tuple((r.layer.text, _shape(r.output_shape), printing.text(tidy(r.params + 0 * shape[1])),
-                   printing.text(tidy(r.macs + 0 * shape[1]))) for r in rows)
+    exact_macs = tidy(sum((r.exact_macs for r in rows), start=0) + 0 * shape[1], factor=True)
+    table = tuple((r.layer.text, _shape(r.output_shape), printing.text(tidy(r.params + 0 * shape[1]))) for r in rows)
     out = rows[-1].output_shape if rows else shape
     blocks: list[Block] = [
         Heading(f"Layers on input {_shape(shape)}"),
-        Table(("layer", "output shape", "params", "MACs"), (*table, ("total", _shape(out), printing.text(total_params),
-                                                                       printing.text(total_macs))),
-              "Output shapes, parameters and multiply-accumulates per layer", ("layer", "output shape", "MACs")),
-        Equation(f"MACs = {printing.text(total_macs)}", rf"\text{{MACs}} = {printing.latex(total_macs)}"),
+        Table(("layer", "output shape", "params"), (*table, ("total", _shape(out), printing.text(total_params))),
+              "Output shapes and parameters per layer", ("layer", "output shape")),
+        Heading("Multiply-accumulates"),
     ]
+    for r in rows:  # one line per layer that multiplies: a formula is too wide for a table cell
+        macs = tidy(r.macs + 0 * shape[1])
+        if macs != 0:
+            blocks.append(Equation(f"{r.layer.where}: {printing.text(macs)}",
+                                   rf"	ext{{{r.layer.where}}}: \quad {printing.latex(macs)}"))
+    blocks.append(Equation(f"MACs = {printing.text(total_macs)}", rf"	ext{{MACs}} = {printing.latex(total_macs)}"))
     if exact_macs != total_macs:
         blocks.append(Equation(f"when every floor is exact: MACs = {printing.text(exact_macs)}",
                                rf"\text{{MACs (every floor exact)}} = {printing.latex(exact_macs)}"))
@@ -115,6 +119,7 @@ def receptive_table(layers: tuple[Layer, ...], shape_text: str, exact: bool = Fa
     from dataclasses import replace
 
     from convcalc.derive import network
+    from convcalc.net.graph import chain
     from convcalc.net.layers import AdaptivePoolLayer
 
     shape = parse_symbolic_shape(shape_text)
@@ -124,7 +129,7 @@ def receptive_table(layers: tuple[Layer, ...], shape_text: str, exact: bool = Fa
     stand_in = {s: found.get(s, 1) + step * max(1, -(-256 // step)) for s in spatial_letters(shape)}
     numbers = tuple(int(n.xreplace(stand_in)) if hasattr(n, "xreplace") else int(n) for n in shape)
     numbers = (1, *numbers[1:]) if not getattr(shape[0], "is_Integer", True) else numbers
-    sol = network.receptive_table(layers, numbers, exact, answer)
+    sol = network.receptive_table(chain(layers, numbers), exact, answer)
     blocks = [Heading(f"Layers on input {_shape(shape)}"), *list(sol.blocks)[1:]]
     for i, block in enumerate(blocks):
         if isinstance(block, Table):

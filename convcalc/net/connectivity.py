@@ -108,3 +108,32 @@ def span_range(sets: Sets) -> tuple[int, int]:
     spans = np.zeros(len(lo), dtype=np.int64)
     spans[seen] = hi[seen] - lo[seen] + 1  # masked first: hi − lo of an empty set would overflow
     return int(spans.max()), int(spans.min())
+
+
+def through_gather(sets: Sets, out: int, period: int, step: int, taps: tuple[tuple[int, ...], ...], mode: str,
+                   where: str = "") -> Sets:
+    """Any periodic gather (``convcalc.net.axis_maps.Gather``): unit φ + m·period reads m·step + t.
+
+    At the border: zeros read nothing; reflect, replicate, circular copy a real position, and
+    interpolation clamps to the edge pixel.
+    """
+    lo, hi = sets
+    n = len(lo)
+    width = max(1, max(len(t) for t in taps))
+    _guard(out * width, where)
+    table = np.zeros((period, width), dtype=np.int64)
+    ok = np.zeros((period, width), dtype=bool)
+    for phi, ts in enumerate(taps):
+        table[phi, : len(ts)] = ts
+        ok[phi, : len(ts)] = True
+    o = np.arange(out, dtype=np.int64)
+    q = (o // period)[:, None] * step + table[o % period]
+    valid = ok[o % period]
+    if mode == "reflect":
+        q = np.where(q < 0, -q, q)
+        q = np.where(q >= n, 2 * (n - 1) - q, q)
+    elif mode in ("replicate", "clamp"):
+        q = np.clip(q, 0, n - 1)
+    elif mode == "circular":
+        q = q % n
+    return _combine(lo, hi, q, valid & (q >= 0) & (q < n))

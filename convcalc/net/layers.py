@@ -140,3 +140,59 @@ class ElementwiseLayer(Layer):
 
     role: str
     num_parameters: int = 0
+
+
+@dataclass(frozen=True)
+class ResampleLayer(Layer):
+    """Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle and PixelUnshuffle.
+
+    ``ndim`` is 0 for Upsample (its rank comes from the input). For the upsamplers ``size``
+    or ``scale`` is set (one per axis, or one for all); ``mode`` is PyTorch's. For the pixel
+    shuffles ``factor`` is the upscale (shuffle) or downscale (unshuffle) factor r.
+    """
+
+    family: ClassVar[str] = "resample"
+
+    ndim: int
+    mode: str  # nearest, linear, bilinear, bicubic, trilinear, area, nearest-exact, shuffle, unshuffle
+    size: tuple[int, ...] | None = None
+    scale: tuple[float, ...] | None = None
+    align_corners: bool = False
+    factor: int = 1
+
+
+@dataclass(frozen=True)
+class NormLayer(Layer):
+    """GroupNorm, LayerNorm and InstanceNorm{1,2,3}d.
+
+    ``channels`` is GroupNorm's num_channels or InstanceNorm's num_features; ``groups`` is
+    GroupNorm's num_groups; ``normalized_shape`` LayerNorm's trailing shape. ``weight`` and
+    ``bias`` say which learnable tensors exist (one entry per channel, or per normalized item).
+    """
+
+    family: ClassVar[str] = "norm"
+
+    norm: str  # "group", "layer" or "instance"
+    ndim: int
+    channels: int = 0
+    groups: int = 0
+    normalized_shape: tuple[int, ...] = ()
+    weight: bool = True
+    bias: bool = True
+    track_running_stats: bool = False
+
+
+@dataclass(frozen=True)
+class PadLayer(Layer):
+    """ZeroPad, ConstantPad, ReflectionPad, ReplicationPad and CircularPad ({1,2,3}d).
+
+    ``pads`` is (before, after) per spatial axis in the tensor's order (D, H, W), already
+    turned round from PyTorch's last-axis-first (left, right, top, bottom, front, back).
+    Negative pads crop, as in PyTorch.
+    """
+
+    family: ClassVar[str] = "pad"
+
+    ndim: int
+    mode: str  # "zeros" (Zero/Constant), "reflect", "replicate", "circular"
+    pads: tuple[tuple[int, int], ...]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from convcalc.errors import ConvcalcError
 from convcalc.formulas import same_padding
+from convcalc.net import parse_extra as extra
 from convcalc.net.layers import (
     AdaptivePoolLayer,
     BatchNormLayer,
@@ -33,7 +34,7 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _ndim(kind: str) -> int:
-    return 1 if kind.endswith("1d") else 2 if kind.endswith("2d") else 0
+    return next((n for n in (1, 2, 3) if kind.endswith(f"{n}d")), 0)
 
 
 def _is_int(v: Value) -> bool:
@@ -223,6 +224,14 @@ def _elementwise(call: Call, a: dict[str, Value], common: tuple) -> Layer:
 
 
 def _builder(kind: str) -> Callable[[Call, dict[str, Value], tuple], Layer]:
+    if kind.startswith("Upsampl"):
+        return extra.upsample
+    if kind.startswith("Pixel"):
+        return extra.shuffle
+    if kind in ("GroupNorm", "LayerNorm") or kind.startswith("InstanceNorm"):
+        return extra.norm
+    if "Pad" in kind:
+        return extra.pad
     if "Conv" in kind:
         return _conv
     if kind.startswith("Adaptive"):

@@ -16,6 +16,7 @@ import warnings
 from dataclasses import dataclass
 
 from convcalc.errors import ConvcalcError
+from convcalc.net.arith import evaluate
 from convcalc.net.layers import Value
 from convcalc.net.signatures import PREFIXES, SIGNATURES, WRAPPERS
 
@@ -30,10 +31,10 @@ MAX_LAYERS = 1000
 _ALLOWED_NODES = (
     ast.Module, ast.Expr, ast.Call, ast.Name, ast.Attribute, ast.Load, ast.Constant,
     ast.Tuple, ast.List, ast.UnaryOp, ast.USub, ast.UAdd, ast.keyword,
+    ast.BinOp, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow,
 )  # fmt: skip
 
 _DESCRIBE = {
-    ast.BinOp: "arithmetic (write the number itself)",
     ast.Lambda: "a lambda",
     ast.Subscript: "indexing with [...]",
     ast.Starred: "argument unpacking with *",
@@ -75,7 +76,7 @@ def _err(message: str, line: int | None) -> ConvcalcError:
     return ConvcalcError(message, f"line {line}" if line else "network spec")
 
 
-def _check_limits(text: str) -> None:
+def check_limits(text: str) -> None:
     """Length and bracket depth, before the parser sees the text."""
     if len(text) > MAX_TEXT:
         raise _err(f"the spec has {len(text)} characters; the limit is {MAX_TEXT}", None)
@@ -159,39 +160,37 @@ def _layer_name(call: ast.Call, source: _Source) -> str:
     return name
 
 
-def _literal(node: ast.expr, line: int) -> Value:
-    """A constant, a negative number, or a tuple/list of those."""
-    if isinstance(node, (ast.Tuple, ast.List)):
-        return tuple(_literal(e, line) for e in node.elts)
-    sign = 1
-    if isinstance(node, ast.UnaryOp):
-        sign = -1 if isinstance(node.op, ast.USub) else 1
-        node = node.operand
-        if not (isinstance(node, ast.Constant) and type(node.value) in (int, float)):
-            raise _err("a sign is allowed only before a number", line)
-    if isinstance(node, ast.Constant):
-        value = node.value
-        if isinstance(value, bool) or value is None:
-            return value
-        if isinstance(value, int):
-            if abs(value) > MAX_INT:
-                raise _err(f"the integer {str(value)[:20]}... is too large (limit {MAX_INT})", line)
-            return sign * value
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise _err("numbers must be finite", line)
-            return sign * value
-        if isinstance(value, str):
-            if len(value) > MAX_STR:
-                raise _err(f"a string of {len(value)} characters is too long (limit {MAX_STR})", line)
-            return value
-        raise _err(f"a {type(value).__name__} constant is not allowed", line)
-    if isinstance(node, ast.Call):
-        raise _err("a call is not allowed as an argument", line)
-    if isinstance(node, ast.Name):
-        raise _err(f"the name '{node.id[:40]}' is not allowed as an argument (write a number, string, True/False/None)",
-                   line)
-    raise _err(f"{_describe(node)} is not allowed as an argument", line)
+def _checked(value: Value, line: int) -> Value:
+    """Integers within MAX_INT, floats finite, strings short, tuples of those."""
+    if isinstance(value, tuple):
+        return tuple(_checked(v, line) for v in value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise _err(f"the integer {str(value)[:20]}... is too large (limit {MAX_INT})", line)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _err("numbers must be finite", line)
+    return value
+
+
+def literal_value(node: ast.expr, line: int, env: dict[str, Value] | None = None) -> Value:
+    """A constant, a tuple/list of those, or integer arithmetic on them (``8 * 24``).
+
+    Evaluated by convcalc's own bounded walker (``convcalc.net.arith``), never by Python.
+    """
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            raise _err("a call is not allowed as an argument", line)
+        if isinstance(sub, ast.Name) and not (env and sub.id in env):
+            raise _err(f"the name '{sub.id[:40]}' is not allowed as an argument (write a number, string, "
+                       "True/False/None)", line)
+        if not isinstance(sub, (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp, ast.BinOp, ast.Name, ast.Load,
+                                ast.unaryop, ast.operator)):
+            raise _err(f"{_describe(sub)} is not allowed as an argument", line)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) > MAX_STR:
+        raise _err(f"a string of {len(node.value)} characters is too long (limit {MAX_STR})", line)
+    try:
+        return _checked(evaluate(node, env), line)
+    except ConvcalcError as exc:
+        raise _err(exc.message, line) from None
 
 
 def _read_call(call: ast.Call, source: _Source, out: list[Call]) -> None:
@@ -208,8 +207,8 @@ def _read_call(call: ast.Call, source: _Source, out: list[Call]) -> None:
     for kw in call.keywords:
         if kw.arg is None:
             raise _err("argument unpacking with ** is not allowed", call.lineno)
-        kwargs.append((kw.arg, _literal(kw.value, call.lineno)))
-    args = tuple(_literal(a, call.lineno) for a in call.args)
+        kwargs.append((kw.arg, literal_value(kw.value, call.lineno)))
+    args = tuple(literal_value(a, call.lineno) for a in call.args)
     text = source.segment(call) or name
     out.append(Call(name, args, tuple(kwargs), call.lineno, " ".join(text.split())))
     if len(out) > MAX_LAYERS:
@@ -221,7 +220,7 @@ def read_calls(source: str) -> list[Call]:
 
     Raises ConvcalcError naming the line for anything that is not a plain layer call.
     """
-    _check_limits(source)
+    check_limits(source)
     try:
         with warnings.catch_warnings():  # "invalid escape sequence" and the like: the allow-list judges, silently
             warnings.simplefilter("ignore")

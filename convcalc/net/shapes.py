@@ -33,11 +33,14 @@ from convcalc.net.layers import (
     FlattenLayer,
     Layer,
     LinearLayer,
+    NormLayer,
+    PadLayer,
     PoolLayer,
+    ResampleLayer,
 )
 
 Shape = tuple[int, ...]
-AXES = {1: ("W",), 2: ("H", "W")}
+AXES = {1: ("W",), 2: ("H", "W"), 3: ("D", "H", "W")}
 MAX_DIM = 10**9
 
 
@@ -62,6 +65,7 @@ class LayerShape:
     sizes: tuple[SizeResult, ...] = ()
     inferred: tuple[tuple[str, int], ...] = ()
     notes: tuple[str, ...] = ()
+    ops: int = 0  # other arithmetic (an elementwise add's one add per value), counted in FLOPs only
 
     @property
     def params(self) -> int:
@@ -108,16 +112,19 @@ def parse_shape(text: str, where: str = "--input-shape") -> Shape:
     shown = repr(text) if len(text) <= 60 else repr(text[:50]) + f"… ({len(text)} characters)"
     # ASCII digits only ("²".isdigit() is true, and int() refuses it), and no longer than MAX_DIM
     # before int() (which refuses more than 4300 digits)
-    if not 2 <= len(parts) <= 4 or not all(p.isascii() and p.isdigit() for p in parts):
-        raise ConvcalcError(f"expected N,C,H,W or N,C,W (e.g. 100x3x512x512), got {shown}", where)
+    if not 2 <= len(parts) <= 5 or not all(p.isascii() and p.isdigit() for p in parts):
+        raise ConvcalcError(f"expected N,C,H,W, N,C,W or N,C,D,H,W (e.g. 100x3x512x512), got {shown}", where)
     dims = tuple(int(p) if len(p) <= len(str(MAX_DIM)) else MAX_DIM + 1 for p in parts)
     if any(d < 1 or d > MAX_DIM for d in dims):
         raise ConvcalcError(f"every size must be between 1 and {MAX_DIM}, got {shown}", where)
     return dims
 
 
-def _show(shape: Shape) -> str:
+def show_shape(shape: Shape) -> str:
     return "(" + ", ".join(map(str, shape)) + ")"
+
+
+_show = show_shape
 
 
 def _need_rank(layer: Layer, shape: Shape, ranks: tuple[int, ...], names: str) -> None:
@@ -206,8 +213,9 @@ def _adaptive(layer: AdaptivePoolLayer, shape: Shape) -> LayerShape:
 
 
 def _batchnorm(layer: BatchNormLayer, shape: Shape) -> LayerShape:
-    ranks = (2, 3) if layer.ndim == 1 else (4,)
-    _need_rank(layer, shape, ranks, "(N, C) or (N, C, W)" if layer.ndim == 1 else "(N, C, H, W)")
+    ranks = (2, 3) if layer.ndim == 1 else (layer.ndim + 2,)
+    _need_rank(layer, shape, ranks, "(N, C) or (N, C, W)" if layer.ndim == 1 else
+               "(N, C, " + ", ".join(AXES[layer.ndim]) + ")")
     c, inferred = _channels(layer, shape, layer.num_features, "num_features")
     weights = batchnorm_param_count(c, layer.weight, False)
     biases = batchnorm_param_count(c, False, layer.bias)
@@ -266,7 +274,7 @@ def _elementwise(layer: ElementwiseLayer, shape: Shape) -> LayerShape:
     return LayerShape(layer, shape, shape, weights, notes=(f"0 MACs: {layer.role}, applied element by element",))
 
 
-_HANDLERS = {
+_HANDLERS: dict = {
     ConvLayer: _conv,
     PoolLayer: _pool,
     AdaptivePoolLayer: _adaptive,
@@ -279,6 +287,10 @@ _HANDLERS = {
 
 def layer_shape(layer: Layer, shape: Shape) -> LayerShape:
     """One layer applied to an input of ``shape``."""
+    if not _HANDLERS.get(ResampleLayer):
+        from convcalc.net import shapes_extra as extra
+
+        _HANDLERS.update({ResampleLayer: extra.resample_shape, NormLayer: extra.norm_shape, PadLayer: extra.pad_shape})
     return _HANDLERS[type(layer)](layer, shape)  # type: ignore[operator]
 
 

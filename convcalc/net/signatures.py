@@ -86,7 +86,7 @@ _INPLACE = (_p("inplace", False, "bool"),)
 _DROPOUT = (_p("p", 0.5, "probability"), *_INPLACE)
 
 SIGNATURES: dict[str, tuple[Param, ...]] = {}
-for _n in (1, 2):
+for _n in (1, 2, 3):
     SIGNATURES[f"Conv{_n}d"] = (*_CHANNELS, *_KERNEL, *_CONV_TAIL)
     SIGNATURES[f"LazyConv{_n}d"] = (_CHANNELS[1], *_KERNEL, *_CONV_TAIL)
     SIGNATURES[f"ConvTranspose{_n}d"] = (*_CHANNELS, *_KERNEL, *_CONVT_TAIL)
@@ -100,8 +100,33 @@ for _n in (1, 2):
     SIGNATURES[f"BatchNorm{_n}d"] = (_p("num_features", REQUIRED, "count"), *_BN_TAIL)
     SIGNATURES[f"LazyBatchNorm{_n}d"] = _BN_TAIL
     SIGNATURES[f"Dropout{_n}d"] = _DROPOUT
+    SIGNATURES[f"InstanceNorm{_n}d"] = (
+        _p("num_features", REQUIRED, "count"), _p("eps", 1e-05, "positive_float"), _p("momentum", 0.1, "float?"),
+        _p("affine", False, "bool"), _p("track_running_stats", False, "bool"), *_FACTORY,
+        _p("bias", True, "bool", kw_only=True),
+    )
+    for _pad in ("Zero", "Reflection", "Replication", "Circular"):
+        SIGNATURES[f"{_pad}Pad{_n}d"] = (_p("padding", REQUIRED, "any"),)
+    SIGNATURES[f"ConstantPad{_n}d"] = (_p("padding", REQUIRED, "any"), _p("value", REQUIRED, "float"))
 SIGNATURES["AvgPool1d"] = _AVGPOOL1
 SIGNATURES["AvgPool2d"] = (*_AVGPOOL1, _p("divisor_override", None, "divisor"))
+SIGNATURES["AvgPool3d"] = SIGNATURES["AvgPool2d"]
+_RESIZE = (_p("size", None, "any"), _p("scale_factor", None, "any"))
+SIGNATURES.update(
+    {
+        "Upsample": (*_RESIZE, _p("mode", "nearest", "any"), _p("align_corners", None, "any"),
+                     _p("recompute_scale_factor", None, "any")),
+        "UpsamplingNearest2d": _RESIZE,
+        "UpsamplingBilinear2d": _RESIZE,
+        "PixelShuffle": (_p("upscale_factor", REQUIRED, "count"),),
+        "PixelUnshuffle": (_p("downscale_factor", REQUIRED, "count"),),
+        "GroupNorm": (_p("num_groups", REQUIRED, "count"), _p("num_channels", REQUIRED, "count"),
+                      _p("eps", 1e-05, "positive_float"), _p("affine", True, "bool"), *_FACTORY,
+                      _p("bias", True, "bool", kw_only=True)),
+        "LayerNorm": (_p("normalized_shape", REQUIRED, "any"), _p("eps", 1e-05, "positive_float"),
+                      _p("elementwise_affine", True, "bool"), _p("bias", True, "bool"), *_FACTORY),
+    }
+)
 SIGNATURES.update(
     {
         "Linear": (

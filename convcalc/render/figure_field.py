@@ -12,14 +12,21 @@ import numpy as np
 
 from convcalc.errors import ConvcalcError
 from convcalc.net.field_paths import AxisStep, axis_steps, unit_paths
+from convcalc.net.graph import Graph
 from convcalc.net.layers import Layer
-from convcalc.net.shapes import Shape, propagate
+from convcalc.net.shapes import propagate
 from convcalc.render.figure import MAX_CELLS, Figure, Frame, Grid, Mark, cell_text
 
 FLAG = "--figure"
 
 
-def field_figure(layers: tuple[Layer, ...], input_shape: Shape, base: int = 1) -> Figure:
+def field_figure(graph: Graph, base: int = 1) -> Figure:
+    """The centre unit's field per layer of a chain of layers (skips and concatenations are in the text)."""
+    if any(node.inputs != (i - 1,) for i, node in enumerate(graph.nodes)):
+        raise ConvcalcError("draws a chain of layers, one after another; this network branches (skips, "
+                            "concatenations): its fields are in the text", FLAG)
+    layers = tuple(node.layer for node in graph.nodes)
+    input_shape = graph.input_shape
     shapes = propagate(layers, input_shape)
     nsp = len(input_shape) - 2
     if nsp not in (1, 2):

@@ -45,11 +45,13 @@ class Counts:
         return None if self.multiplications is None else tidy(self.multiplications + self.additions)
 
 
-def tidy(expr: Any) -> Any:
+def tidy(expr: Any, factor: bool = False) -> Any:
     """The shortest of a few equal forms: N(CK² + 1) rather than CK²N + N."""
     if expr is None or expr.has(sp.floor, sp.ceiling):  # expanding products of floors only lengthens them
         return expr
     forms = [expr, sp.expand(expr), sp.factor_terms(sp.expand(expr))]
+    if factor and sp.count_ops(forms[1]) < 40:  # 1368B(H + 1)², not 1368B(H² + 2H + 1)
+        forms.append(sp.factor(forms[1]))
     return min(forms, key=lambda e: (sp.count_ops(e), len(str(e))))
 
 

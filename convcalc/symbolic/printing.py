@@ -20,7 +20,10 @@ def _course_order(terms: list[Any]) -> list[Any]:
     const = [t for t in terms if t.is_Number]
     rest = [t for t in terms if not t.is_Number]
     plus = [t for t in rest if not t.could_extract_minus_sign()]
-    return [t for t in plus if t.is_Symbol] + [t for t in plus if not t.is_Symbol] + \
+    def coefficient(t: Any) -> bool:  # 2P after W: W + 2P − K
+        return t.as_coeff_Mul()[0] != 1
+
+    return [t for t in plus if not coefficient(t)] + [t for t in plus if coefficient(t)] + \
         [t for t in rest if t.could_extract_minus_sign()] + const
 
 

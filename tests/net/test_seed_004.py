@@ -118,8 +118,13 @@ def test_section_7_receptive_fields() -> None:
     layers = parse_network(SECTION_7)
     plain = [r.axes[1] for r in receptive_fields(layers, SHAPE).rows][::2]
     exact = [r.axes[1] for r in receptive_fields(layers, SHAPE, exact=True).rows][::2]
+    # start: the centre of unit 0's true field; after the pool it is -2, the union of a 17- and a 13-wide
+    # field (-10..6), where the recurrence, taking both as centred windows, puts it at -1
     assert [(a.recurrence, a.recurrence_min, a.jump, a.start) for a in plain] == [
-        (5, 5, 2, 0), (13, 13, 4, 0), (13, 13, 4, 0), (17, 13, 2, -2), (19, 15, 4, -1), (512, 512, 4, -1)]
+        (5, 5, 2, 0), (13, 13, 4, 0), (13, 13, 4, 0), (17, 13, 2, -2), (19, 15, 4, -2), (512, 512, 4, -2)]
+    # the default is exact for interior units: 13 or 17 by phase after the transposed conv, 17 after the pool
+    assert [(a.receptive_field, a.receptive_field_min) for a in plain] == [
+        (5, 5), (13, 13), (13, 13), (17, 13), (17, 17), (512, 512)]
     assert [(a.receptive_field, a.receptive_field_min) for a in exact] == [
         (5, 3), (13, 7), (13, 7), (17, 7), (17, 7), (512, 512)]
     assert [a.approximate for a in plain] == [False, False, False, True, True, True]

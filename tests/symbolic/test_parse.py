@@ -139,3 +139,14 @@ def test_digit_floor_and_mod_match_python() -> None:
             assert parse_expr("a//b").subs(env) == a // b
             assert parse_expr("a % b").subs(env) == a % b
             assert parse_expr("⌈a/b⌉").subs(env) == math.ceil(a / b)
+
+
+def test_course_juxtaposition_only_when_asked() -> None:
+    """CK²N is C·K²·N when C, K, N are the known letters (an answer); otherwise CK is one name."""
+    c, k, n = symbol("C"), symbol("K"), symbol("N")
+    assert parse_expr("CK^2N", letters={"C", "K", "N"}) == c * k**2 * n
+    assert parse_expr("CK^2N").free_symbols == {symbol("CK"), n}
+    assert parse_expr("F^2 C", space_multiplies=True) == symbol("F") ** 2 * c
+    with pytest.raises(ConvcalcError):
+        parse_expr("F^2 C")
+    assert parse_expr("K²") == k**2
