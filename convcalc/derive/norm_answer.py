@@ -18,7 +18,7 @@ import numpy as np
 
 from convcalc.derive.records import AnswerCheck, Block, Heading, Note
 from convcalc.errors import ConvcalcError
-from convcalc.numbers import Array, fmt
+from convcalc.numbers import Array, Written, fmt
 
 FORWARD = ("mean", "var", "var_unbiased", "std", "normalized", "output", "running_mean", "running_var")
 BACKWARD = ("grad_input", "grad_weight", "grad_bias")
@@ -74,8 +74,8 @@ def judge(symbol: str, claimed: Array, text: str, computed: Array) -> AnswerChec
     ok = np.empty(comp.shape, dtype=bool)
     for idx in np.ndindex(comp.shape):
         ok[idx] = close(c[idx], comp[idx], decimal)
-    if comp.dtype.kind == "f" or decimal:  # the claim shown as the decimals typed
-        c = np.vectorize(float, otypes=[np.float64])(c) if c.size else c.astype(np.float64)
+    if (comp.dtype.kind == "f" or decimal) and not all(isinstance(x, Written) for x in c.flat):
+        c = np.vectorize(float, otypes=[np.float64])(c) if c.size else c.astype(np.float64)  # shown as decimals
     return AnswerCheck(symbol, c, comp, ok)
 
 
@@ -126,13 +126,20 @@ def check_forward(p: Any, w: Any, data: dict[str, Any], claims: Claims) -> list[
 
 
 def answer_blocks(verdicts: list[Verdict]) -> Iterator[Block]:
-    yield Heading("Checking your answer")
+    from convcalc.derive import grading
+
+    yield Heading(f"Checking {grading.whose()}")
     for v in verdicts:
         c = v.check
         if c.computed.ndim == 0 or (c.computed.size == 1 and c.shape_ok):
-            got = fmt(np.asarray(c.claimed).reshape(-1)[0]) if np.asarray(c.claimed).size else "?"
+            from convcalc.derive import grading
+
+            claimed = np.asarray(c.claimed).reshape(-1)
+            got = fmt(claimed[0]) if claimed.size else "?"
+            how = grading.grade(claimed[0], c.computed.reshape(-1)[0]).how if claimed.size else ""
             right = "right" if v.ok else f"wrong: it is {fmt(c.computed.reshape(-1)[0])}"
-            yield Note(f"{'✓' if v.ok else '✗'} {v.name}: your {got} is {right}.", "ok" if v.ok else "error")
+            yield Note(f"{'✓' if v.ok else '✗'} {v.name}: {grading.whose()} {got} is {right}"
+                       f"{f' ({how})' if how else ''}.", "ok" if v.ok else "error")
         elif not c.shape_ok:
             yield Note(f"✗ {v.name}: your answer has shape {np.asarray(c.claimed).shape}; it has shape "
                        f"{c.computed.shape}.", "error")
@@ -145,7 +152,7 @@ def answer_blocks(verdicts: list[Verdict]) -> Iterator[Block]:
             yield Note(f"Likely slip: your {v.name} is what you get with {v.slip}.", "warn")
     if any(v.decimals for v in verdicts):
         yield Note("A number written with d decimals is right when it is the true value rounded or cut to d "
-                   "decimals (a float result also within 10⁻⁶ relative).")
+                   "decimals.")
 
 
 def record(data: dict[str, Any], verdicts: list[Verdict]) -> None:
