@@ -220,13 +220,19 @@ def test_a_real_browser_renders_the_figure_and_animates_it(cli, tmp_path: Path) 
     first, later = tmp_path / "first.png", tmp_path / "later.png"
     # virtual time, not the clock, so a loaded machine takes the same pictures: frame 1, then frame 2 (1.5 s each)
     _screenshot(browser, svg, first, "--virtual-time-budget=300")
-    _screenshot(browser, svg, later, "--virtual-time-budget=2400")
     size, ink = _png_size_and_ink(first)
     assert size == (700, 500)
     assert 0.02 < ink < 0.5  # grids and text drawn on white: neither blank nor a black page
-    assert _png_size_and_ink(later)[1] > 0.02
-    changed = np.any(_png_pixels(first) != _png_pixels(later), axis=2)
-    assert 0 < changed.mean() < 0.2  # SMIL moved the window on (and only that changed): the figure is animated
+    # a loaded machine can leave a headless browser's animation clock behind its virtual time budget:
+    # later frames are tried in turn (frames 2, 3 and 4), and one of them must differ from frame 1
+    fractions = []
+    for budget in (2400, 3900, 5400):
+        _screenshot(browser, svg, later, f"--virtual-time-budget={budget}")
+        assert _png_size_and_ink(later)[1] > 0.02
+        fractions.append(float(np.any(_png_pixels(first) != _png_pixels(later), axis=2).mean()))
+        if fractions[-1] > 0:
+            break
+    assert 0 < fractions[-1] < 0.2, fractions  # SMIL moved the window on (and only that changed): it is animated
 
 
 STACKS = [  # each layer as convcalc reads it, and its torch.nn.functional.conv2d settings (None: ReLU)
