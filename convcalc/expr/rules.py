@@ -171,7 +171,8 @@ def expression_tex(graph: Graph, node: Node | None = None) -> str:
         parts.append(f"\\left({inner}\\right)" if _bracketed(node.op, slot, child) else inner)
     _, fields = _fields(graph, node)
     fields = {**fields, "a": parts[0] if parts else "", "b": parts[1] if len(parts) > 1 else ""}
-    return Template(_DEFINE[node.op][1]).substitute(fields)
+    tex = _layer_define(node)[1] if node.op in LAYERS else _DEFINE[node.op][1]
+    return Template(tex).substitute(fields)
 
 
 def _bracketed(parent: str, slot: int, child: Node) -> bool:
