@@ -18,7 +18,7 @@ from convcalc.expr.closed_form import ClosedForms, closed_forms
 from convcalc.expr.graph import Graph, Node, build
 from convcalc.expr.parse import parse
 from convcalc.expr.rules import chain, definition, grad_tex, grad_text, tex_name
-from convcalc.numbers import Array, Kind, as_kind, exact_strings, fmt, kind_of
+from convcalc.numbers import Array, Kind, exact_strings, fmt, kind_of
 
 COMMAND = "backprop expr"
 MAX_SHOWN = 100  # entries of a matrix written out in the steps; all of them are in the JSON
@@ -88,8 +88,7 @@ def _value_only(graph: Graph, expression: str, variables: Mapping[str, Array],
             raise ConvcalcError(f"{out.name} is not a single number, so only its value can be claimed "
                                 f"(--answer {out.name}=MATRIX), not {name!r}", "--answer")
         kind = Kind.FLOAT if kind_of(out.value) is Kind.FLOAT else Kind.RATIONAL
-        check = check_matrix(out.name, as_kind(claimed, Kind.FLOAT) if kind is Kind.FLOAT else claimed, out.value,
-                             kind)
+        check = check_matrix(out.name, claimed, out.value, kind)  # decimals as written, judged at their precision
         ok = check.shape_ok and bool(check.ok.all())
         blocks += [Heading("Checking your answer"), check,
                    Note(f"✓ every entry of {out.name} is right." if ok else f"✗ {int((~check.ok).sum())} of "
