@@ -28,7 +28,8 @@ app.add_typer(backprop, name="backprop")
 ExprArg = Annotated[str, typer.Argument(help="e.g. 'sum((W @ x)**2)': + - * / @ **, .T, sum mean relu sigmoid "
                                              "tanh exp log square norm; layers conv2d(X, W, stride=1, padding=0, "
                                              "dilation=1), conv_transpose2d(..., output_padding=0), max_pool2d(X, k), "
-                                             "avg_pool2d(X, k), flatten(X).", show_default=False)]
+                                             "avg_pool2d(X, k), flatten(X), "
+                                             "tensordot(A, B, axes=([0, 1], [2, 0])).", show_default=False)]
 VarOpt = Annotated[list[str] | None, typer.Option("--var", help="NAME=MATRIX: a file, '-' or inline '1 2; 3 4' "
                                                                "(repeatable); a single number is a scalar.")]
 

@@ -40,6 +40,7 @@ LAYERS: dict[str, LayerSpec] = {
     "avg_pool2d": LayerSpec(1, ("kernel_size", "stride", "padding"), ("kernel_size", "stride", "padding"),
                             ("kernel_size",)),
     "flatten": LayerSpec(1, (), ()),
+    "tensordot": LayerSpec(2, ("axes",), ("axes",)),
 }
 MAX_SETTING = 64
 MAX_OUTPUT = 1_000_000  # entries of a layer's output, as graph.MAX_ENTRIES
@@ -52,6 +53,10 @@ def _kw(params: Params) -> dict[str, tuple[int, ...]]:
 
 def settings_text(params: Params) -> str:
     """``stride=2, padding=1`` as written back (one number when both axes agree)."""
+    if params and params[0][0].startswith("axes"):
+        from convcalc.expr.tensordot import axes_text
+
+        return axes_text(params)
     return ", ".join(f"{k}={v[0] if len(set(v)) == 1 else v}" for k, v in params)
 
 
@@ -103,6 +108,10 @@ def forward(op: str, values: list[Array], params: Params, text: str) -> Array:
     """The layer's output, from the core's functions."""
     if op == "flatten":  # a column, as every vector here is (so A @ flatten(X) - t is a column too)
         return np.ascontiguousarray(values[0]).reshape(-1, 1)
+    if op == "tensordot":
+        from convcalc.expr import tensordot
+
+        return tensordot.forward(values[0], values[1], params, text)
     kw = _kw(params)
     x, w, rank = _as_batched(values[0], values[1] if len(values) > 1 else None, op, text)
     _check_work(op, x, w, kw, text)
@@ -117,6 +126,10 @@ def vjp(op: str, values: list[Array], params: Params, g: Array, text: str) -> li
     """∂f/∂(each array input) from g = ∂f/∂(the layer's output)."""
     if op == "flatten":
         return [np.asarray(g).reshape(values[0].shape)]
+    if op == "tensordot":
+        from convcalc.expr import tensordot
+
+        return tensordot.vjp(values[0], values[1], params, np.asarray(g), text)
     kw = _kw(params)
     x, w, rank = _as_batched(values[0], values[1] if len(values) > 1 else None, op, text)
     gb = np.asarray(g)[None] if rank == 2 else np.asarray(g)
@@ -190,5 +203,9 @@ CHAIN: dict[tuple[str, int], tuple[str, str]] = {
                         r"$g \text{ routed to each window's maximum}"),
     ("avg_pool2d", 0): ("$g shared equally over each window's cells (÷ its divisor)",
                         r"$g \text{ shared equally over each window}"),
+    ("tensordot", 0): ("tensordot($g, $b) over $b's free axes, axes put back in $a's order",
+                       r"\operatorname{tensordot}\left($g, $b\right) \text{ over the free axes of } $b"),
+    ("tensordot", 1): ("tensordot($a, $g) over $a's free axes, axes put back in $b's order",
+                       r"\operatorname{tensordot}\left($a, $g\right) \text{ over the free axes of } $a"),
     ("flatten", 0): ("$g reshaped back to the shape of $a", r"$g \text{ reshaped to the shape of } $a"),
 }

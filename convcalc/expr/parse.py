@@ -22,6 +22,7 @@ MAX_CHARS = 500
 MAX_NODES = 200
 MAX_DEPTH = 30
 MAX_EXPONENT = 16
+MAX_AXES = 16
 
 ELEMENTWISE = frozenset({"sum", "mean", "relu", "sigmoid", "tanh", "exp", "log", "square", "norm"})
 FUNCTIONS = ELEMENTWISE | frozenset(LAYERS)
@@ -30,7 +31,8 @@ BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.M
 # Quotes, square brackets, colons and the like are never needed, so refusing them up front
 # stops strings, subscripts, lambdas and walrus before the parser sees them. Commas and '='
 # are for the layers' settings (conv2d(X, W, stride=2)); the reader allows them nowhere else.
-_CHARS = frozenset(string.ascii_letters + string.digits + "_ \t.+-*/@(),=")
+# Square brackets only for tensordot's axes=([0, 1], [2, 0]).
+_CHARS = frozenset(string.ascii_letters + string.digits + "_ \t.+-*/@(),=[]")
 _WHERE = "expression"
 
 # What a refused node is, in the words of the error message.
@@ -170,6 +172,9 @@ class _Reader:
         for key, value in named:
             if key in settings:
                 raise ConvcalcError(f"{name}(...) got {key} twice{_col(node)}", _WHERE)
+            if key == "axes":
+                settings.update(_axes(value))
+                continue
             settings[key] = _setting(value)
             check_setting(key, settings[key], _col(value))
         for key in spec.required:
@@ -213,6 +218,34 @@ def _setting(node: ast.AST) -> tuple[int, int]:
                             f"{_col(node)}", _WHERE)
     values = [int(i.value) for i in items]  # type: ignore[attr-defined]
     return (values[0], values[-1])
+
+
+def _axes(node: ast.AST) -> dict[str, tuple[int, ...]]:
+    """tensordot's axes, as NumPy takes them: an integer n, or a pair (axes of A, axes of B) of
+    integers or lists of integers."""
+    def ints(n: ast.AST) -> tuple[int, ...] | None:
+        items = n.elts if isinstance(n, ast.List | ast.Tuple) else [n]
+        out = [_int(i) for i in items]
+        return None if any(v is None for v in out) or len(out) > MAX_AXES else tuple(v for v in out if v is not None)
+
+    if isinstance(node, ast.List | ast.Tuple) and len(node.elts) == 2:
+        a, b = ints(node.elts[0]), ints(node.elts[1])
+        if a is not None and b is not None:
+            return {"axes_a": a, "axes_b": b}
+    n = _int(node)
+    if n is not None and 0 <= n <= MAX_AXES:
+        return {"axes": (n,)}
+    raise ConvcalcError(f"tensordot's axes is an integer n ≥ 0 or a pair of axis lists like ([0, 1], [2, 0]), "
+                        f"not {ast.unparse(node)!r}{_col(node)}", _WHERE)
+
+
+def _int(node: ast.AST) -> int | None:
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        sign, node = -1, node.operand
+    if isinstance(node, ast.Constant) and type(node.value) is int and node.value <= MAX_AXES:
+        return sign * node.value
+    return None
 
 
 def _describe(node: ast.AST) -> str:
