@@ -130,3 +130,20 @@ def test_params_of_long_sums_is_answered_without_expanding() -> None:
         a, b = sum(env[n] for n in "abcdefg") ** 4, sum(env[n] for n in "mnopqrs") ** 4
         want = a * b * (env["H"] + env["K"]) ** 6
         assert expr.subs({sympy.Symbol(k): v for k, v in env.items()}) == want
+
+
+def test_receptive_field_with_a_batch_in_letters_matches_a_batch_of_one(tmp_path) -> None:
+    """Bx3xHxW once failed with an internal error (the batch letter was turned into an int)."""
+    path = net_file(tmp_path, ["Conv2d(3,8,3,padding=1)", "ReLU()", "MaxPool2d(2)", "Conv2d(8,8,3,stride=2,padding=1)",
+                               "AdaptiveAvgPool2d(1)", "Flatten()", "Linear(8,10)"])
+    code, out, err = run("receptive-field", "--net", path, "--input-shape", "Bx3xHxW", "-f", "json")
+    assert code == 0, err
+    one = run("receptive-field", "--net", path, "--input-shape", "1x3xHxW", "-f", "json")
+    assert one[0] == 0
+    keys = ("receptive_field", "receptive_field_min", "jump", "start", "global")
+
+    def fields(text: str) -> list[tuple]:
+        return [tuple(row.get(k) for k in keys) for row in json.loads(text)["layers"]]
+
+    assert fields(out) == fields(one[1])
+    assert fields(out)[3][:3] == (8, 8, 4)  # by hand: 3; pool 2: 3 + 1 = 4 (jump 2); conv 3/2: 4 + 2·2 = 8 (jump 4)
