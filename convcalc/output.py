@@ -96,3 +96,21 @@ def _encode(a: Array, suffix: str) -> bytes:
         data = data.astype(np.int64)
     np.save(buf, data, allow_pickle=False)
     return buf.getvalue()
+
+
+def write_text(target: str, text: str, flag: str) -> None:
+    """Write ``text`` (UTF-8) to ``target`` whole or not at all (convcalc.atomic), as :func:`save` does."""
+    shown = target if len(target) <= 80 else target[:60] + f"… ({len(target)} characters)"
+    path = Path(target)
+    try:
+        folder, is_folder = path.parent.is_dir(), path.is_dir()
+    except (OSError, ValueError):  # a name too long for the OS, a NUL byte: writing it says so
+        folder, is_folder = True, False
+    if not folder:
+        raise ConvcalcError(f"no such folder: {path.parent if len(str(path.parent)) <= 80 else shown}", flag)
+    if is_folder:
+        raise ConvcalcError(f"{shown} is a folder", flag)
+    try:
+        write_bytes(target, text.encode("utf-8"), flag)
+    except ConvcalcError as e:  # the message names the file: a long name shortened
+        raise ConvcalcError(e.message.replace(target, shown), flag) from None

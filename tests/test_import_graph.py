@@ -91,6 +91,26 @@ def test_closed_forms_render_without_importing_sympy(fmt: str) -> None:
     assert not (top_level(names) & set(HEAVY))
 
 
+@pytest.mark.parametrize("extra", [
+    ("--wrt", "x"), ("--table", "x=1 0 0; 0 1 0"), ("--notation", "diag"),
+])
+def test_expr_jacobians_tables_and_layers_do_not_import_sympy(extra: tuple[str, ...]) -> None:
+    base = ("backprop", "expr", "sigmoid(W @ x) + sum(max_pool2d(W, 1))", "--var", "W=1 2 3; 4 5 6")
+    argv = (*base, "--var", "x=1; 2; 3", *extra) if extra[0] != "--table" else (*base, *extra)
+    assert not (top_level(imported(*argv)) & set(HEAVY))
+
+
+def test_figures_import_nothing_heavy(tmp_path) -> None:
+    """SVG figures are convcalc's own text: no plotting stack, no SymPy."""
+    svg = str(tmp_path / "f.svg")
+    names = imported("dilated", "--input", A, "--kernel", "1 2; 3 4", "--padding", "1", "--figure", svg)
+    assert "convcalc.render.figure" in names
+    assert not (top_level(names) & set(HEAVY))
+    names = imported("receptive-field", "--layer", "Conv2d(1,1,3,dilation=2)", "--input-shape", "1x1x9x9",
+                     "--figure", svg)
+    assert "convcalc.render.figure_field" in names and not (top_level(names) & set(HEAVY))
+
+
 def test_the_check_sees_a_lazy_sympy_import() -> None:
     """The checks above are not vacuous: SymPy imported inside a function is seen."""
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c",

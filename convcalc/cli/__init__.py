@@ -167,7 +167,8 @@ def run(argv: list[str] | None = None) -> int:
 
         with np.errstate(all="ignore"), _ctrl_c(outer.nested), grading.policy(policy), \
                 limits.rendering(session.format_of(args) or "text", export is not None), \
-                session.entered(argv=tuple(args), step=step, export=export, nested=True, **fresh):
+                session.entered(argv=tuple(args), step=step, export=export, nested=True, depth=outer.depth + 1,
+                                **fresh):
             rc = command.main(args=args, prog_name="convcalc", standalone_mode=False)
     except Interrupted:
         if outer.nested:  # the outermost run stops (and writes no --export page)

@@ -11,7 +11,9 @@ from convcalc.cli.common import (
     AnswerOpt,
     CellOpt,
     DimOpt,
+    FigureOpt,
     FormatOpt,
+    FramesOpt,
     IndexOpt,
     OutputOpt,
     PaddingMode,
@@ -22,6 +24,7 @@ from convcalc.cli.common import (
     matrix_arg,
     optional_matrix,
     steps_arg,
+    write_figures,
 )
 from convcalc.cli.conv import BiasOpt, GroupsOpt, InputOpt, KernelOpt, ModeOpt, NamesOpt, PaddingOpt, StrideOpt, names_arg
 from convcalc.cli.general import bare_letter, kernel_shape, named_taps, no_answer_for_general_cell
@@ -71,6 +74,7 @@ def conv(
     names: NamesOpt = "A,B,C", output: GradientOutputOpt = None,
     kernel_size: Annotated[str | None, typer.Option(
         "--kernel-size", help="With --input A and --kernel B (letters): the kernel's size, n or h,w.")] = None,
+    figure: FigureOpt = None, frames: FramesOpt = None,
 ) -> None:
     """Gradients of a convolution with respect to input, kernel and bias: the zero-stuff, pad, flip recipe.
 
@@ -83,6 +87,8 @@ def conv(
     dim = _dim(dim)
     base = index_arg(index)
     if bare_letter(input):
+        if figure is not None or frames is not None:
+            raise ConvcalcError("draws a worked grid of entries; an input of unknown size has none", "--figure")
         no_answer_for_general_cell(answer, output, cell)
         _general(input, kernel, kernel_size, stride, padding, dilation, dim, base, names, "all", fmt)
         return
@@ -94,6 +100,13 @@ def conv(
     problem = fwd.ConvProblem(layout.canonical(x), w, b, spec, layout, names_arg(names))
     claimed = optional_matrix(answer, "--answer", exact=True)
     cap = steps_arg(steps, fwd.DEFAULT_CELL_CAP)
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_scatter import backprop_conv_figure
+
+        if wrt is not Wrt.input:
+            raise ConvcalcError("draws the input gradient (--wrt input); the kernel's is in the text", "--figure")
+        write_figures(lambda: backprop_conv_figure(problem, _grad(grad_output, dim), cells_arg(cell), cap, base),
+                      figure, frames)
     emit(derive.solve(problem, _grad(grad_output, dim), claimed, cells_arg(cell), wrt.value, cap, base), fmt,
          output, GRADIENT_KEY[wrt])
 

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from enum import Enum
 from typing import Annotated, Any
@@ -35,6 +35,54 @@ DimOpt = Annotated[int, typer.Option("--dim", help="1 for 1-D signals (W), 2 for
 InputOpt = Annotated[
     str | None, typer.Option("--input", "-i", help="Input: file (.csv .txt .npy .json), '-' or inline '1 2; 3 4'.")]
 AnswerOpt = Annotated[str | None, typer.Option("--answer", help="Your answer to check (file, '-' or inline).")]
+
+
+FigureOpt = Annotated[str | None, typer.Option(
+    "--figure", help="Also draw the worked cells as an SVG (FILE.svg): the window on the input, the output cell, "
+                     "the sum; one frame per worked cell, animated.")]
+FramesOpt = Annotated[str | None, typer.Option(
+    "--frames", help="Also write one still SVG per worked cell into the folder DIR (frame_001.svg, ...).")]
+
+
+def write_figures(build: Callable[[], Any], figure: str | None, frames: str | None) -> None:
+    """Draw the figure (``build`` makes it) to --figure and/or --frames, before the text is printed.
+
+    Nothing is written inside ``solve``/``check`` or a slip search (a problem file's ``figure``
+    key, or a re-run with other settings, never writes a file), as ``emit`` saves no --output there.
+    """
+    from convcalc.cli import session
+
+    now = session.current()
+    if figure is None and frames is None:
+        return
+    if now.depth > 1 or now.capture is not None or now.diagnosing:
+        if not now.diagnosing:
+            sys.stderr.write("note: --figure and --frames are ignored in a problem file (one never writes files)\n")
+        return
+    from pathlib import Path
+
+    from convcalc.output import write_text
+    from convcalc.render.figure import frame_svgs, render_svg
+
+    if figure is not None and not figure.lower().endswith(".svg"):
+        raise ConvcalcError(f"must end in .svg, got {_short(figure)!r}", "--figure")
+    if frames is not None:
+        try:
+            is_dir = Path(frames).is_dir()
+        except (OSError, ValueError):  # a name too long, a NUL byte
+            is_dir = False
+        if not is_dir:
+            raise ConvcalcError(f"no such folder: {_short(frames)!r}", "--frames")
+    fig = build()
+    if figure is not None:
+        write_text(figure, render_svg(fig), "--figure")
+    if frames is not None:
+        for k, svg in enumerate(frame_svgs(fig), 1):
+            write_text(str(Path(frames) / f"frame_{k:03d}.svg"), svg, "--frames")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:60] + f"… ({len(text)} characters)"
 
 
 def matrix_arg(value: str | None, flag: str, name: str, exact: bool = False) -> Array:

@@ -11,7 +11,9 @@ from convcalc.cli.common import (
     AnswerOpt,
     CellOpt,
     DimOpt,
+    FigureOpt,
     FormatOpt,
+    FramesOpt,
     IndexOpt,
     InputOpt,
     OutputOpt,
@@ -23,6 +25,7 @@ from convcalc.cli.common import (
     matrix_arg,
     optional_matrix,
     steps_arg,
+    write_figures,
 )
 from convcalc.cli.general import bare_letter, kernel_shape, named_taps, no_answer_for_general_cell
 from convcalc.derive import conv as derive
@@ -69,7 +72,7 @@ def _run(command: str, input: str | None, kernel: str | None, bias: str | None, 
          dilation: str, groups: int, padding_mode: PaddingMode, flip: bool, dim: int, answer: str | None,
          fmt: Format, index: int, cell: list[str] | None, steps: str, names: str, output: str | None,
          target: str | None = None, kernel_size: str | None = None, as_: ConvView | None = None,
-         grad_output: str | None = None) -> None:
+         grad_output: str | None = None, figure: str | None = None, frames: str | None = None) -> None:
     if dim not in (1, 2):
         raise ConvcalcError(f"must be 1 or 2, got {dim}", "--dim")
     base = index_arg(index)
@@ -80,6 +83,9 @@ def _run(command: str, input: str | None, kernel: str | None, bias: str | None, 
         raise ConvcalcError("needs --input as a letter (an input of unknown size), e.g. --input X", "--target")
     if letter is not None:
         from convcalc.symbolic import general_derive as general
+
+        if figure is not None or frames is not None:
+            raise ConvcalcError("draws a worked grid of entries; an input of unknown size has none", "--figure")
 
         given = None if (names == "A,B,C" and command == "conv") or (names == "X,W,Y" and command == "dilated") else \
             tuple(p.strip() for p in names.split(","))
@@ -120,6 +126,10 @@ def _run(command: str, input: str | None, kernel: str | None, bias: str | None, 
     if grad_output is not None:
         raise ConvcalcError("--grad-output needs --as stride1-downsample (or use 'backprop conv')", "--grad-output")
     cap = steps_arg(steps, derive.DEFAULT_CELL_CAP)
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_build import conv_figure
+
+        write_figures(lambda: conv_figure(problem, cells_arg(cell), cap, base), figure, frames)
     emit(derive.solve(problem, command, claimed, cells_arg(cell), cap, base), fmt, output)
 
 
@@ -132,6 +142,7 @@ def conv(
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, cell: CellOpt = None,
     steps: StepsOpt = "", names: NamesOpt = "A,B,C", output: OutputOpt = None, target: TargetOpt = None,
     kernel_size: KernelSizeOpt = None, as_: AsOpt = None, grad_output: GradAsOpt = None,
+    figure: FigureOpt = None, frames: FramesOpt = None,
 ) -> None:
     """Convolve (cross-correlate, as PyTorch does) and show every cell's window, products and sum.
 
@@ -139,7 +150,7 @@ def conv(
     size: the general cell Y[i,j] as a formula, or with --target the kernel that gives a formula.
     """
     _run("conv", input, kernel, bias, stride, padding, dilation, groups, padding_mode, flip, dim, answer, fmt,
-         index, cell, steps, names, output, target, kernel_size, as_, grad_output)
+         index, cell, steps, names, output, target, kernel_size, as_, grad_output, figure=figure, frames=frames)
 
 
 @app.command()
@@ -149,8 +160,9 @@ def dilated(
     dilation: Annotated[str, typer.Option("--dilation", "-d", help="Dilation: n or h,w.")] = "2",
     groups: GroupsOpt = 1, padding_mode: ModeOpt = PaddingMode.zeros, flip: FlipOpt = False, dim: DimOpt = 2,
     answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, cell: CellOpt = None,
-    steps: StepsOpt = "", names: NamesOpt = "X,W,Y", output: OutputOpt = None,
+    steps: StepsOpt = "", names: NamesOpt = "X,W,Y", output: OutputOpt = None, figure: FigureOpt = None,
+    frames: FramesOpt = None,
 ) -> None:
     """A dilated (atrous) convolution: which input each tap samples, and the effective kernel d(K−1)+1."""
     _run("dilated", input, kernel, bias, stride, padding, dilation, groups, padding_mode, flip, dim, answer, fmt,
-         index, cell, steps, names, output)
+         index, cell, steps, names, output, figure=figure, frames=frames)

@@ -11,7 +11,9 @@ from convcalc.cli.common import (
     AnswerOpt,
     CellOpt,
     DimOpt,
+    FigureOpt,
     FormatOpt,
+    FramesOpt,
     IndexOpt,
     InputOpt,
     OutputOpt,
@@ -22,6 +24,7 @@ from convcalc.cli.common import (
     matrix_arg,
     optional_matrix,
     steps_arg,
+    write_figures,
 )
 from convcalc.cli.general import bare_letter, no_answer_for_general_cell
 from convcalc.derive import conv as cv
@@ -123,7 +126,7 @@ def transposed_conv(
     dim: DimOpt = 2, answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
     cell: CellOpt = None, steps: StepsOpt = "",
     names: Annotated[str, typer.Option("--names", help="Symbols for input, kernel, output.")] = "Y,W,X",
-    output: OutputOpt = None,
+    output: OutputOpt = None, figure: FigureOpt = None, frames: FramesOpt = None,
     as_: Annotated[TransposedAs | None, typer.Option(
         "--as", help="upsample-conv: the CMU course's definition, upsample by --stride then a stride-1 valid conv "
                      "with --kernel as (C_out, C_in, K...); says which PyTorch ConvTranspose it equals.")] = None,
@@ -159,6 +162,10 @@ def transposed_conv(
     problem = tr.TransposedProblem(layout.canonical(x), w, b, s, pad, op, d, groups, layout, _names(names),
                                    view.value)
     cap = steps_arg(steps, cv.DEFAULT_CELL_CAP)
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_scatter import transposed_figure
+
+        write_figures(lambda: transposed_figure(problem, cells_arg(cell), cap, base), figure, frames)
     emit(tr.solve(problem, claimed, cells_arg(cell), cap, base), fmt, output)
 
 
@@ -214,7 +221,7 @@ def pool(
     dim: DimOpt = 2, answer: AnswerOpt = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1,
     cell: CellOpt = None, steps: StepsOpt = "",
     names: Annotated[str, typer.Option("--names", help="Symbols for input and output, e.g. C,P.")] = "A,P",
-    output: OutputOpt = None,
+    output: OutputOpt = None, figure: FigureOpt = None, frames: FramesOpt = None,
     as_: Annotated[PoolAs | None, typer.Option(
         "--as", help="stride1-downsample: the CMU course's recipe, stride-1 max/avg pooling then downsampling by "
                      "the stride, forward and backward.")] = None,
@@ -265,6 +272,10 @@ def pool(
     problem = pl.PoolProblem(layout.canonical(x), mode.value, k, s, pad, d, layout, ceil_mode, count_include_pad,
                              divisor_override, p, osize, as_conv, (parts[0], parts[1]))
     cap = steps_arg(steps, pl.DEFAULT_CELL_CAP)
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_build import pool_figure
+
+        write_figures(lambda: pool_figure(problem, cells_arg(cell), cap, base), figure, frames)
     emit(pl.solve(problem, claimed, cells_arg(cell), cap, base), fmt, output)
 
 
@@ -276,6 +287,7 @@ def resample(
     dim: Annotated[int | None, typer.Option(
         "--dim", help="1 for signals (W), 2 for images (H,W); default: 2 for a matrix of several rows, else 1.")]
     = None, fmt: FormatOpt = Format.text, index: IndexOpt = 1, output: OutputOpt = None,
+    figure: FigureOpt = None, frames: FramesOpt = None,
 ) -> None:
     """Resample the trailing axes by an integer factor: zero-insertion up, or every k-th sample down."""
     from convcalc.derive import resample as rs
@@ -291,4 +303,8 @@ def resample(
     if x.ndim < dim or any(n < 1 for n in x.shape):
         raise ConvcalcError(f"has shape {x.shape}; resampling {dim} axis(es) needs at least {dim} non-empty axes",
                             "--input")
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_scatter import resample_figure
+
+        write_figures(lambda: resample_figure(x, factor, up is not None, dim, base), figure, frames)
     emit(rs.solve(x, factor, up is not None, dim, base), fmt, output)

@@ -25,7 +25,7 @@ from convcalc.cli.common import (
 )
 from convcalc.errors import ConvcalcError
 from convcalc.io import parse_entry, read_tensor
-from convcalc.numbers import Array, Scalar
+from convcalc.numbers import Array, Scalar, Written
 from convcalc.render import Format
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def claims_arg(items: list[str] | None) -> dict[str, tuple[Array, str]]:
             except ConvcalcError:
                 out[name] = (numeric(read_tensor(value, flag, exact=True), flag), text)
                 continue
-            exact = Fraction(text.replace("\u2212", "-")) if isinstance(number, float) else number
+            exact = Written(text.replace("\u2212", "-")) if isinstance(number, float) else number
             out[name] = (as_scalar(exact), text)
             continue
         out[name] = (numeric(read_tensor(value, flag, exact=True), flag), text)

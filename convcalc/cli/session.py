@@ -35,6 +35,7 @@ class Session:
     capture: list[Any] | None = None
     diagnosing: bool = False
     nested: bool = False
+    depth: int = 0  # runs of the command line around this one, itself included: 2 or more inside solve/check
     recorder: Any = None  # convcalc.render.interactive.Recorder
     stopped: list[bool] = field(default_factory=list)  # one per run; q in --step appends: a run of many stops
     step_note: list[str] = field(default_factory=list)  # said (and emptied) before the first rendering

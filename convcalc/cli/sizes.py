@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from convcalc.cli import app
-from convcalc.cli.common import DimOpt, FormatOpt, emit
+from convcalc.cli.common import DimOpt, FormatOpt, FramesOpt, emit, write_figures
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import ascii_int
 from convcalc.render import Format
@@ -244,6 +244,10 @@ def receptive_field(
         "--answer", help="Your receptive field of the last layer: n, h,w, lo-hi or 'global'.")] = None,
     model: ModelOpt = None,
     fmt: FormatOpt = Format.text,
+    figure: Annotated[str | None, typer.Option(
+        "--figure", help="Also draw the centre unit's field growing layer by layer on the input (FILE.svg, "
+                         "animated; holes of a dilated stack show).")] = None,
+    frames: FramesOpt = None,
 ) -> None:
     """Receptive field, jump and start of every layer, with the recurrence worked.
 
@@ -259,4 +263,9 @@ def receptive_field(
 
         layers = _network(net, layer, None, shape=False)[0]
         emit(network_symbolic.receptive_table(layers, input_shape, exact, answer), fmt)
-    emit(network.receptive_table(_network(net, layer, input_shape, model), exact, answer), fmt)
+    graph = _network(net, layer, input_shape, model)
+    if figure is not None or frames is not None:
+        from convcalc.render.figure_field import field_figure
+
+        write_figures(lambda: field_figure(graph), figure, frames)
+    emit(network.receptive_table(graph, exact, answer), fmt)

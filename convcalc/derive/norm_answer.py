@@ -2,24 +2,23 @@
 named when one reproduces it (biased vs unbiased variance, ε left out, the wrong axes, γ and
 β swapped, a term of the gradient left out), found by recomputing with the slip.
 
-A claim written with decimals is right when it is the true value rounded or cut to that many
-decimals (or within 1e-6 relative); integers and fractions are judged exactly.
+Each cell is judged by the one grading rule every command uses (``derive/grading.py``): a
+decimal is right when it is the true value rounded or cut to the decimals written; integers
+and fractions are judged exactly.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from convcalc.derive.records import AnswerCheck, Block, Heading, Note
 from convcalc.errors import ConvcalcError
-from convcalc.numbers import Array, fmt, normalize
+from convcalc.numbers import Array, Written, fmt
 
 FORWARD = ("mean", "var", "var_unbiased", "std", "normalized", "output", "running_mean", "running_var")
 BACKWARD = ("grad_input", "grad_weight", "grad_bias")
@@ -50,33 +49,14 @@ def canonical_name(name: str, allowed: tuple[str, ...]) -> str:
     return n
 
 
-def _decimals(c: Any) -> int | None:
-    """How many decimals a claimed number was written with (None: not a finite decimal)."""
-    f = Fraction(normalize(c))
-    d, a, b = f.denominator, 0, 0
-    while d % 2 == 0:
-        d, a = d // 2, a + 1
-    while d % 5 == 0:
-        d, b = d // 5, b + 1
-    return max(a, b) if d == 1 else None
-
-
 def close(c: Any, v: Any, decimal: bool) -> bool:
-    """A claimed cell against the computed one (the rule in the module docstring)."""
-    cv, vv = normalize(c), normalize(v)
-    if isinstance(vv, float) and not math.isfinite(vv):
-        return isinstance(cv, float) and (cv == vv or (math.isnan(cv) and math.isnan(vv)))
-    if not isinstance(cv, float) and not isinstance(vv, float) and Fraction(cv) == Fraction(vv):
-        return True
-    if (isinstance(vv, float) or isinstance(cv, float)) and math.isclose(float(cv), float(vv), rel_tol=1e-6,
-                                                                         abs_tol=1e-12):
-        return True  # floats on either side; an exact result and claim are judged exactly, or by the decimals
-    d = _decimals(cv) if decimal and not isinstance(cv, float) else None
-    if d is None or d == 0:
-        return False
-    q = 10 ** d
-    exact = Fraction(vv)
-    return abs(Fraction(cv) - exact) * 2 * q <= 1 or Fraction(math.trunc(exact * q), q) == Fraction(cv)
+    """A claimed cell against the computed one, judged as every command judges answers
+    (:func:`convcalc.derive.grading.grade`: exact for integers and fractions, a decimal at the
+    precision it was written, ``--tolerance`` where given)."""
+    del decimal  # a decimal claim arrives as a Written number, which carries its own precision
+    from convcalc.derive import grading
+
+    return grading.grade(c, v).ok
 
 
 def _has_decimals(text: str) -> bool:
@@ -94,8 +74,8 @@ def judge(symbol: str, claimed: Array, text: str, computed: Array) -> AnswerChec
     ok = np.empty(comp.shape, dtype=bool)
     for idx in np.ndindex(comp.shape):
         ok[idx] = close(c[idx], comp[idx], decimal)
-    if comp.dtype.kind == "f" or decimal:  # the claim shown as the decimals typed
-        c = np.vectorize(float, otypes=[np.float64])(c) if c.size else c.astype(np.float64)
+    if (comp.dtype.kind == "f" or decimal) and not all(isinstance(x, Written) for x in c.flat):
+        c = np.vectorize(float, otypes=[np.float64])(c) if c.size else c.astype(np.float64)  # shown as decimals
     return AnswerCheck(symbol, c, comp, ok)
 
 
@@ -146,13 +126,20 @@ def check_forward(p: Any, w: Any, data: dict[str, Any], claims: Claims) -> list[
 
 
 def answer_blocks(verdicts: list[Verdict]) -> Iterator[Block]:
-    yield Heading("Checking your answer")
+    from convcalc.derive import grading
+
+    yield Heading(f"Checking {grading.whose()}")
     for v in verdicts:
         c = v.check
         if c.computed.ndim == 0 or (c.computed.size == 1 and c.shape_ok):
-            got = fmt(np.asarray(c.claimed).reshape(-1)[0]) if np.asarray(c.claimed).size else "?"
+            from convcalc.derive import grading
+
+            claimed = np.asarray(c.claimed).reshape(-1)
+            got = fmt(claimed[0]) if claimed.size else "?"
+            how = grading.grade(claimed[0], c.computed.reshape(-1)[0]).how if claimed.size else ""
             right = "right" if v.ok else f"wrong: it is {fmt(c.computed.reshape(-1)[0])}"
-            yield Note(f"{'✓' if v.ok else '✗'} {v.name}: your {got} is {right}.", "ok" if v.ok else "error")
+            yield Note(f"{'✓' if v.ok else '✗'} {v.name}: {grading.whose()} {got} is {right}"
+                       f"{f' ({how})' if how else ''}.", "ok" if v.ok else "error")
         elif not c.shape_ok:
             yield Note(f"✗ {v.name}: your answer has shape {np.asarray(c.claimed).shape}; it has shape "
                        f"{c.computed.shape}.", "error")
@@ -165,7 +152,7 @@ def answer_blocks(verdicts: list[Verdict]) -> Iterator[Block]:
             yield Note(f"Likely slip: your {v.name} is what you get with {v.slip}.", "warn")
     if any(v.decimals for v in verdicts):
         yield Note("A number written with d decimals is right when it is the true value rounded or cut to d "
-                   "decimals (a float result also within 10⁻⁶ relative).")
+                   "decimals.")
 
 
 def record(data: dict[str, Any], verdicts: list[Verdict]) -> None:

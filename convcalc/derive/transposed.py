@@ -205,6 +205,11 @@ def _gather_problem(p: TransposedProblem, wk: Worked) -> tuple[cv.ConvProblem, c
     return cp, cv.compute(cp)
 
 
+def gather_problem(p: TransposedProblem, wk: Worked) -> tuple[cv.ConvProblem, cv.Worked]:
+    """The gather view's ordinary convolution (for figures of it)."""
+    return _gather_problem(p, wk)
+
+
 def _gather(p: TransposedProblem, wk: Worked, cp: cv.ConvProblem, cwk: cv.Worked,
             cells: Sequence[tuple[int, ...]], cap: int | None, base: int) -> Iterator[Block]:
     dim = p.layout.dim

@@ -77,6 +77,17 @@ class Total:
 
 
 @dataclass(frozen=True)
+class Diag:
+    """diag(arg): the square matrix with the column ``arg`` on its diagonal (Jacobians)."""
+
+    arg: Sum
+
+    @property
+    def shape(self) -> Shape:
+        return (self.arg.shape[0], self.arg.shape[0])
+
+
+@dataclass(frozen=True)
 class MatMul:
     factors: tuple[Factor, ...]
 
@@ -128,10 +139,10 @@ class Sum:
         return hash(self._key)
 
 
-Factor = Var | Ones | Fn | Norm | Total | MatMul | Had | Sum
+Factor = Var | Ones | Fn | Norm | Total | Diag | MatMul | Had | Sum
 
 # The order factors are written in: variables first, then norms, functions and groups.
-_RANK = {Var: 0, Ones: 1, Norm: 2, Total: 2, Fn: 3, MatMul: 4, Had: 5, Sum: 6}
+_RANK = {Var: 0, Ones: 1, Norm: 2, Total: 2, Fn: 3, Diag: 3, MatMul: 4, Had: 5, Sum: 6}
 
 
 def _order(item: tuple[Factor, Q]) -> tuple[int, str]:
@@ -375,7 +386,7 @@ def _t(f: Factor) -> Factor:
         return Had(tuple(sorted(((_t(x), p) for x, p in f.factors), key=_order)))
     if isinstance(f, Sum):
         return transpose(f)
-    return f  # Norm, Total: scalars
+    return f  # Norm, Total: scalars; Diag: symmetric
 
 
 def size(a: Sum) -> int:
@@ -387,7 +398,7 @@ def size(a: Sum) -> int:
 def _size(f: Factor) -> int:
     if isinstance(f, Sum):
         return size(f)
-    if isinstance(f, Fn | Norm | Total):
+    if isinstance(f, Fn | Norm | Total | Diag):
         return 1 + size(f.arg)
     if isinstance(f, MatMul):
         return sum(_size(x) for x in f.factors)

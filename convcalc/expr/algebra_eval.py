@@ -11,7 +11,7 @@ from functools import reduce
 
 import numpy as np
 
-from convcalc.expr.algebra import Factor, Fn, Had, MatMul, Norm, Ones, Sum, Total, Var
+from convcalc.expr.algebra import Diag, Factor, Fn, Had, MatMul, Norm, Ones, Sum, Total, Var
 from convcalc.expr.graph import UNARY
 from convcalc.numbers import Array
 
@@ -60,6 +60,8 @@ def _factor(f: Factor, env: Mapping[str, Array]) -> Array:
         return np.sqrt(np.sum(np.square(_sum(f.arg, env)))).reshape(1, 1)
     if isinstance(f, Total):
         return np.sum(_sum(f.arg, env)).reshape(1, 1)
+    if isinstance(f, Diag):
+        return np.diag(_sum(f.arg, env).reshape(-1))
     if isinstance(f, MatMul):
         return reduce(np.matmul, (_factor(x, env) for x in f.factors))
     if isinstance(f, Had):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import ClassVar
 
-from convcalc.expr.algebra import Factor, Fn, Had, MatMul, Norm, Ones, Sum, Term, Total, Var, as_term
+from convcalc.expr.algebra import Diag, Factor, Fn, Had, MatMul, Norm, Ones, Sum, Term, Total, Var, as_term
 from convcalc.expr.rules import tex_name
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -109,10 +109,27 @@ class _Printer:
     def print_Total(self, f: Total) -> str:
         return f"sum({self.expr(f.arg)})"
 
+    def print_Diag(self, f: Diag) -> str:
+        return self.diag(self.expr(f.arg))
+
+    def diag(self, inner: str) -> str:
+        return f"diag({inner})"
+
     def print_MatMul(self, f: MatMul) -> str:
-        return " ".join(self.bracket(self.factor(x)) if isinstance(x, Had) else self.factor(x) for x in f.factors)
+        return " ".join(self.bracket(self.factor(x)) if isinstance(x, Had) and not self.as_diag(x) else self.factor(x)
+                        for x in f.factors)
+
+    def as_diag(self, f: Had) -> bool:
+        """Whether ``f`` prints as diag(...) times a column (the --notation diag style)."""
+        return self.diag_notation and f.shape[1] == 1 and f.shape[0] > 1 and all(p == 1 for _, p in f.factors)
+
+    diag_notation = False
 
     def print_Had(self, f: Had) -> str:
+        if self.as_diag(f):  # u ⊙ v of columns is diag(u) v: the functions go in diag(...)
+            items = [x for x, _ in f.factors]
+            carried = next((x for x in reversed(items) if not isinstance(x, Fn)), items[-1])
+            return " ".join([*(self.diag(self.factor(x)) for x in items if x is not carried), self.factor(carried)])
         top = [self.elementwise(x, p) for x, p in f.factors if p > 0] or [self.ones]
         bottom = [self.elementwise(x, -p) for x, p in f.factors if p < 0]
         text = f" {self.hadamard} ".join(top)
@@ -173,6 +190,21 @@ class LatexPrinter(_Printer):
     def hadamard_power(self, base: str, p: Fraction) -> str:
         return rf"{base}^{{\odot {p}}}"
 
+    def diag(self, inner: str) -> str:
+        return rf"\operatorname{{diag}}\left({inner}\right)"
+
+
+class DiagTextPrinter(TextPrinter):
+    """The MathDNN notes' style: diag(σ′(A x + b)) w instead of w ⊙ σ′(A x + b)."""
+
+    diag_notation = True
+
+
+class DiagLatexPrinter(LatexPrinter):
+    diag_notation = True
+
 
 TEXT = TextPrinter()
 LATEX = LatexPrinter()
+DIAG_TEXT = DiagTextPrinter()
+DIAG_LATEX = DiagLatexPrinter()

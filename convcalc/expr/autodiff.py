@@ -15,6 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from convcalc.errors import ConvcalcError
+from convcalc.expr import layers
 from convcalc.expr.graph import Graph, Node
 from convcalc.numbers import Array
 
@@ -36,16 +37,19 @@ class Backward:
     steps: tuple[Step, ...]  # in the order they are taken: output first
 
 
-def backward(graph: Graph) -> Backward:
-    """All gradients of the graph's output, which must hold a single number."""
+def backward(graph: Graph, seed: Array | None = None) -> Backward:
+    """All gradients of the graph's output, which must hold a single number; or, given ``seed``
+    (in the output's shape), the gradients of Σ seed ⊙ output: one row of a Jacobian for a one-hot seed."""
     out = graph.output
-    if out.value.size != 1:
+    if seed is None and out.value.size != 1:
         raise ConvcalcError(f"the expression's value has shape {out.shape}; backpropagation needs a single "
                             "number: wrap it in sum(...) or mean(...)", "expression")
     grads: list[Array] = [np.zeros_like(n.value) for n in graph.nodes]
     # an exact graph starts from the Fraction 1, so every later g/n stays a Fraction
     grads[-1] = np.full(out.value.shape, Fraction(1), dtype=object) if out.value.dtype == object \
         else np.ones_like(out.value)
+    if seed is not None:
+        grads[-1] = seed
     steps: list[Step] = []
     for node in reversed(graph.nodes):
         if not node.inputs:
@@ -82,6 +86,8 @@ def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
 def vjp(node: Node, inputs: list[Node], g: Array) -> list[Array]:
     """∂f/∂(each input) before unbroadcasting, given ``g`` = ∂f/∂(node)."""
     a = inputs[0].value
+    if node.op in layers.LAYERS:
+        return layers.vjp(node.op, [n.value for n in inputs], node.params, g, node.text)
     if node.op in _LOCAL:  # elementwise of one input: g times the local derivative
         return [g * _LOCAL[node.op](a, node.value, node.exponent)]
     if node.op == "matmul":

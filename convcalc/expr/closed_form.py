@@ -18,9 +18,10 @@ import numpy as np
 from convcalc.expr import algebra as al
 from convcalc.expr.algebra import Q, Shape, Sum, Unsupported
 from convcalc.expr.algebra_eval import evaluate
-from convcalc.expr.algebra_print import LATEX, TEXT
+from convcalc.expr.algebra_print import DIAG_LATEX, DIAG_TEXT, LATEX, TEXT, LatexPrinter, TextPrinter
 from convcalc.expr.autodiff import Backward
 from convcalc.expr.graph import Graph, Node
+from convcalc.expr.layers import LAYERS
 from convcalc.expr.rules import tex_name
 from convcalc.numbers import Array
 
@@ -45,44 +46,49 @@ class ClosedForms:
     missing: tuple[str, ...]  # variables whose gradient has no closed form here
 
 
-def closed_forms(graph: Graph, back: Backward) -> ClosedForms | None:
-    """The forms that check out against ``back``; None when the graph has none at all."""
+def closed_forms(graph: Graph, back: Backward, diag: bool = False) -> ClosedForms | None:
+    """The forms that check out against ``back``; None when the graph has none at all.
+
+    ``diag`` writes u ⊙ v of columns as diag(u) v, as the MathDNN notes do."""
     if len(graph.nodes) > MAX_NODES:
         return None
     try:
-        forward = _forward(graph)
+        forward = forward_forms(graph)
         grads = _backward(graph, forward)
     except (Unsupported, ValueError, ZeroDivisionError, OverflowError):
         return None
     env = {n.name: n.value for n in graph.nodes if n.op == "var"}
     out = graph.output
-    value = _shown(forward[out.index], f"{out.name} = ", f"{tex_name(out.name)} = ", out.name) \
-        if _agrees(forward[out.index], env, out.value) else None
-    shown: list[ClosedForm] = []
+    printers = (DIAG_TEXT, DIAG_LATEX) if diag else (TEXT, LATEX)
+    value = shown(forward[out.index], f"{out.name} = ", f"{tex_name(out.name)} = ", out.name, printers) \
+        if agrees(forward[out.index], env, out.value) else None
+    made: list[ClosedForm] = []
     missing: list[str] = []
     for name in graph.variables:
         index = graph.node_of(name).index
         form = grads.get(index)
         item = None
-        if form is not None and _agrees(form, env, back.grads[index]):
-            item = _shown(form, f"∇_{name} {out.name} = ", rf"\nabla_{{{tex_name(name)}}} {tex_name(out.name)} = ",
-                          name)
+        if form is not None and agrees(form, env, back.grads[index]):
+            item = shown(form, f"∇_{name} {out.name} = ", rf"\nabla_{{{tex_name(name)}}} {tex_name(out.name)} = ",
+                          name, printers)
         if item is None:
             missing.append(name)
         else:
-            shown.append(item)
-    if not shown:
+            made.append(item)
+    if not made:
         return None
-    return ClosedForms(value, tuple(shown), tuple(missing))
+    return ClosedForms(value, tuple(made), tuple(missing))
 
 
-def _shown(form: Sum, text: str, tex: str, name: str) -> ClosedForm | None:
+def shown(form: Sum, text: str, tex: str, name: str,
+          printers: tuple[TextPrinter, LatexPrinter] = (TEXT, LATEX)) -> ClosedForm | None:
+    """The form printed after ``text``/``tex``; None when it is too long to read."""
     if al.size(form) > MAX_SIZE:
         return None
-    return ClosedForm(name, text + TEXT.expr(form), tex + LATEX.expr(form), form)
+    return ClosedForm(name, text + printers[0].expr(form), tex + printers[1].expr(form), form)
 
 
-def _agrees(form: Sum, env: dict[str, Array], numeric: Array) -> bool:
+def agrees(form: Sum, env: dict[str, Array], numeric: Array) -> bool:
     try:
         got = evaluate(form, env)
         want = np.asarray(numeric, dtype=np.float64)  # exact (Fraction) gradients too
@@ -93,7 +99,7 @@ def _agrees(form: Sum, env: dict[str, Array], numeric: Array) -> bool:
 
 # --- the forms ---------------------------------------------------------------------------
 
-def _shape(node: Node) -> Shape:
+def shape_of(node: Node) -> Shape:
     value = node.value
     if value.ndim == 0:
         return al.SCALAR
@@ -110,12 +116,12 @@ def _number(x: object) -> Q:
     return Q(repr(float(x)))  # type: ignore[arg-type]  # the literal's digits: 0.1 -> 1/10
 
 
-def _forward(graph: Graph) -> list[Sum]:
+def forward_forms(graph: Graph) -> list[Sum]:
     forms: list[Sum] = []
     for node in graph.nodes:
         _check_broadcast(graph, node)
         form = _define(graph, node, [forms[i] for i in node.inputs])
-        if form.shape != _shape(node):
+        if form.shape != shape_of(node):
             raise Unsupported(f"{node.text}: shape {form.shape}")
         forms.append(form)
     return forms
@@ -128,13 +134,15 @@ def _check_broadcast(graph: Graph, node: Node) -> None:
             value = graph.nodes[i].value
             if value.shape != node.value.shape and value.size != 1:
                 raise Unsupported("broadcasting")
-    _shape(node)
+    shape_of(node)
 
 
 def _define(graph: Graph, node: Node, args: list[Sum]) -> Sum:
     op = node.op
+    if op in LAYERS:  # no matrix-calculus form here: the numbers (from the core) stand alone
+        raise Unsupported(f"{op} has no closed form here")
     if op == "var":
-        return al.var(node.name, _shape(node))
+        return al.var(node.name, shape_of(node))
     if op == "const":
         return al.number(_number(node.value.item()))
     if op == "matmul":
@@ -180,7 +188,7 @@ def _matmul(graph: Graph, node: Node, args: list[Sum]) -> Sum:
 def _backward(graph: Graph, forward: list[Sum]) -> dict[int, Sum]:
     """∂f/∂(node) for every node f depends on, as expressions."""
     out = graph.output
-    adjoint: dict[int, Sum] = {out.index: al.ones(_shape(out))}
+    adjoint: dict[int, Sum] = {out.index: al.ones(shape_of(out))}
     for node in reversed(graph.nodes):
         g = adjoint.get(node.index)
         if g is None or not node.inputs:
@@ -213,11 +221,11 @@ def _vjp(graph: Graph, forward: list[Sum], node: Node, slot: int, g: Sum) -> Sum
         return al.neg(al.elementwise(al.elementwise(g, a), al.power(b, Q(-2))))
     if op == "T":
         return al.transpose(g) if graph.nodes[node.inputs[0]].value.ndim == 2 else g
-    local = _local(graph, forward, node, a)
+    local = local_derivative(graph, forward, node, a)
     return al.times(g, local) if op in ("sum", "mean", "norm") else al.elementwise(g, local)
 
 
-def _local(graph: Graph, forward: list[Sum], node: Node, a: Sum) -> Sum:
+def local_derivative(graph: Graph, forward: list[Sum], node: Node, a: Sum) -> Sum:
     """∂node/∂a, elementwise (or, for sum, mean and norm, what multiplies the scalar G)."""
     op, y = node.op, forward[node.index]
     one = al.ones(a.shape)

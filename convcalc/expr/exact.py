@@ -15,10 +15,12 @@ from fractions import Fraction
 import numpy as np
 
 from convcalc.errors import ConvcalcError
+from convcalc.expr.layers import LAYERS
 from convcalc.expr.parse import Term
 from convcalc.numbers import Array, Kind, kind_of, normalize
 
-RATIONAL_OPS = frozenset({"add", "sub", "mul", "div", "matmul", "pow", "neg", "T", "sum", "mean", "square"})
+RATIONAL_OPS = frozenset({"add", "sub", "mul", "div", "matmul", "pow", "neg", "T", "sum", "mean", "square",
+                          *LAYERS})
 MAX_DIGITS = 2000  # a 16th power of 16th powers stays far below this; beyond it is not homework
 
 

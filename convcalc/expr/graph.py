@@ -14,7 +14,8 @@ from fractions import Fraction
 import numpy as np
 
 from convcalc.errors import ConvcalcError
-from convcalc.expr import exact
+from convcalc.expr import exact, layers
+from convcalc.expr.layers import Params
 from convcalc.expr.parse import Term
 from convcalc.limits import check_work
 from convcalc.numbers import Array, Kind
@@ -55,6 +56,7 @@ class Node:
     name: str  # the variable's name, or v1, v2, ... and f for the output
     text: str  # the subexpression as written
     exponent: float | None = None  # for pow
+    params: Params = ()  # a layer's settings
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -99,7 +101,7 @@ def build(term: Term, env: Mapping[str, Array]) -> Graph:
     for node in nodes:
         if node.op != "var":
             name = out_name if node is nodes[-1] else next(names)
-            node = Node(node.index, node.op, node.inputs, node.value, name, node.text, node.exponent)
+            node = Node(node.index, node.op, node.inputs, node.value, name, node.text, node.exponent, node.params)
         named.append(node)
     return Graph(tuple(named), tuple(n.name for n in named if n.op == "var"))
 
@@ -128,12 +130,12 @@ class _Builder:
         inputs = tuple(self.add(arg) for arg in term.args)
         values = [self.nodes[i].value for i in inputs]
         exponent = (int(term.number) if self.exact else term.number) if term.op == "pow" else None
-        value = forward(term.op, values, term.text, exponent)
-        return self._push(term.op, inputs, value, term.text, exponent=exponent)
+        value = forward(term.op, values, term.text, exponent, term.params)
+        return self._push(term.op, inputs, value, term.text, exponent=exponent, params=term.params)
 
     def _push(self, op: str, inputs: tuple[int, ...], value: Array, text: str, name: str = "",
-              exponent: float | None = None) -> int:
-        self.nodes.append(Node(len(self.nodes), op, inputs, value, name, text, exponent))
+              exponent: float | None = None, params: Params = ()) -> int:
+        self.nodes.append(Node(len(self.nodes), op, inputs, value, name, text, exponent, params))
         return len(self.nodes) - 1
 
 
@@ -175,14 +177,15 @@ def _as_float(a: Array, name: str) -> Array:
         raise ConvcalcError("has entries too large for float64", f"--var {name}") from None
 
 
-def forward(op: str, values: list[Array], text: str, exponent: float | None = None) -> Array:
+def forward(op: str, values: list[Array], text: str, exponent: float | None = None, params: Params = ()) -> Array:
     """The value of ``op`` on ``values``; shape problems and non-finite results are errors.
 
     Object arrays (exact Fractions) stay exact; a division by zero there is the same error.
     """
     try:
         with np.errstate(all="ignore"):  # non-finite results are reported below, with a reason
-            value = _apply(op, values, text, exponent)
+            value = layers.forward(op, values, params, text) if op in layers.LAYERS \
+                else _apply(op, values, text, exponent)
     except ZeroDivisionError:
         raise ConvcalcError(f"{text} is not finite for these values ({_WHY_NOT_FINITE.get(op, 'division by zero')})",
                             "expression") from None

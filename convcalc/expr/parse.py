@@ -16,18 +16,21 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from convcalc.errors import ConvcalcError
+from convcalc.expr.layers import LAYERS, Params, check_setting
 
 MAX_CHARS = 500
 MAX_NODES = 200
 MAX_DEPTH = 30
 MAX_EXPONENT = 16
 
-FUNCTIONS = frozenset({"sum", "mean", "relu", "sigmoid", "tanh", "exp", "log", "square", "norm"})
+ELEMENTWISE = frozenset({"sum", "mean", "relu", "sigmoid", "tanh", "exp", "log", "square", "norm"})
+FUNCTIONS = ELEMENTWISE | frozenset(LAYERS)
 BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.MatMult: "matmul", ast.Pow: "pow"}
 
-# Quotes, brackets, commas, colons, '=' and the like are never needed, so refusing them up
-# front stops strings, subscripts, keywords, lambdas and walrus before the parser sees them.
-_CHARS = frozenset(string.ascii_letters + string.digits + "_ \t.+-*/@()")
+# Quotes, square brackets, colons and the like are never needed, so refusing them up front
+# stops strings, subscripts, lambdas and walrus before the parser sees them. Commas and '='
+# are for the layers' settings (conv2d(X, W, stride=2)); the reader allows them nowhere else.
+_CHARS = frozenset(string.ascii_letters + string.digits + "_ \t.+-*/@(),=")
 _WHERE = "expression"
 
 # What a refused node is, in the words of the error message.
@@ -54,6 +57,7 @@ class Term:
     name: str = ""
     number: float = 0.0
     text: str = ""  # the subexpression as written (spacing normalised by ast.unparse)
+    params: Params = ()  # a layer's settings, e.g. (("stride", (2, 2)),)
 
 
 def parse(text: str, variables: Collection[str]) -> Term:
@@ -117,7 +121,10 @@ class _Reader:
                 return Term("const", number=-inner.number, text=text)
             return Term("neg", (inner,), text=text)
         if isinstance(node, ast.Call):
-            return Term(self._function(node), (self.read(node.args[0], depth + 1),), text=text)
+            name = self._function(node)
+            if name in LAYERS:
+                return self._layer(node, name, depth, text)
+            return Term(name, (self.read(node.args[0], depth + 1),), text=text)
         if isinstance(node, ast.Attribute):
             if node.attr != "T":
                 raise ConvcalcError(f"attribute .{node.attr} is not allowed (only .T, the transpose){_col(node)}", _WHERE)
@@ -136,9 +143,40 @@ class _Reader:
             what = ast.unparse(node.func) if isinstance(node.func, ast.Name | ast.Attribute) else "this"
             raise ConvcalcError(f"calling {what} is not allowed{_col(node)}; the functions are "
                                 + ", ".join(sorted(FUNCTIONS)), _WHERE)
+        if node.func.id in LAYERS:
+            return node.func.id
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             raise ConvcalcError(f"{node.func.id}(...) takes exactly one argument{_col(node)}", _WHERE)
         return node.func.id
+
+    def _layer(self, node: ast.Call, name: str, depth: int, text: str) -> Term:
+        """``conv2d(X, W, 1, padding=1)``: the arrays, then settings by position or by name."""
+        spec = LAYERS[name]
+        args = node.args
+        if len(args) < spec.tensors or any(isinstance(a, ast.Starred) for a in args):
+            what = "X and W" if spec.tensors == 2 else "X"
+            raise ConvcalcError(f"{name}(...) needs {what} first{_col(node)}", _WHERE)
+        if len(args) - spec.tensors > len(spec.positional):
+            raise ConvcalcError(f"{name}(...) takes at most {spec.tensors + len(spec.positional)} arguments by "
+                                f"position{_col(node)}; name the rest ({', '.join(spec.keywords)})", _WHERE)
+        settings: dict[str, tuple[int, ...]] = {}
+        named = [(spec.positional[i], a) for i, a in enumerate(args[spec.tensors:])]
+        for kw in node.keywords:
+            if kw.arg is None or kw.arg not in spec.keywords:
+                allowed = ", ".join(spec.keywords) or "no settings"
+                raise ConvcalcError(f"{name}(...) has no setting {kw.arg or '**'!r}{_col(kw)}; it takes {allowed}",
+                                    _WHERE)
+            named.append((kw.arg, kw.value))
+        for key, value in named:
+            if key in settings:
+                raise ConvcalcError(f"{name}(...) got {key} twice{_col(node)}", _WHERE)
+            settings[key] = _setting(value)
+            check_setting(key, settings[key], _col(value))
+        for key in spec.required:
+            if key not in settings:
+                raise ConvcalcError(f"{name}(...) needs {key}, e.g. {name}(X, 2){_col(node)}", _WHERE)
+        tensors = tuple(self.read(a, depth + 1) for a in args[:spec.tensors])
+        return Term(name, tensors, text=text, params=tuple(settings.items()))
 
 
 def _number(value: object, node: ast.AST) -> float:
@@ -165,6 +203,16 @@ def _exponent(node: ast.AST) -> float:
     if abs(p) > MAX_EXPONENT:
         raise ConvcalcError(f"exponent {p:g} is too large; |exponent| ≤ {MAX_EXPONENT}", _WHERE)
     return p
+
+
+def _setting(node: ast.AST) -> tuple[int, int]:
+    """A layer setting: an integer for both axes, or a pair (h, w) of integers."""
+    items = node.elts if isinstance(node, ast.Tuple) else [node]
+    if len(items) not in (1, 2) or not all(isinstance(i, ast.Constant) and type(i.value) is int for i in items):
+        raise ConvcalcError(f"a layer setting is an integer or a pair (h, w) of integers, not {ast.unparse(node)!r}"
+                            f"{_col(node)}", _WHERE)
+    values = [int(i.value) for i in items]  # type: ignore[attr-defined]
+    return (values[0], values[-1])
 
 
 def _describe(node: ast.AST) -> str:

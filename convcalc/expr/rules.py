@@ -12,6 +12,7 @@ import re
 from string import Template
 
 from convcalc.expr.graph import Graph, Node
+from convcalc.expr.layers import CHAIN, LAYERS, settings_text
 from convcalc.numbers import fmt
 
 # op -> (text, tex) of the node's definition from its inputs
@@ -77,9 +78,17 @@ def grad_tex(name: str, out: str) -> str:
     return rf"\frac{{\partial {tex_name(out)}}}{{\partial {tex_name(name)}}}"
 
 
+def _layer_define(node: Node) -> tuple[str, str]:
+    settings = settings_text(node.params)
+    args = "$a, $b" if len(node.inputs) == 2 else "$a"
+    tail = f", {settings}" if settings else ""
+    name = node.op.replace("_", r"\_")
+    return f"{node.op}({args}{tail})", rf"\operatorname{{{name}}}\left({args}{tail}\right)"
+
+
 def definition(graph: Graph, node: Node) -> tuple[str, str]:
     """``v1 = W @ x`` and its LaTeX, ``v_{1} = W x``."""
-    text, tex = _DEFINE[node.op]
+    text, tex = _layer_define(node) if node.op in LAYERS else _DEFINE[node.op]
     fields_text, fields_tex = _fields(graph, node)
     return (f"{node.name} = {Template(text).substitute(fields_text)}",
             f"{tex_name(node.name)} = {Template(tex).substitute(fields_tex)}")
@@ -90,7 +99,10 @@ def chain(graph: Graph, node: Node, slot: int, via: bool = False) -> tuple[str, 
 
     ``via`` marks one of several contributions to an input used more than once.
     """
-    if node.op == "pow":
+    if node.op in LAYERS:
+        chain_text, chain_tex = (t.replace("$s", _tail(node)) for t in CHAIN[(node.op, slot)])
+        local_text = local_tex = ""
+    elif node.op == "pow":
         local_text, chain_text, local_tex, chain_tex = _pow_rule(node.exponent or 0.0)
     else:
         local_text, chain_text, local_tex, chain_tex = _CHAIN[(node.op, slot)]
@@ -107,6 +119,11 @@ def chain(graph: Graph, node: Node, slot: int, via: bool = False) -> tuple[str, 
         text = f"{Template(local_text).substitute(fields_text)}  ⇒  {text}"
         tex = rf"{Template(local_tex).substitute(fields_tex)} \quad\Rightarrow\quad {tex}"
     return text, tex
+
+
+def _tail(node: Node) -> str:
+    settings = settings_text(node.params)
+    return f", {settings}" if settings and node.op.startswith("conv") else ""
 
 
 def _pow_rule(p: float) -> tuple[str, str, str, str]:
@@ -154,7 +171,8 @@ def expression_tex(graph: Graph, node: Node | None = None) -> str:
         parts.append(f"\\left({inner}\\right)" if _bracketed(node.op, slot, child) else inner)
     _, fields = _fields(graph, node)
     fields = {**fields, "a": parts[0] if parts else "", "b": parts[1] if len(parts) > 1 else ""}
-    return Template(_DEFINE[node.op][1]).substitute(fields)
+    tex = _layer_define(node)[1] if node.op in LAYERS else _DEFINE[node.op][1]
+    return Template(tex).substitute(fields)
 
 
 def _bracketed(parent: str, slot: int, child: Node) -> bool:

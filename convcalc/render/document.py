@@ -13,7 +13,9 @@ from convcalc.render import Format
 
 LATEX_PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[T1]{fontenc}
+\IfFileExists{lmodern.sty}{\usepackage{lmodern}}{}
 \usepackage[utf8]{inputenc}
+\ifdefined\pdfgentounicode\input{glyphtounicode}\pdfgentounicode=1\fi
 \usepackage{amsmath,amssymb}
 \usepackage{array,longtable}
 \usepackage[margin=2cm]{geometry}

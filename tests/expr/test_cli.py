@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 VARS = ("--var", "W=0.1 0.5; -0.3 0.8", "--var", "x=0.2; 0.4")
@@ -44,6 +45,13 @@ def test_a_one_by_one_result_is_a_number(cli) -> None:
     assert r.code == 0 and json.loads(r.out)["value"] == pytest.approx(0.2 * 0.22 + 0.4 * 0.26)
 
 
+def test_a_vector_result_is_its_value_without_gradients(cli) -> None:
+    r = cli("backprop", "expr", "W @ x", *VARS, "--format", "json")
+    data = json.loads(r.out)
+    assert r.code == 0 and data["gradients"] is None and np.shape(data["value"]) == (2, 1)
+    assert "not a single number" in cli("backprop", "expr", "W @ x", *VARS).out
+
+
 def test_unused_variable_is_noted(cli) -> None:
     r = cli("backprop", "expr", "sum(W)", *VARS)
     assert r.code == 0 and "--var x is not used" in r.out
@@ -56,7 +64,7 @@ def test_unused_variable_is_noted(cli) -> None:
     (("sum(W)", "--var", "W=1", "--var", "W=2"), "bound twice"),
     (("sum(W)", "--var", "W=1 2; 3"), "ragged"),
     (("sum(W)", "--var", "__class__=1"), "not a usable name"),
-    (("W @ x", *VARS), "single number"),
+    (("W @ x", *VARS, "--answer", "W=1 2; 3 4"), "only its value can be claimed"),
 ])  # fmt: skip
 def test_mistakes_exit_2_with_one_line(cli, argv: tuple[str, ...], message: str) -> None:
     r = cli("backprop", "expr", *argv)

@@ -26,8 +26,8 @@ def _compile(tmp_path: Path, tex: str, name: str = "r") -> tuple[str, str]:
     (tmp_path / f"{name}.tex").write_text(tex, encoding="utf-8")
     for _ in range(2):
         done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{name}.tex"],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stdout[-3000:]
+                              cwd=tmp_path, capture_output=True, timeout=300)  # bytes: TeX logs are not UTF-8
+        assert done.returncode == 0, done.stdout.decode("utf-8", "replace")[-3000:]
     text = subprocess.run(["pdftotext", "-layout", f"{name}.pdf", "-"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60).stdout
     return text, (tmp_path / f"{name}.log").read_text(encoding="utf-8", errors="replace")
