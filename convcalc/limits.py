@@ -37,6 +37,9 @@ EXPORT_COST = 5
 DEFAULT_MAX_TRIES = 200_000
 # Unit×tap pairs visited by exact receptive fields, over all layers and axes (~60 ns each here).
 DEFAULT_MAX_PAIRS = 40_000_000
+# Strided layers (convs, pools) worked in letters: ~60-90 ms of SymPy each here (sizes, the
+# exactness conditions and the search for the smallest input); 40 take 2-4 s, 48 over 4 s, 150 over 10 s.
+DEFAULT_MAX_LETTER_LAYERS = 40
 UNLIMITED = 2**63 - 1  # a setting of "inf", or of any number beyond this
 MAX_THREADS = 64
 
@@ -196,3 +199,12 @@ def check_tries(tries: int, what: str) -> None:
     if tries > limit:
         raise _refuse(f"{tries:,} trials", f"{limit:,}", "CONVCALC_MAX_TRIES", what)
     charge(tries / limit, gate=True)
+
+
+def check_letter_layers(layers: int, what: str) -> None:
+    """Refuse a network in letters with more convs and pools than the limit (SymPy time grows
+    with each)."""
+    limit = _setting("CONVCALC_MAX_LETTER_LAYERS", DEFAULT_MAX_LETTER_LAYERS)
+    if layers > limit:
+        raise _refuse(f"{layers:,} convolution and pooling layers worked in letters", f"{limit:,}",
+                      "CONVCALC_MAX_LETTER_LAYERS", what, ", or give the input shape in numbers")

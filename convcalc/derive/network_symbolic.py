@@ -127,8 +127,8 @@ def receptive_table(layers: tuple[Layer, ...], shape_text: str, exact: bool = Fa
     found = smallest_input(rows, shape) or {}
     step = max(period(layers), 1)
     stand_in = {s: found.get(s, 1) + step * max(1, -(-256 // step)) for s in spatial_letters(shape)}
-    numbers = tuple(int(n.xreplace(stand_in)) if hasattr(n, "xreplace") else int(n) for n in shape)
-    numbers = (1, *numbers[1:]) if not getattr(shape[0], "is_Integer", True) else numbers
+    batch = int(shape[0]) if getattr(shape[0], "is_Integer", True) else 1  # a batch in letters: fields do not depend on it
+    numbers = (batch, *(int(n.xreplace(stand_in)) if hasattr(n, "xreplace") else int(n) for n in shape[1:]))
     sol = network.receptive_table(chain(layers, numbers), exact, answer)
     blocks = [Heading(f"Layers on input {_shape(shape)}"), *list(sol.blocks)[1:]]
     for i, block in enumerate(blocks):

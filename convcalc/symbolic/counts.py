@@ -16,6 +16,7 @@ from typing import Any
 import sympy as sp
 
 from convcalc import formulas
+from convcalc.symbolic.parse import MAX_TERMS, expanded_size
 from convcalc.symbolic.sizes import Axis, Condition, axis_size, divides
 
 
@@ -48,6 +49,8 @@ class Counts:
 def tidy(expr: Any, factor: bool = False) -> Any:
     """The shortest of a few equal forms: N(CK² + 1) rather than CK²N + N."""
     if expr is None or expr.has(sp.floor, sp.ceiling):  # expanding products of floors only lengthens them
+        return expr
+    if expanded_size(expr)[1] > MAX_TERMS:  # a product of long sums: expanding it is longer and slow
         return expr
     forms = [expr, sp.expand(expr), sp.factor_terms(sp.expand(expr))]
     if factor and sp.count_ops(forms[1]) < 40:  # 1368B(H + 1)², not 1368B(H² + 2H + 1)

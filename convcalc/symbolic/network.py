@@ -163,6 +163,9 @@ _HANDLERS = {ConvLayer: _conv, PoolLayer: _pool, AdaptivePoolLayer: _adaptive, B
 
 
 def propagate(layers: tuple[Layer, ...], shape: tuple[Any, ...]) -> list[SymRow]:
+    from convcalc.limits import check_letter_layers
+
+    check_letter_layers(sum(isinstance(layer, ConvLayer | PoolLayer) for layer in layers), "a network in letters")
     rows: list[SymRow] = []
     now, free = shape, shape
     for layer in layers:
@@ -186,12 +189,12 @@ def smallest_input(rows: list[SymRow], shape: tuple[Any, ...]) -> dict[Any, int]
     sizes = [n for r in rows for n in r.output_shape[2:] if getattr(n, "free_symbols", None)]
     found: dict[Any, int] = {}
     for letter in letters:  # letters of different axes are independent; others held at the found/large value
+        mine = [e for e in tiles if letter in e.free_symbols]  # once, not per value tried
+        my_sizes = [n for n in sizes if letter in n.free_symbols]
         for v in range(1, SEARCH + 1):
             env = {s: found.get(s, v if s == letter else 4096) for s in letters}
-            mine = [e for e in tiles if letter in e.free_symbols]
             try:
-                if all(evaluate.value(e, env) for e in mine) and \
-                        all(evaluate.value(n, env) >= 1 for n in sizes if letter in n.free_symbols):
+                if all(evaluate.value(e, env) for e in mine) and all(evaluate.value(n, env) >= 1 for n in my_sizes):
                     found[letter] = v
                     break
             except (ZeroDivisionError, TypeError):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ MAX_DIGITS = 30  # in one number
 MAX_NAME = 30  # characters in one letter's name
 MAX_EXPONENT = 16  # a power of a letter: n^16 at most
 MAX_POWER_BITS = 512  # a power of a number: at most this many bits (2^512)
+# Powers of powers multiply: ((H^9 + K)^9 + S)^9 is 15 characters but degree 729, and SymPy
+# expands it inside Mod/gcd (minutes). Bounds on the degree and on the terms it expands to:
+MAX_DEGREE = 32
+MAX_TERMS = 500
 
 DOMAINS = ("positive_int", "nonneg_int", "real")
 FUNCTIONS = {"floor": "floor", "ceil": "ceiling", "ceiling": "ceiling", "min": "Min", "max": "Max"}
@@ -273,4 +278,27 @@ def parse_expr(text: str, *, domain: str = "positive_int", where: str = "",
         raise _fail(f"cannot work with {text.strip()[:60]!r}: {type(exc).__name__}", where) from None
     if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
         raise _fail("division by zero", where)
+    degree, terms = expanded_size(value)
+    if degree > MAX_DEGREE or terms > MAX_TERMS:
+        raise _fail(f"too large to work with: expanded, it has degree {degree:,} and about {terms:,} terms "
+                    f"(the limits are {MAX_DEGREE} and {MAX_TERMS:,})", where)
     return value
+
+
+def expanded_size(expr: Any) -> tuple[int, int]:
+    """A bound on the degree in the letters and the number of terms of ``expr`` expanded
+    (floors, mods, min and max counted by what is inside them), without expanding it."""
+    import sympy
+
+    cap = 10**9
+    if expr.is_Atom:
+        return (1 if expr.is_Symbol else 0), 1
+    parts = [expanded_size(a) for a in expr.args]
+    if isinstance(expr, sympy.Add):
+        return max(d for d, _ in parts), min(cap, sum(t for _, t in parts))
+    if isinstance(expr, sympy.Mul):
+        return min(cap, sum(d for d, _ in parts)), min(cap, math.prod(t for _, t in parts))
+    if isinstance(expr, sympy.Pow) and expr.exp.is_Integer:
+        (d, t), n = parts[0], abs(int(expr.exp))
+        return min(cap, d * n), min(cap, math.comb(t + n - 1, n) if t > 1 else 1)
+    return max(d for d, _ in parts), min(cap, sum(t for _, t in parts))
