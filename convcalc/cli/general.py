@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
 from convcalc.errors import ConvcalcError
 from convcalc.numbers import Array
 from convcalc.specs import parse_ints, positive
@@ -33,13 +31,9 @@ def kernel_shape(kernel_size: str | None, dim: int, needed_for: str) -> tuple[in
 
 def named_taps(letter: str, shape: tuple[int, ...], base: int) -> Array:
     """A kernel given as a bare letter B with --kernel-size: taps B[m,n] counted from ``base``."""
-    import sympy
+    from convcalc.symbolic.matrix import indexed_taps
 
-    b = sympy.IndexedBase(letter)
-    out = np.empty(shape, dtype=object)
-    for tap in np.ndindex(shape):
-        out[tap] = b[tuple(t + base for t in tap)]
-    return out
+    return indexed_taps(letter, shape, base)
 
 
 def no_answer_for_general_cell(answer: str | None, output: str | None = None, cell: list[str] | None = None) -> None:

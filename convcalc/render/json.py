@@ -24,7 +24,7 @@ def payload(sol: Solution) -> dict[str, Any]:
         if exact is not None:
             out[f"{key}_exact"] = exact
     if any(_symbolic(v) for v in sol.data.values()):
-        out["symbolic"] = True  # cells are SymPy-syntax strings (CONVENTIONS.md, Symbols)
+        out["symbolic"] = True  # cells are SymPy-syntax strings that SymPy parses back
     out["settings"] = jsonable(sol.settings)
     return out
 

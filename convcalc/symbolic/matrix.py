@@ -9,7 +9,7 @@ matrices never import SymPy. Two forms:
 - a matrix of named entries, ``X:4x4`` (also ``X:3x4x4`` for channels, ``x:5`` for a
   signal): entry (i, j) is the symbol ``X_i_j``, counted from 1, printed X₁₁.
 
-Entries are real numbers (a letter in a matrix is a real number, CONVENTIONS.md, Symbols).
+Entries are real numbers (a letter in a matrix is a real number).
 """
 
 from __future__ import annotations
@@ -127,3 +127,14 @@ def _nested(text: str, where: str) -> tuple[list[Any], tuple[int, ...]]:
     if arr is None or arr.size == 0 or any(isinstance(x, list) for x in arr.flat):
         raise ConvcalcError("ragged or empty nested lists", where)
     return list(arr.flat), arr.shape
+
+
+def indexed_taps(letter: str, shape: tuple[int, ...], base: int) -> Array:
+    """Taps ``B[m,n]`` of a kernel named by a bare letter, indices counted from ``base``."""
+    import sympy
+
+    b = sympy.IndexedBase(letter)
+    out = np.empty(shape, dtype=object)
+    for tap in np.ndindex(shape):
+        out[tap] = b[tuple(t + base for t in tap)]
+    return out
