@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class ExitStatus(IntEnum):
-    """Exit statuses shared by every command (CONVENTIONS.md, Errors)."""
+    """Exit statuses shared by every command."""
 
     OK = 0
     WRONG_ANSWER = 1

@@ -1,4 +1,4 @@
-"""Reading matrices and tensors in every input form (CONVENTIONS.md, Input).
+"""Reading matrices and tensors in every input form.
 
 A file (.csv/.txt, .npy, .json), ``-`` for standard input, or inline text such as
 ``"4 5 2; 3 3 2"`` or ``"[[4,5],[3,3]]"``. Entries may be integers, decimals or fractions.

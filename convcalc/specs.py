@@ -1,6 +1,6 @@
 """Frozen, validated settings. Parsed once from what the user typed, then only read.
 
-Names and meanings are PyTorch's (CONVENTIONS.md): ``stride``, ``padding`` (an int, ``h,w``,
+Names and meanings are PyTorch's: ``stride``, ``padding`` (an int, ``h,w``,
 ``same`` or ``valid``), ``dilation``, ``groups``, ``padding_mode``.
 """
 

@@ -120,13 +120,7 @@ def split_grading_options(argv: list[str]) -> tuple[list[str], Any]:
         if a == "--exact-answers":
             exact = True
         elif a == "--tolerance" or a.startswith("--tolerance="):
-            if "=" in a:
-                value = a.split("=", 1)[1]
-            elif i + 1 < len(argv):
-                i += 1
-                value = argv[i]
-            else:
-                raise ConvcalcError("needs a value such as 1e-3, 0.1% or abs:0.005", "--tolerance")
+            value, i = _flag_value(argv, i, "--tolerance", "needs a value such as 1e-3, 0.1% or abs:0.005")
             tolerance = grading.parse_tolerance(value)
         else:
             rest.append(a)
@@ -134,6 +128,15 @@ def split_grading_options(argv: list[str]) -> tuple[list[str], Any]:
     if exact and tolerance is not None:
         raise ConvcalcError("judges by the exact value; --tolerance judges within a bound: give one", "--exact-answers")
     return rest, grading.Policy(tolerance, exact)
+
+
+def _flag_value(argv: list[str], i: int, flag: str, missing: str) -> tuple[str, int]:
+    """The value of ``--flag=VALUE`` or ``--flag VALUE`` at ``argv[i]``, and the index it ended at."""
+    if "=" in argv[i]:
+        return argv[i].split("=", 1)[1], i
+    if i + 1 < len(argv):
+        return argv[i + 1], i + 1
+    raise ConvcalcError(missing, flag)
 
 
 def split_global_options(argv: list[str]) -> tuple[list[str], bool, str | None]:
@@ -150,13 +153,7 @@ def split_global_options(argv: list[str]) -> tuple[list[str], bool, str | None]:
         if a in ("--reveal", "--step"):  # --step: the deprecated spelling (too close to --steps N)
             step = True
         elif a == "--export" or a.startswith("--export="):
-            if "=" in a:
-                export = a.split("=", 1)[1]
-            elif i + 1 < len(argv):
-                i += 1
-                export = argv[i]
-            else:
-                raise ConvcalcError("needs a file name ending in .svg or .html", "--export")
+            export, i = _flag_value(argv, i, "--export", "needs a file name ending in .svg or .html")
             if not export.lower().endswith((".svg", ".html", ".htm")):
                 raise ConvcalcError(f"expected a file name ending in .svg or .html, got {export!r}", "--export")
         else:

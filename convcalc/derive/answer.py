@@ -1,4 +1,4 @@
-"""Comparing a claimed answer with the computed one (CONVENTIONS.md, Checking answers)."""
+"""Comparing a claimed answer with the computed one."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Judging one claimed number the way a grader does (CONVENTIONS.md, Checking answers).
+"""Judging one claimed number the way a grader does.
 
 - An integer or a fraction is judged exactly (against a float result: up to float round-off).
 - A decimal written with d decimals is right when it is the true value rounded, or cut

@@ -2,7 +2,7 @@
 
 Exact when every variable holds integers or fractions, every constant is an integer literal
 and every operation is rational: + − * / @, ** with an integer exponent, unary minus, sum,
-mean, square, .T. Otherwise the graph is float64, as before (CONVENTIONS: exact in, exact out).
+mean, square, .T. Otherwise the graph is float64, as before (exact in, exact out).
 Growth is bounded: at most MAX_DIGITS digits in any numerator or denominator.
 """
 
